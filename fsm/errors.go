@@ -1,0 +1,55 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors returned by Apply and by queries. Callers test them with
+// errors.Is; the HTTP layer maps each to one status code.
+var (
+	// ErrNotFound: the named object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the change collides with existing state (a duplicate or
+	// nested mount, a job that exists already).
+	ErrConflict = errors.New("conflict")
+	// ErrGone: the object to stop or remove no longer exists or has finished.
+	ErrGone = errors.New("gone")
+	// ErrInvalid: the command is malformed or does not fit the current state
+	// (a policy on a path outside every mount point).
+	ErrInvalid = errors.New("invalid")
+)
+
+// JobExistsError reports a submit that named a job which exists already. The
+// existing job was resumed if it had stopped or failed, and goes on otherwise.
+type JobExistsError struct {
+	ID      string   // the earlier job's id
+	State   JobState // its state after the submit
+	Resumed bool     // whether this submit resumed it
+}
+
+func (e *JobExistsError) Error() string {
+	if e.Resumed {
+		return fmt.Sprintf("job %s exists and was resumed", e.ID)
+	}
+	return fmt.Sprintf("job %s exists and is %s", e.ID, e.State)
+}
+
+// Is makes a JobExistsError match ErrConflict.
+func (e *JobExistsError) Is(target error) bool { return target == ErrConflict }
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func conflictf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
+}
+
+func notFoundf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
+}
+
+func gonef(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrGone, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,164 @@
+package fsm
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/alluvium/alluvium/apath"
+	"github.com/google/btree"
+)
+
+// FileEntry is one file of the global file index: a file cached somewhere in
+// the cluster, its size and the workers that hold it (sorted).
+type FileEntry struct {
+	Path    string   `json:"path" msgpack:"p"`
+	Size    int64    `json:"size" msgpack:"s"`
+	Workers []string `json:"workers,omitempty" msgpack:"w,omitempty"`
+}
+
+// FileIndexAdd adds entries. When Worker is set, it is added to each entry's
+// holders. A size of zero leaves a known entry's size unchanged.
+type FileIndexAdd struct {
+	Entries []FileEntry
+	Worker  string
+}
+
+// FileIndexRemove removes entries, or, when Worker is set, only removes that
+// worker from the entries' holders.
+type FileIndexRemove struct {
+	Paths  []string
+	Worker string
+}
+
+// FileIndexHolders sets the exact holders of known entries (a rebalance moved
+// them). Entries left with no holder stay in the index.
+type FileIndexHolders struct {
+	Entries []FileEntry
+}
+
+func (*FileIndexAdd) Type() CommandType     { return CmdFileIndexAdd }
+func (*FileIndexRemove) Type() CommandType  { return CmdFileIndexRemove }
+func (*FileIndexHolders) Type() CommandType { return CmdFileIndexHolders }
+
+func newFileTree() *btree.BTreeG[FileEntry] {
+	return btree.NewG(32, func(a, b FileEntry) bool { return a.Path < b.Path })
+}
+
+func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
+	for _, e := range c.Entries {
+		if err := apath.Validate(e.Path); err != nil {
+			return invalidf("file index: %v", err)
+		}
+		if e.Size < 0 {
+			return invalidf("file index: %s has a negative size", e.Path)
+		}
+	}
+	added := 0
+	for _, e := range c.Entries {
+		old, known := f.s.files.Get(FileEntry{Path: e.Path})
+		if !known {
+			added++
+			old = FileEntry{Path: e.Path}
+		}
+		if e.Size > 0 || !known {
+			old.Size = e.Size
+		}
+		if c.Worker != "" {
+			old.Workers = withHolder(old.Workers, c.Worker)
+		}
+		f.s.files.ReplaceOrInsert(old)
+	}
+	return added
+}
+
+func (f *FSM) applyFileIndexRemove(_ uint64, c *FileIndexRemove) any {
+	removed := 0
+	for _, p := range c.Paths {
+		e, ok := f.s.files.Get(FileEntry{Path: p})
+		if !ok {
+			continue
+		}
+		if c.Worker == "" {
+			f.s.files.Delete(e)
+			removed++
+			continue
+		}
+		if i, found := slices.BinarySearch(e.Workers, c.Worker); found {
+			e.Workers = slices.Delete(slices.Clone(e.Workers), i, i+1)
+			f.s.files.ReplaceOrInsert(e)
+			removed++
+		}
+	}
+	return removed
+}
+
+func (f *FSM) applyFileIndexHolders(_ uint64, c *FileIndexHolders) any {
+	changed := 0
+	for _, in := range c.Entries {
+		e, ok := f.s.files.Get(FileEntry{Path: in.Path})
+		if !ok {
+			continue
+		}
+		holders := slices.Clone(in.Workers)
+		slices.Sort(holders)
+		e.Workers = slices.Compact(holders)
+		f.s.files.ReplaceOrInsert(e)
+		changed++
+	}
+	return changed
+}
+
+// withHolder returns a sorted copy of holders with w in it.
+func withHolder(holders []string, w string) []string {
+	i, found := slices.BinarySearch(holders, w)
+	if found {
+		return holders
+	}
+	return slices.Insert(slices.Clone(holders), i, w)
+}
+
+// FileIndexList returns up to count entries (all when count <= 0) whose path
+// starts with prefix and sorts after lastKey, in path order, and the path to
+// pass as lastKey for the next page ("" when there is none).
+func (f *FSM) FileIndexList(prefix, lastKey string, count int) ([]FileEntry, string) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []FileEntry
+	more := false
+	from := FileEntry{Path: max(prefix, lastKey)}
+	f.s.files.AscendGreaterOrEqual(from, func(e FileEntry) bool {
+		if e.Path == lastKey {
+			return true
+		}
+		if !strings.HasPrefix(e.Path, prefix) {
+			return false
+		}
+		if count > 0 && len(out) == count {
+			more = true
+			return false
+		}
+		e.Workers = slices.Clone(e.Workers)
+		out = append(out, e)
+		return true
+	})
+	if more {
+		return out, out[len(out)-1].Path
+	}
+	return out, ""
+}
+
+// FileIndexGet returns one entry.
+func (f *FSM) FileIndexGet(p string) (FileEntry, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	e, ok := f.s.files.Get(FileEntry{Path: p})
+	e.Workers = slices.Clone(e.Workers)
+	return e, ok
+}
+
+// FileIndexLen is the number of entries in the file index.
+func (f *FSM) FileIndexLen() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.s.files.Len()
+}

@@ -1,0 +1,143 @@
+package fsm
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RuleKind says how workers cache the files a cache-filter rule matches.
+type RuleKind string
+
+// The cache-filter rules.
+const (
+	// RuleImmutable: cache, and never re-check the UFS.
+	RuleImmutable RuleKind = "immutable"
+	// RuleSkipCache: never cache; reads go through to the UFS.
+	RuleSkipCache RuleKind = "skipCache"
+	// RuleMaxAge: cached data is fresh for Time, then re-validated against a
+	// UFS stat.
+	RuleMaxAge RuleKind = "maxAge"
+)
+
+// MaxFilterRules bounds the rule list, which every worker matches per file.
+const MaxFilterRules = 1024
+
+// ParseRuleKind reads a rule name in any case.
+func ParseRuleKind(s string) (RuleKind, error) {
+	for _, k := range []RuleKind{RuleImmutable, RuleSkipCache, RuleMaxAge} {
+		if strings.EqualFold(s, string(k)) {
+			return k, nil
+		}
+	}
+	return "", invalidf("rule %q is not one of immutable, skipCache, maxAge", s)
+}
+
+// FilterRule is one cache-filter rule: files whose Alluxio path matches the
+// RE2 Pattern are cached as Rule says. Time is set for maxAge only.
+type FilterRule struct {
+	Rule    RuleKind      `json:"rule"`
+	Pattern string        `json:"pattern,omitempty"`
+	Time    time.Duration `json:"time,omitempty"`
+}
+
+// FilterPolicy is the ordered rule list and the rule taken when none matches.
+type FilterPolicy struct {
+	Rules   []FilterRule `json:"rules"`
+	Default FilterRule   `json:"defaultRule"`
+}
+
+// AddFilterRule appends a rule, or updates the time of the rule with the same
+// kind and pattern, keeping its place in the order.
+type AddFilterRule struct {
+	Rule FilterRule
+}
+
+// RemoveFilterRule removes the rule with this kind and pattern.
+type RemoveFilterRule struct {
+	Rule    RuleKind
+	Pattern string
+}
+
+// SetDefaultFilter changes the rule taken when no rule matches.
+type SetDefaultFilter struct {
+	Rule FilterRule
+}
+
+func (*AddFilterRule) Type() CommandType    { return CmdAddFilterRule }
+func (*RemoveFilterRule) Type() CommandType { return CmdRemoveFilterRule }
+func (*SetDefaultFilter) Type() CommandType { return CmdSetDefaultFilter }
+
+// checkRuleTime validates the time of a rule: required for maxAge, refused
+// for the others so that a stored rule never carries a meaningless field.
+func checkRuleTime(r FilterRule) error {
+	switch r.Rule {
+	case RuleImmutable, RuleSkipCache, RuleMaxAge:
+	default:
+		return invalidf("rule %q is not one of immutable, skipCache, maxAge", r.Rule)
+	}
+	switch {
+	case r.Rule == RuleMaxAge && r.Time <= 0:
+		return invalidf("a maxAge rule needs a positive time")
+	case r.Rule != RuleMaxAge && r.Time != 0:
+		return invalidf("only a maxAge rule takes a time")
+	}
+	return nil
+}
+
+func (f *FSM) applyAddFilterRule(_ uint64, c *AddFilterRule) any {
+	r := c.Rule
+	if err := checkRuleTime(r); err != nil {
+		return err
+	}
+	if r.Pattern == "" {
+		return invalidf("a rule needs a pattern")
+	}
+	if _, err := regexp.Compile(r.Pattern); err != nil {
+		return invalidf("pattern %q does not compile: %v", r.Pattern, err)
+	}
+	rules := slices.Clone(f.s.filter.Rules)
+	i := slices.IndexFunc(rules, func(o FilterRule) bool { return o.Rule == r.Rule && o.Pattern == r.Pattern })
+	if i >= 0 {
+		rules[i] = r
+	} else {
+		if len(rules) >= MaxFilterRules {
+			return invalidf("at most %d cache-filter rules can be set", MaxFilterRules)
+		}
+		rules = append(rules, r)
+	}
+	f.s.filter.Rules = rules
+	return nil
+}
+
+func (f *FSM) applyRemoveFilterRule(_ uint64, c *RemoveFilterRule) any {
+	i := slices.IndexFunc(f.s.filter.Rules, func(o FilterRule) bool { return o.Rule == c.Rule && o.Pattern == c.Pattern })
+	if i < 0 {
+		if c.Pattern == "" && c.Rule == f.s.filter.Default.Rule {
+			return invalidf("the default rule cannot be removed; change it with updateDefault instead")
+		}
+		return notFoundf("no %s rule with pattern %q", c.Rule, c.Pattern)
+	}
+	f.s.filter.Rules = slices.Delete(slices.Clone(f.s.filter.Rules), i, i+1)
+	return nil
+}
+
+func (f *FSM) applySetDefaultFilter(_ uint64, c *SetDefaultFilter) any {
+	r := c.Rule
+	if err := checkRuleTime(r); err != nil {
+		return err
+	}
+	if r.Pattern != "" {
+		return invalidf("the default rule takes no pattern")
+	}
+	f.s.filter.Default = r
+	return nil
+}
+
+// Filter returns the cache-filter rules and the default rule.
+func (f *FSM) Filter() FilterPolicy {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return FilterPolicy{Rules: slices.Clone(f.s.filter.Rules), Default: f.s.filter.Default}
+}

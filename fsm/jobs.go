@@ -1,0 +1,467 @@
+package fsm
+
+import (
+	"encoding/binary"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// JobType is the kind of a job.
+type JobType string
+
+// The job types.
+const (
+	JobLoad      JobType = "load"
+	JobFree      JobType = "free"
+	JobRebalance JobType = "rebalance"
+)
+
+// JobState is where a job is in its life.
+type JobState string
+
+// The job states: WAITING -> RUNNING -> (VERIFYING ->) SUCCEEDED | FAILED |
+// STOPPED. A STOPPED or FAILED job is resumed by submitting it again.
+const (
+	JobWaiting   JobState = "WAITING"
+	JobRunning   JobState = "RUNNING"
+	JobVerifying JobState = "VERIFYING"
+	JobSucceeded JobState = "SUCCEEDED"
+	JobFailed    JobState = "FAILED"
+	JobStopped   JobState = "STOPPED"
+)
+
+// Active reports whether a job in this state still has work to do.
+func (s JobState) Active() bool {
+	return s == JobWaiting || s == JobRunning || s == JobVerifying
+}
+
+// MaxFailedSamples bounds the failed files kept in a job; the full list goes
+// to a file on the leader (FailedFileListPath).
+const MaxFailedSamples = 100
+
+// JobOptions are the options of all job types; each type reads its own.
+type JobOptions struct {
+	// load and free
+	BatchSize       int    `json:"batchSize,omitempty"`
+	FileFilterRegex string `json:"fileFilterRegex,omitempty"`
+	Replicas        int    `json:"replicas,omitempty"`
+	// load
+	SkipIfExists     bool   `json:"skipIfExists,omitempty"`
+	LoadPolicy       string `json:"loadPolicy,omitempty"`
+	LoadMetadataOnly bool   `json:"loadMetadataOnly,omitempty"`
+	Verify           bool   `json:"verify,omitempty"`
+	Bandwidth        int64  `json:"bandwidth,omitempty"`
+	// free
+	Force bool `json:"force,omitempty"`
+	// rebalance
+	LoadBatchSize  int   `json:"loadBatchSize,omitempty"`
+	LoadBandwidth  int64 `json:"loadBandwidth,omitempty"`
+	PruneBandwidth int64 `json:"pruneBandwidth,omitempty"`
+	SkipPrune      bool  `json:"skipPrune,omitempty"`
+}
+
+// JobCounters are a job's progress. UpdateJob adds deltas to them, so that
+// batches finishing in any order add up.
+type JobCounters struct {
+	ScannedFiles        int64 `json:"scannedFiles,omitempty"`
+	LoadedNonEmptyFiles int64 `json:"loadedNonEmptyFiles,omitempty"`
+	LoadedFiles         int64 `json:"loadedFiles,omitempty"`
+	LoadedBytes         int64 `json:"loadedBytes,omitempty"`
+	SkippedFiles        int64 `json:"skippedFiles,omitempty"`
+	SkippedBytes        int64 `json:"skippedBytes,omitempty"`
+	TotalBytes          int64 `json:"totalBytes,omitempty"`
+	FailedFiles         int64 `json:"failedFiles,omitempty"`
+	FreedFiles          int64 `json:"freedFiles,omitempty"`
+	FreedBytes          int64 `json:"freedBytes,omitempty"`
+	PrunedFiles         int64 `json:"prunedFiles,omitempty"`
+	PrunedBytes         int64 `json:"prunedBytes,omitempty"`
+}
+
+func (c *JobCounters) add(d JobCounters) {
+	c.ScannedFiles += d.ScannedFiles
+	c.LoadedNonEmptyFiles += d.LoadedNonEmptyFiles
+	c.LoadedFiles += d.LoadedFiles
+	c.LoadedBytes += d.LoadedBytes
+	c.SkippedFiles += d.SkippedFiles
+	c.SkippedBytes += d.SkippedBytes
+	c.TotalBytes += d.TotalBytes
+	c.FailedFiles += d.FailedFiles
+	c.FreedFiles += d.FreedFiles
+	c.FreedBytes += d.FreedBytes
+	c.PrunedFiles += d.PrunedFiles
+	c.PrunedBytes += d.PrunedBytes
+}
+
+// FailedFile is one file a job could not process, with the reason.
+type FailedFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// Job is a load, free or rebalance job. A job is identified by its ID (a ULID,
+// so ids sort by submission time) and, among active jobs of its type, by its
+// key: the index file, the alias, or the rebalance target.
+type Job struct {
+	ID      string     `json:"id"`
+	Type    JobType    `json:"type"`
+	State   JobState   `json:"state"`
+	Alias   string     `json:"alias,omitempty"`
+	Index   string     `json:"index,omitempty"`
+	Paths   []string   `json:"paths,omitempty"`
+	Target  string     `json:"target,omitempty"`
+	Options JobOptions `json:"options"`
+
+	SubmitTime time.Time `json:"submitTime"`
+	StartTime  time.Time `json:"startTime"`
+	EndTime    time.Time `json:"endTime"`
+
+	JobCounters
+	FailedFileSamples  []FailedFile `json:"failedFileSamples,omitempty"`
+	FailedFileListPath string       `json:"failedFileListPath,omitempty"`
+	ErrorMessage       string       `json:"errorMessage,omitempty"`
+	QuotaCheckError    string       `json:"quotaCheckError,omitempty"`
+
+	// Cursor is the scheduler's opaque resume point (e.g. the last listed
+	// path); Phase names the pass in progress (e.g. "load", "prune").
+	Cursor string `json:"-"`
+	Phase  string `json:"-"`
+	// Attempts counts the runs: 1 at submission, plus one per resume.
+	Attempts int `json:"attempts"`
+}
+
+// Key is the job's identity among jobs of its type.
+func (j *Job) Key() JobKey {
+	switch {
+	case j.Type == JobRebalance:
+		return JobKey{Type: j.Type, Name: "target:" + j.Target}
+	case j.Index != "":
+		return JobKey{Type: j.Type, Name: "index:" + j.Index}
+	default:
+		return JobKey{Type: j.Type, Name: "alias:" + j.Alias}
+	}
+}
+
+// JobKey names a job among those of its type.
+type JobKey struct {
+	Type JobType
+	Name string // "index:<path>", "alias:<alias>" or "target:<worker|ALL>"
+}
+
+// KeyByIndex, KeyByAlias and KeyByTarget build the key a caller looks a job up by.
+func KeyByIndex(t JobType, index string) JobKey { return JobKey{t, "index:" + index} }
+func KeyByAlias(t JobType, alias string) JobKey { return JobKey{t, "alias:" + alias} }
+func KeyByTarget(target string) JobKey          { return JobKey{JobRebalance, "target:" + target} }
+
+func (j *Job) clone() *Job {
+	c := *j
+	c.Paths = slices.Clone(j.Paths)
+	c.FailedFileSamples = slices.Clone(j.FailedFileSamples)
+	return &c
+}
+
+// SubmitJob submits a job. Job carries the type, key fields and options; the
+// state machine assigns the id (see nextJobID) and sets the state and times. When a job with the same key
+// exists, Apply answers a *JobExistsError (ErrConflict): a STOPPED or FAILED
+// job is resumed from its cursor, an active one goes on. A SUCCEEDED job with
+// the same key is superseded by the new one.
+type SubmitJob struct {
+	Job Job
+	Now time.Time
+}
+
+// UpdateJob records progress: counter deltas, a new cursor and phase, failed
+// files, and optionally a new state. It fails with ErrGone once the job has
+// stopped or finished, so a deposed leader's late progress is refused.
+type UpdateJob struct {
+	ID                 string
+	State              JobState // "" keeps the state
+	Delta              JobCounters
+	Cursor             *string
+	Phase              *string
+	Failed             []FailedFile
+	FailedFileListPath string
+	ErrorMessage       string
+	QuotaCheckError    *string
+	Now                time.Time
+}
+
+// StopJob stops an active job, found by ID or by Key. It fails with ErrGone
+// when there is no such job or it is no longer active.
+type StopJob struct {
+	ID  string
+	Key JobKey
+	Now time.Time
+}
+
+// PruneJobs deletes finished jobs that ended before Before, then the oldest
+// finished jobs beyond the newest Keep. Active jobs are never pruned.
+type PruneJobs struct {
+	Before time.Time
+	Keep   int
+}
+
+func (*SubmitJob) Type() CommandType { return CmdSubmitJob }
+func (*UpdateJob) Type() CommandType { return CmdUpdateJob }
+func (*StopJob) Type() CommandType   { return CmdStopJob }
+func (*PruneJobs) Type() CommandType { return CmdPruneJobs }
+
+func checkNewJob(j *Job) error {
+	switch j.Type {
+	case JobLoad, JobFree:
+		if (j.Index == "") == (len(j.Paths) == 0) {
+			return invalidf("exactly one of index and paths must be given")
+		}
+		if (len(j.Paths) == 0) != (j.Alias == "") {
+			return invalidf("paths and alias must be given together")
+		}
+		if j.Target != "" {
+			return invalidf("a %s job takes no target", j.Type)
+		}
+	case JobRebalance:
+		if j.Target == "" {
+			return invalidf("a rebalance job needs a target")
+		}
+		if j.Index != "" || j.Alias != "" || len(j.Paths) > 0 {
+			return invalidf("a rebalance job takes a target only")
+		}
+	default:
+		return invalidf("job type %q is not one of load, free, rebalance", j.Type)
+	}
+	return nil
+}
+
+func (f *FSM) applySubmitJob(index uint64, c *SubmitJob) any {
+	in := c.Job.clone()
+	if err := checkNewJob(in); err != nil {
+		return err
+	}
+	now := c.Now.UTC()
+	key := in.Key()
+	if id, ok := f.s.jobKeys[key]; ok {
+		old := f.s.jobs[id]
+		switch old.State {
+		case JobStopped, JobFailed:
+			j := old.clone()
+			j.State, j.EndTime, j.ErrorMessage = JobWaiting, time.Time{}, ""
+			j.Attempts++
+			f.s.jobs[id] = j
+			return &JobExistsError{ID: id, State: j.State, Resumed: true}
+		case JobSucceeded:
+			// Superseded: the finished job stays listed by id only.
+		default:
+			return &JobExistsError{ID: id, State: old.State}
+		}
+	}
+	j := in
+	j.ID = f.s.nextJobID(index, now)
+	j.State = JobWaiting
+	j.SubmitTime, j.StartTime, j.EndTime = now, time.Time{}, time.Time{}
+	j.JobCounters = JobCounters{}
+	j.FailedFileSamples, j.FailedFileListPath, j.ErrorMessage, j.QuotaCheckError = nil, "", "", ""
+	j.Cursor, j.Phase, j.Attempts = "", "", 1
+	f.s.jobs[j.ID] = j
+	f.s.jobKeys[key] = j.ID
+	return *j.clone()
+}
+
+// nextJobID returns a new job id: a ULID whose time is the command's time
+// (never earlier than the previous id's, whatever the leaders' clocks did) and
+// whose entropy is the log index. It is deterministic, unique and sorts by
+// submission, which is what listing by id and key ownership rely on.
+func (s *state) nextJobID(index uint64, now time.Time) string {
+	ms := uint64(max(now.UnixMilli(), 0))
+	if prev, err := ulid.ParseStrict(s.lastJobID); err == nil && prev.Time() > ms {
+		ms = prev.Time()
+	}
+	var id ulid.ULID
+	_ = id.SetTime(ms)
+	var entropy [10]byte
+	binary.BigEndian.PutUint64(entropy[2:], index)
+	_ = id.SetEntropy(entropy[:])
+	s.lastJobID = id.String()
+	return s.lastJobID
+}
+
+// allowedTransition says which states UpdateJob may move an active job to.
+func allowedTransition(from, to JobState) bool {
+	if to == "" || to == from {
+		return true
+	}
+	switch to {
+	case JobRunning:
+		return from == JobWaiting
+	case JobVerifying:
+		return from == JobRunning
+	case JobSucceeded, JobFailed:
+		return from.Active()
+	}
+	return false // STOPPED goes through StopJob; WAITING through a resubmit
+}
+
+func (f *FSM) applyUpdateJob(_ uint64, c *UpdateJob) any {
+	old, ok := f.s.jobs[c.ID]
+	if !ok {
+		return gonef("job %s does not exist", c.ID)
+	}
+	if !old.State.Active() {
+		return gonef("job %s is %s", c.ID, old.State)
+	}
+	if !allowedTransition(old.State, c.State) {
+		return invalidf("job %s cannot go from %s to %s", c.ID, old.State, c.State)
+	}
+	now := c.Now.UTC()
+	j := old.clone()
+	j.JobCounters.add(c.Delta)
+	if c.Cursor != nil {
+		j.Cursor = *c.Cursor
+	}
+	if c.Phase != nil {
+		j.Phase = *c.Phase
+	}
+	if c.QuotaCheckError != nil {
+		j.QuotaCheckError = *c.QuotaCheckError
+	}
+	if c.FailedFileListPath != "" {
+		j.FailedFileListPath = c.FailedFileListPath
+	}
+	if c.ErrorMessage != "" {
+		j.ErrorMessage = c.ErrorMessage
+	}
+	for _, ff := range c.Failed {
+		if len(j.FailedFileSamples) >= MaxFailedSamples {
+			break
+		}
+		j.FailedFileSamples = append(j.FailedFileSamples, ff)
+	}
+	if c.State != "" && c.State != j.State {
+		j.State = c.State
+		if c.State == JobRunning && j.StartTime.IsZero() {
+			j.StartTime = now
+		}
+		if !c.State.Active() {
+			j.EndTime = now
+		}
+	}
+	f.s.jobs[j.ID] = j
+	return *j.clone()
+}
+
+func (f *FSM) applyStopJob(_ uint64, c *StopJob) any {
+	id := c.ID
+	if id == "" {
+		id = f.s.jobKeys[c.Key]
+	}
+	old, ok := f.s.jobs[id]
+	if !ok {
+		return gonef("no such job")
+	}
+	if !old.State.Active() {
+		return gonef("job %s has already ended (%s)", id, old.State)
+	}
+	j := old.clone()
+	j.State, j.EndTime = JobStopped, c.Now.UTC()
+	f.s.jobs[id] = j
+	return *j.clone()
+}
+
+func (f *FSM) applyPruneJobs(_ uint64, c *PruneJobs) any {
+	var finished []string
+	removed := 0
+	for _, id := range sortedKeys(f.s.jobs) {
+		j := f.s.jobs[id]
+		if j.State.Active() {
+			continue
+		}
+		if j.EndTime.Before(c.Before) {
+			delete(f.s.jobs, id)
+			removed++
+			continue
+		}
+		finished = append(finished, id)
+	}
+	if c.Keep >= 0 && len(finished) > c.Keep {
+		for _, id := range finished[:len(finished)-c.Keep] {
+			delete(f.s.jobs, id)
+			removed++
+		}
+	}
+	if removed > 0 {
+		f.s.rebuildJobKeys()
+	}
+	return removed
+}
+
+// rebuildJobKeys points every key at the newest job that has it, the rule
+// that SubmitJob keeps and that Restore relies on.
+func (s *state) rebuildJobKeys() {
+	s.jobKeys = make(map[JobKey]string, len(s.jobs))
+	for id, j := range s.jobs {
+		k := j.Key()
+		if cur, ok := s.jobKeys[k]; !ok || cur < id {
+			s.jobKeys[k] = id
+		}
+	}
+}
+
+// Job returns a job by id.
+func (f *FSM) Job(id string) (Job, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	j, ok := f.s.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	return *j.clone(), true
+}
+
+// JobByKey returns the latest job with this key.
+func (f *FSM) JobByKey(k JobKey) (Job, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	j, ok := f.s.jobs[f.s.jobKeys[k]]
+	if !ok {
+		return Job{}, false
+	}
+	return *j.clone(), true
+}
+
+// Jobs lists jobs of type t (all types when t is ""), ordered by id, after
+// lastKey (exclusive), at most count of them (all when count <= 0). next is
+// the id to pass as lastKey for the following page, "" at the end.
+func (f *FSM) Jobs(t JobType, lastKey string, count int) (jobs []Job, next string) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	ids := sortedKeys(f.s.jobs)
+	start := sort.SearchStrings(ids, lastKey)
+	if start < len(ids) && ids[start] == lastKey {
+		start++
+	}
+	for _, id := range ids[start:] {
+		j := f.s.jobs[id]
+		if t != "" && j.Type != t {
+			continue
+		}
+		if count > 0 && len(jobs) == count {
+			return jobs, jobs[len(jobs)-1].ID
+		}
+		jobs = append(jobs, *j.clone())
+	}
+	return jobs, ""
+}
+
+// ActiveJobs lists the jobs that still have work to do, ordered by id: the
+// leader's scheduler runs these.
+func (f *FSM) ActiveJobs() []Job {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []Job
+	for _, id := range sortedKeys(f.s.jobs) {
+		if j := f.s.jobs[id]; j.State.Active() {
+			out = append(out, *j.clone())
+		}
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package fsm
+
+import "maps"
+
+// Quota caps the bytes cached under a directory, cluster-wide. The leader
+// splits it into per-worker Budgets (bytes each worker may cache under the
+// path) from the usage workers report; a worker enforces its budget locally.
+type Quota struct {
+	Path       string           `json:"path"`
+	QuotaBytes int64            `json:"quotaBytes"`
+	Budgets    map[string]int64 `json:"budgets,omitempty"`
+}
+
+// SetQuota adds or updates a quota. Budgets already assigned are kept until
+// the leader recomputes them.
+type SetQuota struct {
+	Path  string
+	Bytes int64
+}
+
+// DeleteQuota removes a quota.
+type DeleteQuota struct {
+	Path string
+}
+
+// SetQuotaBudgets replaces the per-worker budgets of a quota.
+type SetQuotaBudgets struct {
+	Path    string
+	Budgets map[string]int64
+}
+
+func (*SetQuota) Type() CommandType        { return CmdSetQuota }
+func (*DeleteQuota) Type() CommandType     { return CmdDeleteQuota }
+func (*SetQuotaBudgets) Type() CommandType { return CmdSetQuotaBudgets }
+
+func (f *FSM) applySetQuota(_ uint64, c *SetQuota) any {
+	if err := f.s.checkUnderMount(c.Path); err != nil {
+		return err
+	}
+	if c.Bytes <= 0 {
+		return invalidf("quota must be a positive size, not %d", c.Bytes)
+	}
+	q := f.s.quotas[c.Path]
+	q.Path, q.QuotaBytes = c.Path, c.Bytes
+	f.s.quotas[c.Path] = q
+	return nil
+}
+
+func (f *FSM) applyDeleteQuota(_ uint64, c *DeleteQuota) any {
+	if _, ok := f.s.quotas[c.Path]; !ok {
+		return notFoundf("quota not found for %s", c.Path)
+	}
+	delete(f.s.quotas, c.Path)
+	return nil
+}
+
+func (f *FSM) applySetQuotaBudgets(_ uint64, c *SetQuotaBudgets) any {
+	q, ok := f.s.quotas[c.Path]
+	if !ok {
+		return notFoundf("quota not found for %s", c.Path)
+	}
+	for w, b := range c.Budgets {
+		if b < 0 {
+			return invalidf("budget of %s under %s is negative", w, c.Path)
+		}
+	}
+	q.Budgets = maps.Clone(c.Budgets)
+	f.s.quotas[c.Path] = q
+	return nil
+}
+
+func cloneQuota(q Quota) Quota {
+	q.Budgets = maps.Clone(q.Budgets)
+	return q
+}
+
+// Quotas lists all quotas, ordered by path.
+func (f *FSM) Quotas() []Quota {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := sortedValues(f.s.quotas)
+	for i := range out {
+		out[i] = cloneQuota(out[i])
+	}
+	return out
+}
+
+// Quota returns the quota set at exactly path p.
+func (f *FSM) Quota(p string) (Quota, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	q, ok := f.s.quotas[p]
+	return cloneQuota(q), ok
+}
