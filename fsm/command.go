@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -183,3 +184,17 @@ func Decode(b []byte) (Command, error) {
 	}
 	return c, nil
 }
+
+// Timed is implemented by commands that carry the leader's clock. The
+// coordinator stamps them just before proposing, so that every replica
+// applies the same time.
+type Timed interface {
+	Command
+	SetNow(time.Time)
+}
+
+func (c *SubmitJob) SetNow(t time.Time)      { c.Now = t.UTC() }
+func (c *UpdateJob) SetNow(t time.Time)      { c.Now = t.UTC() }
+func (c *StopJob) SetNow(t time.Time)        { c.Now = t.UTC() }
+func (c *RegisterWorker) SetNow(t time.Time) { c.Now = t.UTC() }
+func (c *SetWorkerState) SetNow(t time.Time) { c.Now = t.UTC() }
