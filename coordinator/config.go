@@ -1,0 +1,193 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Config configures one coordinator. Start from DefaultConfig.
+type Config struct {
+	// ID names this coordinator in the Raft configuration ("c1").
+	ID string
+	// DataDir holds the Raft log (raft/raft.db) and snapshots (raft/snapshots).
+	DataDir string
+	// RaftBind is the TCP address the Raft transport listens on.
+	RaftBind string
+	// RaftAdvertise is the Raft address peers dial; RaftBind when empty.
+	RaftAdvertise string
+	// HTTPAddress is this coordinator's API address (host:port) as peers and
+	// clients reach it; followers forward writes there when it leads.
+	HTTPAddress string
+	// Bootstrap is the static initial cluster, this node included. It acts on
+	// the first start only: a node with Raft state on disk rejoins instead.
+	Bootstrap []Peer
+	// Join is the HTTP URL of any coordinator of a running cluster. A node
+	// without Raft state asks it to add this node as a voter.
+	Join string
+	// AuthToken is sent as a bearer token on the calls this coordinator makes
+	// to other coordinators (join, announce).
+	AuthToken string
+
+	// Raft timing. Elections follow ElectionTimeout after HeartbeatTimeout of
+	// silence; a leader steps down after LeaderLeaseTimeout without a quorum.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	// MaxAppendEntries bounds entries per append RPC; with BatchApplyCh,
+	// concurrent Applies are group-committed up to this many.
+	MaxAppendEntries int
+	BatchApplyCh     bool
+	// Snapshots are taken every SnapshotInterval when SnapshotThreshold
+	// entries accumulated; TrailingLogs entries stay behind a snapshot so a
+	// slightly lagging follower catches up from the log.
+	SnapshotInterval  time.Duration
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+	SnapshotRetain    int
+
+	// ApplyTimeout bounds Apply and reads when the context has no deadline.
+	ApplyTimeout time.Duration
+	// AnnounceInterval is how often a node checks that the cluster knows its
+	// HTTP address, and retries joining.
+	AnnounceInterval time.Duration
+
+	// Logger receives the coordinator's and raft's logs.
+	Logger *slog.Logger
+
+	// Raft, when set, supplies the transport and stores instead of building
+	// them from DataDir and RaftBind: coordinatortest uses it for in-memory
+	// clusters. The Coordinator does not close supplied parts.
+	Raft *RaftParts
+}
+
+// RaftParts are the pluggable parts of the Raft node.
+type RaftParts struct {
+	Transport     raft.Transport
+	LogStore      raft.LogStore
+	StableStore   raft.StableStore
+	SnapshotStore raft.SnapshotStore
+}
+
+// Peer is a member of the initial cluster.
+type Peer struct {
+	ID      string
+	Address string // Raft address
+}
+
+// DefaultConfig returns timings fit for a LAN or one machine.
+func DefaultConfig() Config {
+	return Config{
+		HeartbeatTimeout:   1000 * time.Millisecond,
+		ElectionTimeout:    1000 * time.Millisecond,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout:      5 * time.Millisecond,
+		MaxAppendEntries:   256,
+		BatchApplyCh:       true,
+		SnapshotInterval:   60 * time.Second,
+		SnapshotThreshold:  16384,
+		TrailingLogs:       10240,
+		SnapshotRetain:     2,
+		ApplyTimeout:       10 * time.Second,
+		AnnounceInterval:   500 * time.Millisecond,
+		Logger:             slog.Default(),
+	}
+}
+
+// Validate reports the first problem of the config.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("coordinator id is empty"))
+	}
+	if c.Raft == nil {
+		if c.DataDir == "" {
+			errs = append(errs, errors.New("data dir is empty"))
+		}
+		if _, _, err := net.SplitHostPort(c.RaftBind); err != nil {
+			errs = append(errs, fmt.Errorf("raft bind address %q: %v", c.RaftBind, err))
+		}
+	}
+	if c.HTTPAddress == "" {
+		errs = append(errs, errors.New("http address is empty"))
+	}
+	if len(c.Bootstrap) > 0 {
+		self := false
+		seen := map[string]bool{}
+		for _, p := range c.Bootstrap {
+			if p.ID == "" || p.Address == "" {
+				errs = append(errs, fmt.Errorf("bootstrap peer %q=%q needs an id and an address", p.ID, p.Address))
+			}
+			if seen[p.ID] {
+				errs = append(errs, fmt.Errorf("bootstrap peer %q is listed twice", p.ID))
+			}
+			seen[p.ID] = true
+			self = self || p.ID == c.ID
+		}
+		if !self {
+			errs = append(errs, fmt.Errorf("bootstrap peers do not include this node %q", c.ID))
+		}
+		if c.Join != "" {
+			errs = append(errs, errors.New("bootstrap and join are exclusive"))
+		}
+	}
+	if c.ApplyTimeout <= 0 {
+		errs = append(errs, errors.New("apply timeout must be positive"))
+	}
+	if c.AnnounceInterval <= 0 {
+		errs = append(errs, errors.New("announce interval must be positive"))
+	}
+	if c.Logger == nil {
+		errs = append(errs, errors.New("logger is nil"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) raftAdvertise() string {
+	if c.RaftAdvertise != "" {
+		return c.RaftAdvertise
+	}
+	return c.RaftBind
+}
+
+func (c *Config) raftConfig() *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(c.ID)
+	rc.HeartbeatTimeout = c.HeartbeatTimeout
+	rc.ElectionTimeout = c.ElectionTimeout
+	rc.LeaderLeaseTimeout = c.LeaderLeaseTimeout
+	rc.CommitTimeout = c.CommitTimeout
+	rc.MaxAppendEntries = c.MaxAppendEntries
+	rc.BatchApplyCh = c.BatchApplyCh
+	rc.SnapshotInterval = c.SnapshotInterval
+	rc.SnapshotThreshold = c.SnapshotThreshold
+	rc.TrailingLogs = c.TrailingLogs
+	rc.Logger = newRaftLogger(c.Logger, "raft")
+	return rc
+}
+
+// ParsePeers reads "c1=127.0.0.1:7001,c2=127.0.0.1:7002".
+func ParsePeers(s string) ([]Peer, error) {
+	var peers []Peer
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, addr, ok := strings.Cut(part, "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("peer %q is not of the form id=host:port", part)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("peer %q: %v", part, err)
+		}
+		peers = append(peers, Peer{ID: id, Address: addr})
+	}
+	return peers, nil
+}

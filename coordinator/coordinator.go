@@ -1,0 +1,302 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/alluvium/alluvium/fsm"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Coordinator is one member of the coordinator cluster.
+type Coordinator struct {
+	cfg    Config
+	log    *slog.Logger
+	fsm    *fsm.FSM
+	raft   *raft.Raft
+	closer []func() error // parts this coordinator built, closed on Shutdown
+	http   *peerClient
+
+	leadership *leadership
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+	stop         chan struct{}
+	wg           sync.WaitGroup
+}
+
+// New starts a coordinator: it opens (or creates) the Raft state, bootstraps
+// the static cluster on a first start, and starts the background loops. It
+// returns without waiting for an election.
+func New(cfg Config) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("coordinator: config: %w", err)
+	}
+	c := &Coordinator{
+		cfg:  cfg,
+		log:  cfg.Logger.With("coordinator", cfg.ID),
+		fsm:  fsm.New(),
+		stop: make(chan struct{}),
+		http: newPeerClient(cfg.AuthToken),
+	}
+	parts, err := c.openParts()
+	if err != nil {
+		c.closeParts()
+		return nil, err
+	}
+	hasState, err := raft.HasExistingState(parts.LogStore, parts.StableStore, parts.SnapshotStore)
+	if err != nil {
+		c.closeParts()
+		return nil, fmt.Errorf("coordinator: read raft state: %w", err)
+	}
+	rc := cfg.raftConfig()
+	notify := make(chan bool, 16)
+	rc.NotifyCh = notify
+	r, err := raft.NewRaft(rc, raftFSM{c.fsm}, parts.LogStore, parts.StableStore, parts.SnapshotStore, parts.Transport)
+	if err != nil {
+		c.closeParts()
+		return nil, fmt.Errorf("coordinator: start raft: %w", err)
+	}
+	c.raft = r
+	if !hasState && len(cfg.Bootstrap) > 0 {
+		var servers []raft.Server
+		for _, p := range cfg.Bootstrap {
+			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+		}
+		if err := r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			_ = c.Shutdown()
+			return nil, fmt.Errorf("coordinator: bootstrap: %w", err)
+		}
+		c.log.Info("bootstrapped a new cluster", "peers", len(servers))
+	} else if hasState {
+		c.log.Info("recovered raft state from disk", "last_index", r.LastIndex())
+	}
+	c.leadership = newLeadership(c, notify)
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()
+	go func() { defer c.wg.Done(); c.announceLoop(!hasState && cfg.Join != "") }()
+	return c, nil
+}
+
+// openParts builds the Raft transport and stores, or takes supplied ones.
+func (c *Coordinator) openParts() (*RaftParts, error) {
+	if c.cfg.Raft != nil {
+		return c.cfg.Raft, nil
+	}
+	dir := filepath.Join(c.cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("coordinator: data dir: %w", err)
+	}
+	hl := newRaftLogger(c.log, "raft")
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: open raft log %s: %w", dir, err)
+	}
+	c.closer = append(c.closer, store.Close)
+	logs, err := raft.NewLogCache(1024, store)
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, c.cfg.SnapshotRetain, hl)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: snapshot store: %w", err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(c.cfg.RaftBind, resolveTCP(c.cfg.raftAdvertise()), 3, 10*time.Second, hl)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: raft transport on %s: %w", c.cfg.RaftBind, err)
+	}
+	c.closer = append(c.closer, trans.Close)
+	return &RaftParts{Transport: trans, LogStore: logs, StableStore: store, SnapshotStore: snaps}, nil
+}
+
+func (c *Coordinator) closeParts() {
+	for i := len(c.closer) - 1; i >= 0; i-- {
+		_ = c.closer[i]()
+	}
+	c.closer = nil
+}
+
+// Shutdown stops the leader loops, the background loops and Raft, then closes
+// the stores and the transport. It is safe to call more than once.
+func (c *Coordinator) Shutdown() error {
+	c.shutdownOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		if c.raft != nil {
+			c.shutdownErr = c.raft.Shutdown().Error()
+		}
+		c.closeParts()
+		c.http.close()
+	})
+	return c.shutdownErr
+}
+
+// ID is this coordinator's id.
+func (c *Coordinator) ID() string { return c.cfg.ID }
+
+// Config returns the configuration the coordinator runs with.
+func (c *Coordinator) Config() Config { return c.cfg }
+
+// FSM gives read access to this node's replica of the state. Reads straight
+// from it are stale on a follower; use ConsistentRead first for a
+// linearizable read.
+func (c *Coordinator) FSM() *fsm.FSM { return c.fsm }
+
+// Raft exposes the raft node for diagnostics and advanced embedding.
+func (c *Coordinator) Raft() *raft.Raft { return c.raft }
+
+// IsLeader reports whether this node is the leader and has applied every
+// entry of earlier terms, so that its state may be read linearizably.
+func (c *Coordinator) IsLeader() bool { return c.leadership.ready() }
+
+// Leader returns the leader's id and published addresses. It fails with
+// ErrNoLeader when no leader is known or the leader has not published its
+// HTTP address yet.
+func (c *Coordinator) Leader() (fsm.Coordinator, error) {
+	addr, id := c.raft.LeaderWithID()
+	if id == "" {
+		return fsm.Coordinator{}, ErrNoLeader
+	}
+	info, ok := c.fsm.Coordinator(string(id))
+	if string(id) == c.cfg.ID {
+		info = c.selfInfo()
+		ok = true
+	}
+	if !ok || info.HTTPAddress == "" {
+		return fsm.Coordinator{ID: string(id), RaftAddress: string(addr)}, fmt.Errorf("%w: leader %s has not published its address yet", ErrNoLeader, id)
+	}
+	return info, nil
+}
+
+func (c *Coordinator) selfInfo() fsm.Coordinator {
+	return fsm.Coordinator{ID: c.cfg.ID, RaftAddress: c.cfg.raftAdvertise(), HTTPAddress: c.cfg.HTTPAddress}
+}
+
+// notLeader builds the error for a call that needs the leader.
+func (c *Coordinator) notLeader() error {
+	leader, err := c.Leader()
+	if err != nil {
+		return err
+	}
+	if leader.ID == c.cfg.ID {
+		// Raft says we lead, but the term's barrier has not completed.
+		return fmt.Errorf("%w: this node was just elected and is catching up", ErrNoLeader)
+	}
+	return &NotLeaderError{LeaderID: leader.ID, LeaderHTTPAddress: leader.HTTPAddress}
+}
+
+// deadline returns the time left for a call: the context's deadline, or
+// ApplyTimeout.
+func (c *Coordinator) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.cfg.ApplyTimeout)
+}
+
+// Apply proposes a command on the leader and waits until it is committed and
+// applied, or the context ends. It returns the command's result: the state
+// machine's typed error, or its value. Commands implementing fsm.Timed are
+// stamped with this leader's clock. On a follower it fails at once with a
+// *NotLeaderError (or ErrNoLeader); it never hangs past the deadline.
+func (c *Coordinator) Apply(ctx context.Context, cmd fsm.Command) (any, error) {
+	if !c.leadership.ready() {
+		return nil, c.notLeader()
+	}
+	if t, ok := cmd.(fsm.Timed); ok {
+		t.SetNow(time.Now())
+	}
+	data, err := fsm.Encode(cmd)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	future := c.raft.Apply(data, time.Until(dl))
+	if err := c.wait(ctx, future); err != nil {
+		return nil, err
+	}
+	if err, ok := future.Response().(error); ok {
+		return nil, err
+	}
+	return future.Response(), nil
+}
+
+// wait waits for a raft future within the context and maps raft's errors.
+func (c *Coordinator) wait(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return c.mapRaftError(err)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
+	case <-c.stop:
+		return ErrShutdown
+	}
+}
+
+func (c *Coordinator) mapRaftError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrNotVoter):
+		return c.notLeader()
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return fmt.Errorf("%w: %v", ErrLeadershipLost, err)
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: %v", ErrTimeout, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return ErrShutdown
+	}
+	return err
+}
+
+// ConsistentRead makes the next reads of FSM() linearizable: it returns nil
+// once this node has confirmed with a quorum that it still leads. Every write
+// acknowledged before the call is then applied here: writes of this term were
+// applied before they were acknowledged, earlier terms' before the term's
+// barrier completed. On a follower it fails with a *NotLeaderError.
+func (c *Coordinator) ConsistentRead(ctx context.Context) error {
+	if !c.leadership.ready() {
+		return c.notLeader()
+	}
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
+	return c.wait(ctx, c.raft.VerifyLeader())
+}
+
+// Snapshot takes a Raft snapshot now (and so truncates the log).
+func (c *Coordinator) Snapshot() error {
+	err := c.raft.Snapshot().Error()
+	if errors.Is(err, raft.ErrNothingNewToSnapshot) {
+		return nil
+	}
+	return err
+}
+
+// WaitLeader waits until some leader is known to this node.
+func (c *Coordinator) WaitLeader(ctx context.Context) (fsm.Coordinator, error) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if l, err := c.Leader(); err == nil {
+			return l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return fsm.Coordinator{}, fmt.Errorf("%w: %v", ErrNoLeader, ctx.Err())
+		case <-c.stop:
+			return fsm.Coordinator{}, ErrShutdown
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alluvium/alluvium/fsm"
+	"github.com/hashicorp/raft"
+)
+
+// CoordinatorsPath is the API route a coordinator posts its addresses to, to
+// join a cluster or to announce itself to the leader.
+const CoordinatorsPath = "/api/v1/coordinators"
+
+// AddCoordinator makes a coordinator a voter (if it is not one with that Raft
+// address already) and records its addresses. It must run on the leader and
+// is idempotent, so joining again after a restart is harmless.
+func (c *Coordinator) AddCoordinator(ctx context.Context, info fsm.Coordinator) error {
+	if info.ID == "" || info.RaftAddress == "" || info.HTTPAddress == "" {
+		return fmt.Errorf("%w: a coordinator needs an id, a raft address and an http address", fsm.ErrInvalid)
+	}
+	if !c.leadership.ready() {
+		return c.notLeader()
+	}
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
+	cf := c.raft.GetConfiguration()
+	if err := c.wait(ctx, cf); err != nil {
+		return err
+	}
+	member := false
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == info.ID && string(s.Address) == info.RaftAddress && s.Suffrage == raft.Voter {
+			member = true
+		}
+	}
+	if !member {
+		dl, _ := ctx.Deadline()
+		if err := c.wait(ctx, c.raft.AddVoter(raft.ServerID(info.ID), raft.ServerAddress(info.RaftAddress), 0, time.Until(dl))); err != nil {
+			return err
+		}
+		c.log.Info("added a voter", "id", info.ID, "raft_address", info.RaftAddress)
+	}
+	if cur, ok := c.fsm.Coordinator(info.ID); ok && cur == info {
+		return nil
+	}
+	_, err := c.Apply(ctx, &fsm.SetCoordinator{Coordinator: info})
+	return err
+}
+
+// RemoveCoordinator removes a coordinator from the Raft configuration and
+// forgets its addresses. It must run on the leader.
+func (c *Coordinator) RemoveCoordinator(ctx context.Context, id string) error {
+	if !c.leadership.ready() {
+		return c.notLeader()
+	}
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	if err := c.wait(ctx, c.raft.RemoveServer(raft.ServerID(id), 0, time.Until(dl))); err != nil {
+		return err
+	}
+	if _, ok := c.fsm.Coordinator(id); !ok {
+		return nil
+	}
+	_, err := c.Apply(ctx, &fsm.RemoveCoordinator{ID: id})
+	return err
+}
+
+// Server is one member of the Raft configuration as this node sees it.
+type Server struct {
+	ID          string `json:"id"`
+	RaftAddress string `json:"raftAddress"`
+	HTTPAddress string `json:"httpAddress,omitempty"`
+	Leader      bool   `json:"leader"`
+	Voter       bool   `json:"voter"`
+}
+
+// Status is this node's view of the cluster.
+type Status struct {
+	ID           string   `json:"id"`
+	Leader       string   `json:"leader"`
+	Term         uint64   `json:"term"`
+	State        string   `json:"state"`
+	CommitIndex  uint64   `json:"commitIndex"`
+	AppliedIndex uint64   `json:"appliedIndex"`
+	LastContact  string   `json:"lastContact,omitempty"`
+	Servers      []Server `json:"servers"`
+}
+
+// Status reports the Raft configuration, the leader and this node's indexes.
+func (c *Coordinator) Status() (Status, error) {
+	cf := c.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return Status{}, c.mapRaftError(err)
+	}
+	_, leader := c.raft.LeaderWithID()
+	st := Status{
+		ID:           c.cfg.ID,
+		Leader:       string(leader),
+		Term:         c.raft.CurrentTerm(),
+		State:        c.raft.State().String(),
+		CommitIndex:  c.raft.CommitIndex(),
+		AppliedIndex: c.fsm.AppliedIndex(),
+	}
+	if lc := c.raft.LastContact(); !lc.IsZero() && string(leader) != c.cfg.ID {
+		st.LastContact = time.Since(lc).Round(time.Millisecond).String()
+	}
+	for _, s := range cf.Configuration().Servers {
+		srv := Server{ID: string(s.ID), RaftAddress: string(s.Address), Leader: s.ID == leader, Voter: s.Suffrage == raft.Voter}
+		if info, ok := c.fsm.Coordinator(srv.ID); ok {
+			srv.HTTPAddress = info.HTTPAddress
+		}
+		if srv.ID == c.cfg.ID {
+			srv.HTTPAddress = c.cfg.HTTPAddress
+		}
+		st.Servers = append(st.Servers, srv)
+	}
+	return st, nil
+}
+
+// announceLoop makes sure the cluster knows this node: first by joining
+// (when asked to and the node has no Raft state), then by publishing its
+// HTTP address whenever the replicated table lacks or misstates it.
+func (c *Coordinator) announceLoop(join bool) {
+	t := time.NewTicker(c.cfg.AnnounceInterval)
+	defer t.Stop()
+	var lastErr string
+	for {
+		var err error
+		if join {
+			if err = c.http.postCoordinator(c.stopContext(), c.cfg.Join, c.selfInfo()); err == nil {
+				join = false
+				c.log.Info("joined the cluster", "via", c.cfg.Join)
+			}
+		} else {
+			err = c.announce()
+		}
+		if err != nil && err.Error() != lastErr {
+			c.log.Debug("announce", "err", err)
+		}
+		if err != nil {
+			lastErr = err.Error()
+		} else {
+			lastErr = ""
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Coordinator) announce() error {
+	self := c.selfInfo()
+	if cur, ok := c.fsm.Coordinator(self.ID); ok && cur == self {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.stopContext(), 5*time.Second)
+	defer cancel()
+	if c.leadership.ready() {
+		_, err := c.Apply(ctx, &fsm.SetCoordinator{Coordinator: self})
+		return err
+	}
+	leader, err := c.Leader()
+	if err != nil {
+		return err
+	}
+	return c.http.postCoordinator(ctx, "http://"+leader.HTTPAddress, self)
+}
+
+// stopContext is cancelled when the coordinator shuts down.
+func (c *Coordinator) stopContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-c.stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx
+}
+
+// peerClient is the HTTP client for coordinator-to-coordinator calls.
+type peerClient struct {
+	token  string
+	client *http.Client
+}
+
+func newPeerClient(token string) *peerClient {
+	return &peerClient{token: token, client: &http.Client{Timeout: 10 * time.Second}}
+}
+
+func (p *peerClient) close() { p.client.CloseIdleConnections() }
+
+func (p *peerClient) postCoordinator(ctx context.Context, base string, info fsm.Coordinator) error {
+	body, _ := json.Marshal(info)
+	url := strings.TrimSuffix(base, "/") + CoordinatorsPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// resolveTCP resolves an advertised address, or returns nil to let the
+// transport advertise its bind address.
+func resolveTCP(addr string) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil
+	}
+	return a
+}
