@@ -1,27 +1,29 @@
 package coordinator
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/alluvium/alluvium/api"
 )
 
-// Errors of Apply and of the read and membership calls. Errors of the state
+// Errors of Apply and of the read and membership calls, shared with the API
+// (which answers them with 503) through package api. Errors of the state
 // machine itself (fsm.ErrConflict, ...) are passed through unchanged.
 var (
 	// ErrNotLeader: this node is not the leader. The error is a
 	// *NotLeaderError naming the leader when one is known.
-	ErrNotLeader = errors.New("not the raft leader")
+	ErrNotLeader = api.ErrNotLeader
 	// ErrNoLeader: no leader is known (an election is running, or quorum is
 	// lost). Retry later; nothing was applied.
-	ErrNoLeader = errors.New("no raft leader")
+	ErrNoLeader = api.ErrNoLeader
 	// ErrLeadershipLost: leadership was lost while the command was in flight.
 	// The command may or may not be committed.
-	ErrLeadershipLost = errors.New("raft leadership lost while committing; the outcome is unknown")
+	ErrLeadershipLost = api.ErrLeadershipLost
 	// ErrTimeout: the deadline passed before the command was committed. The
 	// command may still be committed later.
-	ErrTimeout = errors.New("raft apply timed out; the outcome is unknown")
+	ErrTimeout = api.ErrTimeout
 	// ErrShutdown: the coordinator is shutting down.
-	ErrShutdown = errors.New("coordinator is shut down")
+	ErrShutdown = api.ErrShutdown
 )
 
 // NotLeaderError is ErrNotLeader with the leader's identity, so that a caller

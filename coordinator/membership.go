@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/hashicorp/raft"
 )
@@ -74,56 +75,49 @@ func (c *Coordinator) RemoveCoordinator(ctx context.Context, id string) error {
 	return err
 }
 
-// Server is one member of the Raft configuration as this node sees it.
-type Server struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raftAddress"`
-	HTTPAddress string `json:"httpAddress,omitempty"`
-	Leader      bool   `json:"leader"`
-	Voter       bool   `json:"voter"`
-}
-
-// Status is this node's view of the cluster.
-type Status struct {
-	ID           string   `json:"id"`
-	Leader       string   `json:"leader"`
-	Term         uint64   `json:"term"`
-	State        string   `json:"state"`
-	CommitIndex  uint64   `json:"commitIndex"`
-	AppliedIndex uint64   `json:"appliedIndex"`
-	LastContact  string   `json:"lastContact,omitempty"`
-	Servers      []Server `json:"servers"`
-}
-
-// Status reports the Raft configuration, the leader and this node's indexes.
-func (c *Coordinator) Status() (Status, error) {
+// Status reports the Raft configuration as this node knows it, with the
+// published HTTP addresses, the leader, the term and this node's indexes.
+func (c *Coordinator) Status() (api.Coordinators, error) {
 	cf := c.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
-		return Status{}, c.mapRaftError(err)
+		return api.Coordinators{}, c.mapRaftError(err)
 	}
 	_, leader := c.raft.LeaderWithID()
-	st := Status{
-		ID:           c.cfg.ID,
-		Leader:       string(leader),
-		Term:         c.raft.CurrentTerm(),
-		State:        c.raft.State().String(),
-		CommitIndex:  c.raft.CommitIndex(),
-		AppliedIndex: c.fsm.AppliedIndex(),
-	}
-	if lc := c.raft.LastContact(); !lc.IsZero() && string(leader) != c.cfg.ID {
-		st.LastContact = time.Since(lc).Round(time.Millisecond).String()
-	}
+	st := api.Coordinators{Leader: string(leader), Term: c.raft.CurrentTerm(), ServedBy: c.cfg.ID}
 	for _, s := range cf.Configuration().Servers {
-		srv := Server{ID: string(s.ID), RaftAddress: string(s.Address), Leader: s.ID == leader, Voter: s.Suffrage == raft.Voter}
+		srv := api.Coordinator{ID: string(s.ID), RaftAddress: string(s.Address), Leader: s.ID == leader, Voter: s.Suffrage == raft.Voter}
 		if info, ok := c.fsm.Coordinator(srv.ID); ok {
 			srv.HTTPAddress = info.HTTPAddress
 		}
 		if srv.ID == c.cfg.ID {
 			srv.HTTPAddress = c.cfg.HTTPAddress
+			srv.CommitIndex = c.raft.CommitIndex()
+			srv.AppliedIndex = c.fsm.AppliedIndex()
 		}
-		st.Servers = append(st.Servers, srv)
+		st.Results = append(st.Results, srv)
 	}
 	return st, nil
+}
+
+// Health reports whether this node can serve: a leader is known and has
+// published its address, and this node has applied what it knows committed.
+func (c *Coordinator) Health() (api.Health, error) {
+	h := api.Health{
+		Status:       "ok",
+		ID:           c.cfg.ID,
+		State:        c.raft.State().String(),
+		CommitIndex:  c.raft.CommitIndex(),
+		AppliedIndex: c.fsm.AppliedIndex(),
+	}
+	leader, err := c.Leader()
+	h.Leader = leader.ID
+	if err == nil && c.raft.AppliedIndex() < h.CommitIndex {
+		err = fmt.Errorf("applied index %d is behind commit index %d", c.raft.AppliedIndex(), h.CommitIndex)
+	}
+	if err != nil {
+		h.Status = err.Error()
+	}
+	return h, err
 }
 
 // announceLoop makes sure the cluster knows this node: first by joining

@@ -38,18 +38,28 @@ func (e *JobExistsError) Error() string {
 // Is makes a JobExistsError match ErrConflict.
 func (e *JobExistsError) Is(target error) bool { return target == ErrConflict }
 
+// stateError is an error of one of the sentinel kinds above whose message
+// is the reason alone, so that an API can answer it as it stands.
+type stateError struct {
+	kind error
+	msg  string
+}
+
+func (e *stateError) Error() string { return e.msg }
+func (e *stateError) Unwrap() error { return e.kind }
+
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return &stateError{ErrInvalid, fmt.Sprintf(format, args...)}
 }
 
 func conflictf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
+	return &stateError{ErrConflict, fmt.Sprintf(format, args...)}
 }
 
 func notFoundf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
+	return &stateError{ErrNotFound, fmt.Sprintf(format, args...)}
 }
 
 func gonef(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrGone, fmt.Sprintf(format, args...))
+	return &stateError{ErrGone, fmt.Sprintf(format, args...)}
 }

@@ -1,0 +1,28 @@
+package api
+
+import "errors"
+
+// Cluster-availability errors. The coordinator returns them; the API answers
+// them with 503 and a reason, and a client may retry.
+var (
+	// ErrNotLeader: this node is not the leader.
+	ErrNotLeader = errors.New("not the raft leader")
+	// ErrNoLeader: no leader is known (an election is running, or quorum is
+	// lost). Nothing was applied.
+	ErrNoLeader = errors.New("no raft leader")
+	// ErrLeadershipLost: leadership was lost while a command was in flight;
+	// the command may or may not be committed.
+	ErrLeadershipLost = errors.New("raft leadership lost while committing; the outcome is unknown")
+	// ErrTimeout: the deadline passed before a command was committed; it
+	// may still be committed later.
+	ErrTimeout = errors.New("raft apply timed out; the outcome is unknown")
+	// ErrShutdown: the coordinator is shutting down.
+	ErrShutdown = errors.New("coordinator is shutting down")
+)
+
+// Error is the body of every error answer: {"status": "<reason>"}. A 409 for
+// a job that exists also names the job's id.
+type Error struct {
+	Status string `json:"status"`
+	ID     string `json:"id,omitempty"`
+}
