@@ -21,6 +21,9 @@ type Config struct {
 	RaftBind string
 	// RaftAdvertise is the Raft address peers dial; RaftBind when empty.
 	RaftAdvertise string
+	// RaftListener, when set, is used instead of binding RaftBind; the
+	// advertised address is then its address unless RaftAdvertise is set.
+	RaftListener net.Listener
 	// HTTPAddress is this coordinator's API address (host:port) as peers and
 	// clients reach it; followers forward writes there when it leads.
 	HTTPAddress string
@@ -110,7 +113,7 @@ func (c *Config) Validate() error {
 		if c.DataDir == "" {
 			errs = append(errs, errors.New("data dir is empty"))
 		}
-		if _, _, err := net.SplitHostPort(c.RaftBind); err != nil {
+		if _, _, err := net.SplitHostPort(c.RaftBind); err != nil && c.RaftListener == nil {
 			errs = append(errs, fmt.Errorf("raft bind address %q: %v", c.RaftBind, err))
 		}
 	}
@@ -150,8 +153,11 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) raftAdvertise() string {
-	if c.RaftAdvertise != "" {
+	switch {
+	case c.RaftAdvertise != "":
 		return c.RaftAdvertise
+	case c.RaftListener != nil:
+		return c.RaftListener.Addr().String()
 	}
 	return c.RaftBind
 }

@@ -22,6 +22,7 @@ type Coordinator struct {
 	fsm    *fsm.FSM
 	raft   *raft.Raft
 	closer []func() error // parts this coordinator built, closed on Shutdown
+	logs   raft.LogStore
 	http   *peerClient
 
 	leadership *leadership
@@ -65,6 +66,7 @@ func New(cfg Config) (*Coordinator, error) {
 		return nil, fmt.Errorf("coordinator: start raft: %w", err)
 	}
 	c.raft = r
+	c.logs = parts.LogStore
 	if !hasState && len(cfg.Bootstrap) > 0 {
 		var servers []raft.Server
 		for _, p := range cfg.Bootstrap {
@@ -108,9 +110,14 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: snapshot store: %w", err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(c.cfg.RaftBind, resolveTCP(c.cfg.raftAdvertise()), 3, 10*time.Second, hl)
-	if err != nil {
-		return nil, fmt.Errorf("coordinator: raft transport on %s: %w", c.cfg.RaftBind, err)
+	var trans *raft.NetworkTransport
+	if l := c.cfg.RaftListener; l != nil {
+		trans = raft.NewNetworkTransportWithLogger(listenerStream{l}, 3, 10*time.Second, hl)
+	} else {
+		trans, err = raft.NewTCPTransportWithLogger(c.cfg.RaftBind, resolveTCP(c.cfg.raftAdvertise()), 3, 10*time.Second, hl)
+		if err != nil {
+			return nil, fmt.Errorf("coordinator: raft transport on %s: %w", c.cfg.RaftBind, err)
+		}
 	}
 	c.closer = append(c.closer, trans.Close)
 	return &RaftParts{Transport: trans, LogStore: logs, StableStore: store, SnapshotStore: snaps}, nil
@@ -272,6 +279,16 @@ func (c *Coordinator) ConsistentRead(ctx context.Context) error {
 	ctx, cancel := c.deadline(ctx)
 	defer cancel()
 	return c.wait(ctx, c.raft.VerifyLeader())
+}
+
+// LogBounds returns the first and last index held in the Raft log: entries
+// before first were compacted into a snapshot.
+func (c *Coordinator) LogBounds() (first, last uint64, err error) {
+	if first, err = c.logs.FirstIndex(); err != nil {
+		return 0, 0, err
+	}
+	last, err = c.logs.LastIndex()
+	return first, last, err
 }
 
 // Snapshot takes a Raft snapshot now (and so truncates the log).

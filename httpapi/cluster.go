@@ -1,0 +1,48 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+func (s *server) clusterRoutes() []route {
+	return []route{
+		{http.MethodGet, "/api/v1/coordinators", local, s.getCoordinators},
+		{http.MethodPost, "/api/v1/coordinators", write, s.postCoordinator},
+		{http.MethodGet, "/api/v1/health", local, s.getHealth},
+	}
+}
+
+func (s *server) getCoordinators(r *http.Request) (any, error) {
+	if _, err := query(r); err != nil {
+		return nil, err
+	}
+	return s.b.Status()
+}
+
+func (s *server) postCoordinator(r *http.Request) (any, error) {
+	var req api.JoinRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ name, v string }{{"id", req.ID}, {"raftAddress", req.RaftAddress}, {"httpAddress", req.HTTPAddress}} {
+		if err := required(f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	info := fsm.Coordinator{ID: req.ID, RaftAddress: req.RaftAddress, HTTPAddress: req.HTTPAddress}
+	if err := s.b.AddCoordinator(r.Context(), info); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func (s *server) getHealth(r *http.Request) (any, error) {
+	h, err := s.b.Health()
+	if err != nil {
+		return nil, errorf(http.StatusServiceUnavailable, "%s", h.Status)
+	}
+	return h, nil
+}

@@ -1,0 +1,59 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// httpError is an error with the status code a handler chose for it.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) error {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// badRequest answers 400 with err's message, whatever err's kind: several
+// endpoints answer a missing object with 400 rather than 404.
+func badRequest(err error) error {
+	return &httpError{code: http.StatusBadRequest, msg: err.Error()}
+}
+
+// statusOf is the one mapping from errors to status codes and bodies.
+func statusOf(err error) (int, api.Error) {
+	body := api.Error{Status: err.Error()}
+	var he *httpError
+	var mbe *http.MaxBytesError
+	var exists *fsm.JobExistsError
+	switch {
+	case errors.As(err, &he):
+		return he.code, body
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, api.Error{Status: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case errors.As(err, &exists):
+		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID}
+	case errors.Is(err, fsm.ErrInvalid):
+		return http.StatusBadRequest, body
+	case errors.Is(err, fsm.ErrNotFound):
+		return http.StatusNotFound, body
+	case errors.Is(err, fsm.ErrConflict):
+		return http.StatusConflict, body
+	case errors.Is(err, fsm.ErrGone):
+		return http.StatusGone, body
+	case errors.Is(err, api.ErrNoLeader), errors.Is(err, api.ErrNotLeader):
+		return http.StatusServiceUnavailable, api.Error{Status: "no raft leader: " + err.Error()}
+	case errors.Is(err, api.ErrLeadershipLost), errors.Is(err, api.ErrTimeout),
+		errors.Is(err, api.ErrShutdown), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, body
+	}
+	return http.StatusInternalServerError, body
+}

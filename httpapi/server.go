@@ -1,0 +1,252 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// Backend is what the API needs of a coordinator. *coordinator.Coordinator
+// implements it.
+type Backend interface {
+	// ID names this coordinator.
+	ID() string
+	// FSM gives read access to this node's replica of the state.
+	FSM() *fsm.FSM
+	// Apply commits a command on the leader and returns its result.
+	Apply(ctx context.Context, cmd fsm.Command) (any, error)
+	// ConsistentRead returns nil once reads of FSM are linearizable.
+	ConsistentRead(ctx context.Context) error
+	// IsLeader reports whether this node leads and may serve reads and writes.
+	IsLeader() bool
+	// Leader names the leader and its HTTP address.
+	Leader() (fsm.Coordinator, error)
+	// Status and Health describe the cluster as this node sees it.
+	Status() (api.Coordinators, error)
+	Health() (api.Health, error)
+	// AddCoordinator makes a coordinator a voter and records its addresses.
+	AddCoordinator(ctx context.Context, c fsm.Coordinator) error
+}
+
+// Features switches the optional policies on and off. A switched-off
+// feature answers as the contract says: 501, or 404 for the file index.
+type Features struct {
+	Quota       bool
+	TTL         bool
+	Priority    bool
+	CacheFilter bool
+	FileIndex   bool
+}
+
+// AllFeatures is every feature on, the default.
+func AllFeatures() Features {
+	return Features{Quota: true, TTL: true, Priority: true, CacheFilter: true, FileIndex: true}
+}
+
+// Options configure the API.
+type Options struct {
+	// AuthToken, when set, is required as "Authorization: Bearer <token>" on
+	// every request (401 otherwise).
+	AuthToken string
+	// MaxBodyBytes bounds request bodies (413 beyond); 1 MiB by default.
+	MaxBodyBytes int64
+	// RedirectToLeader answers requests that need the leader with 307 to its
+	// address instead of forwarding them.
+	RedirectToLeader bool
+	// RequestTimeout bounds the work of one request, so that nothing hangs
+	// without a quorum; 10 s by default.
+	RequestTimeout time.Duration
+	// Features switches optional policies off.
+	Features Features
+	// StaticMounts makes the mount table read-only (501 on changes): it was
+	// loaded from a file at start.
+	StaticMounts bool
+	// Logger receives errors the API answers with 500.
+	Logger *slog.Logger
+	// ForwardTransport carries forwarded requests; a default one when nil.
+	ForwardTransport http.RoundTripper
+}
+
+// DefaultOptions returns the defaults: every feature on, forwarding on.
+func DefaultOptions() Options {
+	return Options{MaxBodyBytes: 1 << 20, RequestTimeout: 10 * time.Second, Features: AllFeatures(), Logger: slog.Default()}
+}
+
+// Header names the API sets.
+const (
+	// ServedByHeader names the coordinator that handled a request.
+	ServedByHeader = "X-Alluvium-Served-By"
+	// ForwardedByHeader marks a request a follower forwarded to the leader;
+	// the leader never forwards it again.
+	ForwardedByHeader = "X-Alluvium-Forwarded-By"
+)
+
+// routeKind says where a route may be served.
+type routeKind int
+
+const (
+	// local routes are answered by any node from its own view.
+	local routeKind = iota
+	// read routes are served by the leader, or by any node with ?stale=true.
+	read
+	// write routes are served by the leader.
+	write
+)
+
+type handlerFunc func(r *http.Request) (any, error)
+
+type server struct {
+	b       Backend
+	opts    Options
+	forward http.RoundTripper
+}
+
+// Register mounts every route of the API on router.
+func Register(router Router, b Backend, opts Options) {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &server{b: b, opts: opts, forward: opts.ForwardTransport}
+	if s.forward == nil {
+		s.forward = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	}
+	for _, rt := range s.routes() {
+		router.Handle(rt.method, rt.path, s.wrap(rt))
+	}
+}
+
+type route struct {
+	method, path string
+	kind         routeKind
+	h            handlerFunc
+}
+
+func (s *server) routes() []route {
+	var rs []route
+	rs = append(rs, s.clusterRoutes()...)
+	rs = append(rs, s.mountRoutes()...)
+	return rs
+}
+
+// wrap turns a handlerFunc into an http.Handler: authentication, body bound,
+// leader forwarding, the request deadline, JSON answers and error mapping.
+func (s *server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
+			s.writeError(w, errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		stale := r.URL.Query().Get("stale") == "true"
+		if rt.kind == write || (rt.kind == read && !stale) {
+			if !s.b.IsLeader() {
+				s.toLeader(w, r)
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		if rt.kind == read && !stale {
+			if err := s.b.ConsistentRead(ctx); err != nil {
+				s.writeError(w, err)
+				return
+			}
+		}
+		w.Header().Set(ServedByHeader, s.b.ID())
+		v, err := rt.h(r)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+}
+
+// authorized compares the bearer token in constant time (of hashes, so that
+// not even the token's length leaks).
+func (s *server) authorized(r *http.Request) bool {
+	if s.opts.AuthToken == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.opts.AuthToken))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// toLeader forwards a request to the leader, or redirects there.
+func (s *server) toLeader(w http.ResponseWriter, r *http.Request) {
+	if by := r.Header.Get(ForwardedByHeader); by != "" {
+		s.writeError(w, errorf(http.StatusServiceUnavailable,
+			"no raft leader: %s forwarded this request here, but %s does not lead (leadership is moving); retry", by, s.b.ID()))
+		return
+	}
+	leader, err := s.b.Leader()
+	if err == nil && leader.ID == s.b.ID() {
+		err = api.ErrNoLeader // elected, but not ready to serve yet
+	}
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	target := &url.URL{Scheme: "http", Host: leader.HTTPAddress}
+	if s.opts.RedirectToLeader {
+		loc := *r.URL
+		loc.Scheme, loc.Host = target.Scheme, target.Host
+		http.Redirect(w, r, loc.String(), http.StatusTemporaryRedirect)
+		return
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
+			pr.Out.Header.Set(ForwardedByHeader, s.b.ID())
+		},
+		Transport: s.forward,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				s.writeError(w, err)
+				return
+			}
+			s.writeError(w, errorf(http.StatusServiceUnavailable, "no raft leader: forwarding to leader %s at %s failed: %v", leader.ID, leader.HTTPAddress, err))
+		},
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+func (s *server) writeError(w http.ResponseWriter, err error) {
+	code, body := statusOf(err)
+	if code >= 500 && code != http.StatusServiceUnavailable && code != http.StatusNotImplemented {
+		s.opts.Logger.Error("api: internal error", "err", err)
+	}
+	writeJSON(w, code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,75 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/httpapi"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Config configures a node.
+type Config struct {
+	Coordinator coordinator.Config
+	API         httpapi.Options
+	// HTTPListener serves the API; when nil, HTTPBind is listened on.
+	HTTPListener net.Listener
+	HTTPBind     string
+}
+
+// Node is a running coordinator with its API.
+type Node struct {
+	Coordinator *coordinator.Coordinator
+	// URL is the API's base URL, e.g. "http://127.0.0.1:8001".
+	URL string
+
+	srv  *http.Server
+	done chan error
+}
+
+// Start listens, starts the coordinator, and serves the API.
+func Start(cfg Config) (*Node, error) {
+	ln := cfg.HTTPListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.HTTPBind); err != nil {
+			return nil, fmt.Errorf("listen for http on %s: %w", cfg.HTTPBind, err)
+		}
+	}
+	if cfg.Coordinator.HTTPAddress == "" {
+		cfg.Coordinator.HTTPAddress = ln.Addr().String()
+	}
+	co, err := coordinator.New(cfg.Coordinator)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	router := httprouter.New()
+	router.HandleMethodNotAllowed = true
+	httpapi.Register(httpapi.HTTPRouter(router), co, cfg.API)
+	n := &Node{
+		Coordinator: co,
+		URL:         "http://" + ln.Addr().String(),
+		srv:         &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second},
+		done:        make(chan error, 1),
+	}
+	go func() { n.done <- n.srv.Serve(ln) }()
+	return n, nil
+}
+
+// Close stops serving (letting requests in flight finish for a few seconds)
+// and shuts the coordinator down.
+func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errHTTP := n.srv.Shutdown(ctx)
+	if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
+		errHTTP = errors.Join(errHTTP, err)
+	}
+	return errors.Join(errHTTP, n.Coordinator.Shutdown())
+}
