@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/httpapi"
+	"github.com/alluvium/alluvium/internal/node"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// serverFlags are the flags of a coordinator node, shared by the
+// coordinator and dev commands.
+type serverFlags struct {
+	logFlags
+	authToken         string
+	noForward         bool
+	disable           []string
+	snapshotInterval  time.Duration
+	snapshotThreshold uint64
+}
+
+func (s *serverFlags) register(fs *pflag.FlagSet) {
+	s.logFlags.register(fs)
+	fs.StringVar(&s.authToken, "auth-token", "", "require this bearer token on every API request (and send it to peers)")
+	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
+	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
+	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 60*time.Second, "how often to check whether to snapshot the raft log")
+	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 16384, "log entries since the last snapshot that trigger a new one")
+}
+
+func (s *serverFlags) apiOptions() (httpapi.Options, error) {
+	o := httpapi.DefaultOptions()
+	o.AuthToken = s.authToken
+	o.RedirectToLeader = s.noForward
+	for _, f := range s.disable {
+		switch f {
+		case "quota":
+			o.Features.Quota = false
+		case "ttl":
+			o.Features.TTL = false
+		case "priority":
+			o.Features.Priority = false
+		case "cache-filter":
+			o.Features.CacheFilter = false
+		case "file-index":
+			o.Features.FileIndex = false
+		default:
+			return o, fmt.Errorf("--disable %q: want quota, ttl, priority, cache-filter or file-index", f)
+		}
+	}
+	return o, nil
+}
+
+func (s *serverFlags) coordinatorConfig() coordinator.Config {
+	cfg := coordinator.DefaultConfig()
+	cfg.AuthToken = s.authToken
+	cfg.SnapshotInterval = s.snapshotInterval
+	cfg.SnapshotThreshold = s.snapshotThreshold
+	return cfg
+}
+
+func newCoordinatorCommand() *cobra.Command {
+	var (
+		sf                                       serverFlags
+		id, dataDir, raftAddr, raftAdvertise     string
+		httpAddr, httpAdvertise, bootstrap, join string
+	)
+	cmd := &cobra.Command{
+		Use:   "coordinator",
+		Short: "Run one coordinator of the HA cluster",
+		Long: `Run one coordinator. Start three with the same --bootstrap list to form a
+cluster; bootstrap acts on the first start only, and a restart on the same
+--data-dir rejoins. A new coordinator joins a running cluster with --join.
+Every flag can also be set from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
+		Example: `  alluvium coordinator --id c1 --data-dir /var/lib/alluvium/c1 \
+    --raft-addr 127.0.0.1:7001 --http-addr 127.0.0.1:8001 \
+    --bootstrap c1=127.0.0.1:7001,c2=127.0.0.1:7002,c3=127.0.0.1:7003`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := sf.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			apiOpts, err := sf.apiOptions()
+			if err != nil {
+				return err
+			}
+			apiOpts.Logger = log
+			cfg := sf.coordinatorConfig()
+			cfg.ID, cfg.DataDir, cfg.RaftBind, cfg.RaftAdvertise = id, dataDir, raftAddr, raftAdvertise
+			cfg.HTTPAddress = httpAdvertise
+			if cfg.HTTPAddress == "" {
+				cfg.HTTPAddress = httpAddr
+			}
+			cfg.Join = join
+			cfg.Logger = log
+			if bootstrap != "" {
+				if cfg.Bootstrap, err = coordinator.ParsePeers(bootstrap); err != nil {
+					return fmt.Errorf("--bootstrap: %w", err)
+				}
+			}
+			n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: httpAddr})
+			if err != nil {
+				return err
+			}
+			log.Info("coordinator started", "id", id, "api", n.URL, "raft", raftAddr)
+			waitForSignal()
+			log.Info("shutting down")
+			return n.Close()
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&id, "id", "", "this coordinator's id, e.g. c1 (required)")
+	fs.StringVar(&dataDir, "data-dir", "", "directory for the raft log and snapshots (required)")
+	fs.StringVar(&raftAddr, "raft-addr", "127.0.0.1:7001", "address the raft transport listens on")
+	fs.StringVar(&raftAdvertise, "raft-advertise", "", "raft address peers dial, when not --raft-addr")
+	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:8001", "address the REST API listens on")
+	fs.StringVar(&httpAdvertise, "http-advertise", "", "API address peers and clients reach, when not --http-addr")
+	fs.StringVar(&bootstrap, "bootstrap", "", "initial cluster as id=raft-addr,... (first start only)")
+	fs.StringVar(&join, "join", "", "URL of a running coordinator to join, e.g. http://127.0.0.1:8001")
+	sf.register(fs)
+	return cmd
+}
+
+// waitForSignal blocks until SIGINT or SIGTERM.
+func waitForSignal() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+}
+
