@@ -135,4 +135,3 @@ func waitForSignal() {
 	defer stop()
 	<-ctx.Done()
 }
-
