@@ -252,4 +252,26 @@ func TestJoinAddsAVoter(t *testing.T) {
 	if _, ok := m.Node.Coordinator.FSM().Mount("/joined"); !ok {
 		t.Fatal("the joined node did not apply a later write")
 	}
+
+	// Remove it again through a follower's API.
+	resp, body := do(t, http.MethodDelete, c.Nodes[c.Follower()].URL()+"/api/v1/coordinators?id="+m.ID, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE coordinator: %d %s", resp.StatusCode, body)
+	}
+	st, err := c.Nodes[c.Leader()].Node.Coordinator.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Results {
+		if s.ID == m.ID {
+			t.Fatalf("%s is still a member after DELETE: %+v", m.ID, st)
+		}
+	}
+	if _, ok := c.Nodes[c.Leader()].Node.Coordinator.FSM().Coordinator(m.ID); ok {
+		t.Fatalf("%s's addresses are still published", m.ID)
+	}
+	resp, _ = do(t, http.MethodDelete, c.Nodes[c.Leader()].URL()+"/api/v1/coordinators?id="+m.ID, nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("DELETE of a removed coordinator: %d, want 404", resp.StatusCode)
+	}
 }

@@ -158,6 +158,19 @@ func (c *Coordinator) announce() error {
 	if cur, ok := c.fsm.Coordinator(self.ID); ok && cur == self {
 		return nil
 	}
+	// A node that is not (or no longer) in the configuration must not
+	// announce: the leader would make it a voter again.
+	cf := c.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return err
+	}
+	member := false
+	for _, s := range cf.Configuration().Servers {
+		member = member || string(s.ID) == self.ID
+	}
+	if !member {
+		return fmt.Errorf("%s is not in the raft configuration", self.ID)
+	}
 	ctx, cancel := context.WithTimeout(c.stopContext(), 5*time.Second)
 	defer cancel()
 	if c.leadership.ready() {

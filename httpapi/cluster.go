@@ -11,6 +11,7 @@ func (s *server) clusterRoutes() []route {
 	return []route{
 		{http.MethodGet, "/api/v1/coordinators", local, s.getCoordinators},
 		{http.MethodPost, "/api/v1/coordinators", write, s.postCoordinator},
+		{http.MethodDelete, "/api/v1/coordinators", write, s.deleteCoordinator},
 		{http.MethodGet, "/api/v1/health", local, s.getHealth},
 	}
 }
@@ -45,4 +46,31 @@ func (s *server) getHealth(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusServiceUnavailable, "%s", h.Status)
 	}
 	return h, nil
+}
+
+func (s *server) deleteCoordinator(r *http.Request) (any, error) {
+	q, err := query(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	id := q["id"]
+	if err := required("id", id); err != nil {
+		return nil, err
+	}
+	if id == s.b.ID() {
+		return nil, errorf(http.StatusBadRequest, "%s is the leader; transfer leadership or stop it first", id)
+	}
+	known := false
+	if st, err := s.b.Status(); err == nil {
+		for _, c := range st.Results {
+			known = known || c.ID == id
+		}
+	}
+	if !known {
+		return nil, errorf(http.StatusNotFound, "coordinator %s is not a member", id)
+	}
+	if err := s.b.RemoveCoordinator(r.Context(), id); err != nil {
+		return nil, err
+	}
+	return api.Empty{}, nil
 }

@@ -37,6 +37,8 @@ type Backend interface {
 	Health() (api.Health, error)
 	// AddCoordinator makes a coordinator a voter and records its addresses.
 	AddCoordinator(ctx context.Context, c fsm.Coordinator) error
+	// RemoveCoordinator removes a coordinator from the cluster.
+	RemoveCoordinator(ctx context.Context, id string) error
 }
 
 // Features switches the optional policies on and off. A switched-off
