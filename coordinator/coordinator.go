@@ -30,6 +30,8 @@ type Coordinator struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 	stop         chan struct{}
+	stopCtx      context.Context // cancelled on Shutdown, for outgoing calls
+	stopCancel   context.CancelFunc
 	wg           sync.WaitGroup
 }
 
@@ -47,6 +49,7 @@ func New(cfg Config) (*Coordinator, error) {
 		stop: make(chan struct{}),
 		http: newPeerClient(cfg.AuthToken),
 	}
+	c.stopCtx, c.stopCancel = context.WithCancel(context.Background())
 	parts, err := c.openParts()
 	if err != nil {
 		c.closeParts()
@@ -135,6 +138,7 @@ func (c *Coordinator) closeParts() {
 func (c *Coordinator) Shutdown() error {
 	c.shutdownOnce.Do(func() {
 		close(c.stop)
+		c.stopCancel()
 		c.wg.Wait()
 		if c.raft != nil {
 			c.shutdownErr = c.raft.Shutdown().Error()

@@ -130,7 +130,7 @@ func (c *Coordinator) announceLoop(join bool) {
 	for {
 		var err error
 		if join {
-			if err = c.http.postCoordinator(c.stopContext(), c.cfg.Join, c.selfInfo()); err == nil {
+			if err = c.http.postCoordinator(c.stopCtx, c.cfg.Join, c.selfInfo()); err == nil {
 				join = false
 				c.log.Info("joined the cluster", "via", c.cfg.Join)
 			}
@@ -171,7 +171,7 @@ func (c *Coordinator) announce() error {
 	if !member {
 		return fmt.Errorf("%s is not in the raft configuration", self.ID)
 	}
-	ctx, cancel := context.WithTimeout(c.stopContext(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(c.stopCtx, 5*time.Second)
 	defer cancel()
 	if c.leadership.ready() {
 		_, err := c.Apply(ctx, &fsm.SetCoordinator{Coordinator: self})
@@ -182,19 +182,6 @@ func (c *Coordinator) announce() error {
 		return err
 	}
 	return c.http.postCoordinator(ctx, "http://"+leader.HTTPAddress, self)
-}
-
-// stopContext is cancelled when the coordinator shuts down.
-func (c *Coordinator) stopContext() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-c.stop:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
-	return ctx
 }
 
 // peerClient is the HTTP client for coordinator-to-coordinator calls.
