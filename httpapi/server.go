@@ -144,6 +144,12 @@ func (s *server) routes() []route {
 	var rs []route
 	rs = append(rs, s.clusterRoutes()...)
 	rs = append(rs, s.mountRoutes()...)
+	rs = append(rs, s.policyRoutes()...)
+	rs = append(rs, s.filterRoutes()...)
+	rs = append(rs, s.nodeRoutes()...)
+	rs = append(rs, s.fileIndexRoutes()...)
+	rs = append(rs, s.cacheRoutes()...)
+	rs = append(rs, s.jobRoutes()...)
 	return rs
 }
 

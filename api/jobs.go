@@ -1,0 +1,101 @@
+package api
+
+import "github.com/alluvium/alluvium/fsm"
+
+// LoadOptions are the options of a load job.
+type LoadOptions struct {
+	BatchSize        *int   `json:"batchSize,omitempty"`
+	FileFilterRegex  string `json:"fileFilterRegex,omitempty"`
+	Replicas         *int   `json:"replicas,omitempty"`
+	SkipIfExists     bool   `json:"skipIfExists,omitempty"`
+	LoadPolicy       string `json:"loadPolicy,omitempty"`
+	LoadMetadataOnly bool   `json:"loadMetadataOnly,omitempty"`
+	Verify           bool   `json:"verify,omitempty"`
+	Bandwidth        *Size  `json:"bandwidth,omitempty"`
+}
+
+// FreeOptions are the options of a free job.
+type FreeOptions struct {
+	BatchSize       *int   `json:"batchSize,omitempty"`
+	FileFilterRegex string `json:"fileFilterRegex,omitempty"`
+	Replicas        *int   `json:"replicas,omitempty"`
+	Force           bool   `json:"force,omitempty"`
+}
+
+// RebalanceOptions are the options of a rebalance job.
+type RebalanceOptions struct {
+	LoadBatchSize  *int  `json:"loadBatchSize,omitempty"`
+	LoadBandwidth  *Size `json:"loadBandwidth,omitempty"`
+	PruneBandwidth *Size `json:"pruneBandwidth,omitempty"`
+	SkipPrune      bool  `json:"skipPrune,omitempty"`
+}
+
+// LoadRequest is the body of POST /api/v1/load: an index file, or paths
+// with an alias.
+type LoadRequest struct {
+	Index   string       `json:"index,omitempty"`
+	Paths   []string     `json:"paths,omitempty"`
+	Alias   string       `json:"alias,omitempty"`
+	Options *LoadOptions `json:"options,omitempty"`
+}
+
+// FreeRequest is the body of POST /api/v1/free.
+type FreeRequest struct {
+	Index   string       `json:"index,omitempty"`
+	Paths   []string     `json:"paths,omitempty"`
+	Alias   string       `json:"alias,omitempty"`
+	Options *FreeOptions `json:"options,omitempty"`
+}
+
+// RebalanceRequest is the body of POST /api/v1/rebalance.
+type RebalanceRequest struct {
+	Target  string            `json:"target"`
+	Options *RebalanceOptions `json:"options,omitempty"`
+}
+
+// JobSelector is the body of DELETE /api/v1/load and /free (index or alias)
+// and /rebalance (id or target): exactly one field.
+type JobSelector struct {
+	Index  string `json:"index,omitempty"`
+	Alias  string `json:"alias,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Target string `json:"target,omitempty"`
+}
+
+// JobQuota is the tightest quota over a job's paths.
+type JobQuota struct {
+	TotalBytes int64 `json:"totalBytes"`
+	Remaining  int64 `json:"remaining"`
+}
+
+// Job is a job's description and progress, as every job route answers it.
+type Job struct {
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	State   string         `json:"state"`
+	Alias   string         `json:"alias,omitempty"`
+	Index   string         `json:"index,omitempty"`
+	Paths   []string       `json:"paths,omitempty"`
+	Target  string         `json:"target,omitempty"`
+	Options fsm.JobOptions `json:"options"`
+
+	SubmitTime              string `json:"submitTime,omitempty"`
+	StartTime               string `json:"startTime,omitempty"`
+	EndTime                 string `json:"endTime,omitempty"`
+	TimeElapsedMilliseconds int64  `json:"timeElapsedMilliseconds"`
+
+	fsm.JobCounters
+	ThroughputBytesPerSecond int64            `json:"throughputBytesPerSecond"`
+	FailedFileSamples        []fsm.FailedFile `json:"failedFileSamples,omitempty"`
+	FailedFileListPath       string           `json:"failedFileListPath,omitempty"`
+	ErrorMessage             string           `json:"errorMessage,omitempty"`
+	Quota                    *JobQuota        `json:"quota,omitempty"`
+	QuotaCheckError          string           `json:"quotaCheckError,omitempty"`
+	Attempts                 int              `json:"attempts,omitempty"`
+}
+
+// Jobs is the answer of the job list routes.
+type Jobs struct {
+	Results []Job  `json:"results"`
+	NextKey string `json:"nextKey,omitempty"`
+}

@@ -1,0 +1,74 @@
+package api
+
+// Node is a worker as GET /api/v1/nodes answers it.
+type Node struct {
+	ID            string `json:"id"`
+	Address       string `json:"address"`
+	State         string `json:"state"`
+	CapacityBytes int64  `json:"capacityBytes"`
+	UsedBytes     int64  `json:"usedBytes"`
+	Pages         int64  `json:"pages"`
+	StartTime     string `json:"startTime,omitempty"`
+	LastHeartbeat string `json:"lastHeartbeat,omitempty"`
+	Version       string `json:"version,omitempty"`
+}
+
+// Nodes is the answer of GET /api/v1/nodes.
+type Nodes struct {
+	Results []Node `json:"results"`
+}
+
+// FileEntry is one entry of the global file index.
+type FileEntry struct {
+	Path    string   `json:"path"`
+	Size    int64    `json:"size"`
+	Workers []string `json:"workers,omitempty"`
+}
+
+// FileIndex is the answer of GET /api/v1/file_index.
+type FileIndex struct {
+	Results []FileEntry `json:"results"`
+	NextKey string      `json:"nextKey,omitempty"`
+}
+
+// FileIndexRequest is the body of POST and DELETE /api/v1/file_index:
+// paths, or (POST only) entries with sizes.
+type FileIndexRequest struct {
+	Paths   []string    `json:"paths,omitempty"`
+	Entries []FileEntry `json:"entries,omitempty"`
+}
+
+// FileIndexAdded and FileIndexRemoved count what a change did.
+type FileIndexAdded struct {
+	Added int `json:"added"`
+}
+
+// FileIndexRemoved is the answer of DELETE /api/v1/file_index.
+type FileIndexRemoved struct {
+	Removed int `json:"removed"`
+}
+
+// CacheOp is the body of POST and DELETE /api/v1/cache.
+type CacheOp struct {
+	Op string `json:"op"`
+}
+
+// CacheOpResult lists the workers that did not accept a cache operation,
+// with the reason; it is empty when every worker did.
+type CacheOpResult struct {
+	Errors map[string]string `json:"errors"`
+}
+
+// ClearStaleStatus is one worker's clear-stale progress.
+type ClearStaleStatus struct {
+	Worker       string `json:"worker"`
+	Running      bool   `json:"running"`
+	ScannedFiles int64  `json:"scannedFiles"`
+	RemovedBytes int64  `json:"removedBytes"`
+	Error        string `json:"error,omitempty"`
+}
+
+// CacheStatus is the answer of GET /api/v1/cache.
+type CacheStatus struct {
+	Results []ClearStaleStatus `json:"results"`
+}

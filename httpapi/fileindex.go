@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// MaxFileIndexBatch bounds the paths of one file-index request, on top of
+// the body bound, so that one command stays small in the Raft log.
+const MaxFileIndexBatch = 10000
+
+func (s *server) fileIndexRoutes() []route {
+	return []route{
+		{http.MethodGet, "/api/v1/file_index", read, s.getFileIndex},
+		{http.MethodPost, "/api/v1/file_index", write, s.postFileIndex},
+		{http.MethodDelete, "/api/v1/file_index", write, s.deleteFileIndex},
+	}
+}
+
+func (s *server) fileIndexEnabled() error {
+	if s.opts.Features.FileIndex {
+		return nil
+	}
+	return errorf(http.StatusNotFound, "file index is not enabled")
+}
+
+func (s *server) getFileIndex(r *http.Request) (any, error) {
+	if err := s.fileIndexEnabled(); err != nil {
+		return nil, err
+	}
+	q, err := query(r, "lastKey", "count", "prefix")
+	if err != nil {
+		return nil, err
+	}
+	count, err := positiveInt(q, "count")
+	if err != nil {
+		return nil, err
+	}
+	entries, next := s.b.FSM().FileIndexList(q["prefix"], q["lastKey"], count)
+	out := api.FileIndex{Results: make([]api.FileEntry, 0, len(entries)), NextKey: next}
+	for _, e := range entries {
+		out.Results = append(out.Results, api.FileEntry(e))
+	}
+	return out, nil
+}
+
+func (s *server) postFileIndex(r *http.Request) (any, error) {
+	if err := s.fileIndexEnabled(); err != nil {
+		return nil, err
+	}
+	var req api.FileIndexRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if (len(req.Paths) == 0) == (len(req.Entries) == 0) {
+		return nil, errorf(http.StatusBadRequest, "give exactly one of \"paths\" and \"entries\"")
+	}
+	var entries []fsm.FileEntry
+	for _, p := range req.Paths {
+		entries = append(entries, fsm.FileEntry{Path: p})
+	}
+	for _, e := range req.Entries {
+		if len(e.Workers) > 0 {
+			return nil, errorf(http.StatusBadRequest, "entries take a path and a size; holders are recorded by the workers")
+		}
+		entries = append(entries, fsm.FileEntry{Path: e.Path, Size: e.Size})
+	}
+	if len(entries) > MaxFileIndexBatch {
+		return nil, errorf(http.StatusBadRequest, "at most %d entries per request", MaxFileIndexBatch)
+	}
+	res, err := s.b.Apply(r.Context(), &fsm.FileIndexAdd{Entries: entries})
+	if err != nil {
+		return nil, err
+	}
+	n, _ := res.(int)
+	return api.FileIndexAdded{Added: n}, nil
+}
+
+func (s *server) deleteFileIndex(r *http.Request) (any, error) {
+	if err := s.fileIndexEnabled(); err != nil {
+		return nil, err
+	}
+	var req api.FileIndexRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Entries) > 0 || len(req.Paths) == 0 {
+		return nil, errorf(http.StatusBadRequest, "give the \"paths\" to remove")
+	}
+	if len(req.Paths) > MaxFileIndexBatch {
+		return nil, errorf(http.StatusBadRequest, "at most %d paths per request", MaxFileIndexBatch)
+	}
+	res, err := s.b.Apply(r.Context(), &fsm.FileIndexRemove{Paths: req.Paths})
+	if err != nil {
+		return nil, err
+	}
+	n, _ := res.(int)
+	return api.FileIndexRemoved{Removed: n}, nil
+}

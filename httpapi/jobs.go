@@ -1,0 +1,328 @@
+package httpapi
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// Bounds and defaults of job options.
+const (
+	DefaultBatchSize = 200
+	MaxBatchSize     = 10000
+	MaxJobPaths      = 10000
+	MaxAliasLen      = 256
+)
+
+// WorkerCounter is implemented by backends that know how many workers can
+// hold replicas; without it, only replicas = 1 is accepted.
+type WorkerCounter interface {
+	ReplicaCapacity() int
+}
+
+func (s *server) jobRoutes() []route {
+	var rs []route
+	for _, t := range []fsm.JobType{fsm.JobLoad, fsm.JobFree} {
+		p := "/api/v1/" + string(t)
+		rs = append(rs,
+			route{http.MethodGet, p, read, func(r *http.Request) (any, error) { return s.getJobs(r, t) }},
+			route{http.MethodPost, p, write, func(r *http.Request) (any, error) { return s.postJob(r, t) }},
+			route{http.MethodDelete, p, write, func(r *http.Request) (any, error) { return s.deleteJob(r, t) }},
+		)
+	}
+	return append(rs,
+		route{http.MethodGet, "/api/v1/rebalance", read, s.getRebalance},
+		route{http.MethodPost, "/api/v1/rebalance", write, s.postRebalance},
+		route{http.MethodDelete, "/api/v1/rebalance", write, s.deleteRebalance},
+	)
+}
+
+// jobView derives the answer's computed fields (elapsed time, throughput).
+func jobView(j fsm.Job, now time.Time) api.Job {
+	v := api.Job{
+		ID: j.ID, Type: string(j.Type), State: string(j.State), Alias: j.Alias, Index: j.Index,
+		Paths: j.Paths, Target: j.Target, Options: j.Options,
+		SubmitTime: rfc3339(j.SubmitTime), StartTime: rfc3339(j.StartTime), EndTime: rfc3339(j.EndTime),
+		JobCounters: j.JobCounters, FailedFileSamples: j.FailedFileSamples, FailedFileListPath: j.FailedFileListPath,
+		ErrorMessage: j.ErrorMessage, QuotaCheckError: j.QuotaCheckError, Attempts: j.Attempts,
+	}
+	if !j.StartTime.IsZero() {
+		end := now
+		if !j.EndTime.IsZero() {
+			end = j.EndTime
+		}
+		elapsed := end.Sub(j.StartTime)
+		v.TimeElapsedMilliseconds = elapsed.Milliseconds()
+		if elapsed > 0 {
+			moved := j.LoadedBytes + j.FreedBytes
+			v.ThroughputBytesPerSecond = int64(float64(moved) / elapsed.Seconds())
+		}
+	}
+	return v
+}
+
+func (s *server) listJobs(r *http.Request, t fsm.JobType, q map[string]string) (any, error) {
+	count, err := positiveInt(q, "count")
+	if err != nil {
+		return nil, err
+	}
+	jobs, next := s.b.FSM().Jobs(t, q["lastKey"], count)
+	out := api.Jobs{Results: make([]api.Job, 0, len(jobs)), NextKey: next}
+	now := time.Now()
+	for _, j := range jobs {
+		out.Results = append(out.Results, jobView(j, now))
+	}
+	return out, nil
+}
+
+func (s *server) getJobs(r *http.Request, t fsm.JobType) (any, error) {
+	q, err := query(r, "index", "alias", "lastKey", "count")
+	if err != nil {
+		return nil, err
+	}
+	sel, err := atMostOne(q, "index", "alias")
+	if err != nil {
+		return nil, err
+	}
+	if sel == "" {
+		return s.listJobs(r, t, q)
+	}
+	if _, ok := q["lastKey"]; ok {
+		return nil, errorf(http.StatusBadRequest, "%s selects one job and takes no lastKey or count", sel)
+	}
+	if _, ok := q["count"]; ok {
+		return nil, errorf(http.StatusBadRequest, "%s selects one job and takes no lastKey or count", sel)
+	}
+	key := fsm.KeyByIndex(t, q["index"])
+	if sel == "alias" {
+		key = fsm.KeyByAlias(t, q["alias"])
+	}
+	j, found := s.b.FSM().JobByKey(key)
+	if !found {
+		return nil, errorf(http.StatusNotFound, "no %s job with %s %q", t, sel, q[sel])
+	}
+	return jobView(j, time.Now()), nil
+}
+
+// jobSpec is what load and free requests have in common.
+type jobSpec struct {
+	index, alias string
+	paths        []string
+	batchSize    *int
+	replicas     *int
+	regex        string
+}
+
+// checkSpec validates the selector fields and the shared options, and fills
+// the shared options in.
+func (s *server) checkSpec(spec jobSpec, opts *fsm.JobOptions) error {
+	if (spec.index == "") == (len(spec.paths) == 0) {
+		return errorf(http.StatusBadRequest, "give exactly one of \"index\" and \"paths\"")
+	}
+	if (len(spec.paths) == 0) != (spec.alias == "") {
+		return errorf(http.StatusBadRequest, "paths and alias must be given together")
+	}
+	if len(spec.alias) > MaxAliasLen {
+		return errorf(http.StatusBadRequest, "alias is longer than %d bytes", MaxAliasLen)
+	}
+	if len(spec.paths) > MaxJobPaths {
+		return errorf(http.StatusBadRequest, "at most %d paths per job; use an index file for more", MaxJobPaths)
+	}
+	locations := spec.paths
+	if spec.index != "" {
+		locations = []string{spec.index}
+	}
+	for _, p := range locations {
+		if _, err := s.b.FSM().Resolve(p); err != nil {
+			return badRequest(err)
+		}
+	}
+	opts.BatchSize = DefaultBatchSize
+	if spec.batchSize != nil {
+		if *spec.batchSize < 1 || *spec.batchSize > MaxBatchSize {
+			return errorf(http.StatusBadRequest, "batchSize must be 1 to %d, not %d", MaxBatchSize, *spec.batchSize)
+		}
+		opts.BatchSize = *spec.batchSize
+	}
+	opts.Replicas = 1
+	if spec.replicas != nil {
+		limit := 1
+		if wc, ok := s.b.(WorkerCounter); ok {
+			limit = max(wc.ReplicaCapacity(), 1)
+		}
+		if *spec.replicas < 1 || *spec.replicas > limit {
+			return errorf(http.StatusBadRequest, "replicas must be 1 to %d (the number of workers), not %d", limit, *spec.replicas)
+		}
+		opts.Replicas = *spec.replicas
+	}
+	if spec.regex != "" {
+		if _, err := regexp.Compile(spec.regex); err != nil {
+			return errorf(http.StatusBadRequest, "fileFilterRegex does not compile: %v", err)
+		}
+		opts.FileFilterRegex = spec.regex
+	}
+	return nil
+}
+
+func (s *server) postJob(r *http.Request, t fsm.JobType) (any, error) {
+	var spec jobSpec
+	var opts fsm.JobOptions
+	if t == fsm.JobLoad {
+		var req api.LoadRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		spec = jobSpec{index: req.Index, alias: req.Alias, paths: req.Paths}
+		if o := req.Options; o != nil {
+			spec.batchSize, spec.replicas, spec.regex = o.BatchSize, o.Replicas, o.FileFilterRegex
+			opts.SkipIfExists, opts.LoadMetadataOnly, opts.Verify = o.SkipIfExists, o.LoadMetadataOnly, o.Verify
+			switch strings.ToUpper(o.LoadPolicy) {
+			case "":
+			case "IF_CHANGED":
+				opts.LoadPolicy = "IF_CHANGED"
+			default:
+				return nil, errorf(http.StatusBadRequest, "loadPolicy %q is not supported (only IF_CHANGED)", o.LoadPolicy)
+			}
+			if o.Bandwidth != nil {
+				opts.Bandwidth = int64(*o.Bandwidth)
+			}
+		}
+	} else {
+		var req api.FreeRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		spec = jobSpec{index: req.Index, alias: req.Alias, paths: req.Paths}
+		if o := req.Options; o != nil {
+			spec.batchSize, spec.replicas, spec.regex = o.BatchSize, o.Replicas, o.FileFilterRegex
+			opts.Force = o.Force
+		}
+	}
+	if err := s.checkSpec(spec, &opts); err != nil {
+		return nil, err
+	}
+	job := fsm.Job{Type: t, Index: spec.index, Alias: spec.alias, Paths: spec.paths, Options: opts}
+	return s.submit(r, job)
+}
+
+func (s *server) submit(r *http.Request, job fsm.Job) (any, error) {
+	res, err := s.b.Apply(r.Context(), &fsm.SubmitJob{Job: job})
+	if err != nil {
+		return nil, err
+	}
+	j, _ := res.(fsm.Job)
+	return jobView(j, time.Now()), nil
+}
+
+func (s *server) deleteJob(r *http.Request, t fsm.JobType) (any, error) {
+	var req api.JobSelector
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.ID != "" || req.Target != "" {
+		return nil, errorf(http.StatusBadRequest, "a %s job is stopped by \"index\" or \"alias\"", t)
+	}
+	if (req.Index == "") == (req.Alias == "") {
+		return nil, errorf(http.StatusBadRequest, "give exactly one of \"index\" and \"alias\"")
+	}
+	key := fsm.KeyByIndex(t, req.Index)
+	if req.Alias != "" {
+		key = fsm.KeyByAlias(t, req.Alias)
+	}
+	return s.stop(r, &fsm.StopJob{Key: key})
+}
+
+func (s *server) stop(r *http.Request, cmd *fsm.StopJob) (any, error) {
+	res, err := s.b.Apply(r.Context(), cmd)
+	if err != nil {
+		return nil, err
+	}
+	j, _ := res.(fsm.Job)
+	return jobView(j, time.Now()), nil
+}
+
+func (s *server) getRebalance(r *http.Request) (any, error) {
+	q, err := query(r, "id", "target", "lastKey", "count")
+	if err != nil {
+		return nil, err
+	}
+	sel, err := atMostOne(q, "id", "target")
+	if err != nil {
+		return nil, err
+	}
+	var j fsm.Job
+	var found bool
+	switch sel {
+	case "":
+		return s.listJobs(r, fsm.JobRebalance, q)
+	case "id":
+		j, found = s.b.FSM().Job(q["id"])
+		found = found && j.Type == fsm.JobRebalance
+	case "target":
+		j, found = s.b.FSM().JobByKey(fsm.KeyByTarget(q["target"]))
+	}
+	if !found {
+		return nil, errorf(http.StatusNotFound, "no rebalance job with %s %q", sel, q[sel])
+	}
+	return jobView(j, time.Now()), nil
+}
+
+// RebalanceAll is the target that rebalances every worker.
+const RebalanceAll = "ALL"
+
+func (s *server) postRebalance(r *http.Request) (any, error) {
+	var req api.RebalanceRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if err := required("target", req.Target); err != nil {
+		return nil, err
+	}
+	if req.Target != RebalanceAll {
+		w, found := s.b.FSM().Worker(req.Target)
+		if !found || w.State == fsm.WorkerDecommissioned {
+			return nil, errorf(http.StatusBadRequest, "target %q is neither ALL nor a known worker", req.Target)
+		}
+	}
+	opts := fsm.JobOptions{LoadBatchSize: DefaultBatchSize}
+	if o := req.Options; o != nil {
+		if o.LoadBatchSize != nil {
+			if *o.LoadBatchSize < 1 || *o.LoadBatchSize > MaxBatchSize {
+				return nil, errorf(http.StatusBadRequest, "loadBatchSize must be 1 to %d", MaxBatchSize)
+			}
+			opts.LoadBatchSize = *o.LoadBatchSize
+		}
+		if o.LoadBandwidth != nil {
+			opts.LoadBandwidth = int64(*o.LoadBandwidth)
+		}
+		if o.PruneBandwidth != nil {
+			opts.PruneBandwidth = int64(*o.PruneBandwidth)
+		}
+		opts.SkipPrune = o.SkipPrune
+	}
+	return s.submit(r, fsm.Job{Type: fsm.JobRebalance, Target: req.Target, Options: opts})
+}
+
+func (s *server) deleteRebalance(r *http.Request) (any, error) {
+	var req api.JobSelector
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Index != "" || req.Alias != "" {
+		return nil, errorf(http.StatusBadRequest, "a rebalance job is stopped by \"id\" or \"target\"")
+	}
+	if (req.ID == "") == (req.Target == "") {
+		return nil, errorf(http.StatusBadRequest, "give exactly one of \"id\" and \"target\"")
+	}
+	if req.ID != "" {
+		if j, ok := s.b.FSM().Job(req.ID); ok && j.Type != fsm.JobRebalance {
+			return nil, errorf(http.StatusGone, "no rebalance job %s", req.ID)
+		}
+		return s.stop(r, &fsm.StopJob{ID: req.ID})
+	}
+	return s.stop(r, &fsm.StopJob{Key: fsm.KeyByTarget(req.Target)})
+}

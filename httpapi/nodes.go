@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// NodeStats is what a coordinator knows of a worker beyond its membership:
+// the usage it last reported and when.
+type NodeStats struct {
+	UsedBytes     int64
+	Pages         int64
+	LastHeartbeat time.Time
+}
+
+// NodeReporter is implemented by backends that receive workers' heartbeats.
+type NodeReporter interface {
+	NodeStats(id string) (NodeStats, bool)
+}
+
+func (s *server) nodeRoutes() []route {
+	return []route{
+		{http.MethodGet, "/api/v1/nodes", read, s.getNodes},
+		{http.MethodDelete, "/api/v1/nodes", write, s.deleteNode},
+	}
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (s *server) nodeView(w fsm.Worker) api.Node {
+	n := api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes,
+		StartTime: rfc3339(w.StartTime), Version: w.Version}
+	if nr, ok := s.b.(NodeReporter); ok {
+		if st, ok := nr.NodeStats(w.ID); ok {
+			n.UsedBytes, n.Pages, n.LastHeartbeat = st.UsedBytes, st.Pages, rfc3339(st.LastHeartbeat)
+		}
+	}
+	return n
+}
+
+func (s *server) getNodes(r *http.Request) (any, error) {
+	q, err := query(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	if id, ok := q["id"]; ok {
+		w, found := s.b.FSM().Worker(id)
+		if !found {
+			return nil, errorf(http.StatusNotFound, "worker %s not found", id)
+		}
+		return s.nodeView(w), nil
+	}
+	out := api.Nodes{Results: []api.Node{}}
+	for _, w := range s.b.FSM().Workers() {
+		out.Results = append(out.Results, s.nodeView(w))
+	}
+	return out, nil
+}
+
+func (s *server) deleteNode(r *http.Request) (any, error) {
+	q, err := query(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	id := q["id"]
+	if err := required("id", id); err != nil {
+		return nil, err
+	}
+	if _, found := s.b.FSM().Worker(id); !found {
+		return nil, errorf(http.StatusNotFound, "worker %s not found", id)
+	}
+	if _, err := s.b.Apply(r.Context(), &fsm.SetWorkerState{ID: id, State: fsm.WorkerDecommissioned}); err != nil {
+		return nil, err
+	}
+	w, _ := s.b.FSM().Worker(id)
+	return s.nodeView(w), nil
+}
