@@ -48,9 +48,9 @@ type Options struct {
 // Timings fit for a loopback cluster under the race detector on two cores.
 func testConfig() coordinator.Config {
 	cfg := coordinator.DefaultConfig()
-	cfg.HeartbeatTimeout = 300 * time.Millisecond
-	cfg.ElectionTimeout = 300 * time.Millisecond
-	cfg.LeaderLeaseTimeout = 200 * time.Millisecond
+	cfg.HeartbeatTimeout = 500 * time.Millisecond
+	cfg.ElectionTimeout = 500 * time.Millisecond
+	cfg.LeaderLeaseTimeout = 300 * time.Millisecond
 	cfg.SnapshotInterval = time.Hour
 	cfg.SnapshotThreshold = 1 << 40
 	cfg.ApplyTimeout = 5 * time.Second
