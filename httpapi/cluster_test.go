@@ -123,7 +123,7 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(3), "", []byte(`{"path":"/data","quota":"1e400GiB"}`))
 	f.Add(uint8(11), "", []byte(`{"paths":[null],"alias":"a"}`))
 
-	co := newLeader(&testing.T{})
+	co := newLeader(f)
 	mux := http.NewServeMux()
 	httpapi.Register(httpapi.ServeMux(mux), co, httpapi.DefaultOptions())
 	f.Fuzz(func(t *testing.T, route uint8, rawQuery string, body []byte) {

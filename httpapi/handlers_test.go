@@ -33,7 +33,7 @@ type step struct {
 
 // newLeader starts a one-node in-memory cluster and returns its coordinator
 // with a mount at /data and one registered worker.
-func newLeader(t *testing.T) *coordinator.Coordinator {
+func newLeader(t testing.TB) *coordinator.Coordinator {
 	t.Helper()
 	c := coordinatortest.New(t, 1)
 	co := c.WaitLeader()
