@@ -25,6 +25,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.AddCommand(newCoordinatorCommand(), newDevCommand(), newVersionCommand())
+	addClientCommands(root)
 	return root
 }
 
