@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alluvium/alluvium/fsm"
 	"github.com/hashicorp/raft"
 )
 
@@ -33,6 +34,10 @@ type Config struct {
 	// Join is the HTTP URL of any coordinator of a running cluster. A node
 	// without Raft state asks it to add this node as a voter.
 	Join string
+	// StaticMounts, when not nil, is the whole mount table: the leader
+	// replaces the replicated table with it on every election, and the API
+	// refuses changes (see httpapi.Options.StaticMounts).
+	StaticMounts []fsm.Mount
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -84,6 +86,9 @@ func New(cfg Config) (*Coordinator, error) {
 		c.log.Info("recovered raft state from disk", "last_index", r.LastIndex())
 	}
 	c.leadership = newLeadership(c, notify)
+	if cfg.StaticMounts != nil {
+		c.OnLeader("static-mounts", c.enforceStaticMounts)
+	}
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()
 	go func() { defer c.wg.Done(); c.announceLoop(!hasState && cfg.Join != "") }()
@@ -320,4 +325,49 @@ func (c *Coordinator) WaitLeader(ctx context.Context) (fsm.Coordinator, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// enforceStaticMounts makes the replicated mount table equal the configured
+// static one, once per term (retrying until it succeeds or the term ends).
+func (c *Coordinator) enforceStaticMounts(ctx context.Context) {
+	want := &fsm.ReplaceMounts{Mounts: c.cfg.StaticMounts}
+	for ctx.Err() == nil {
+		if mountsEqual(c.fsm.Mounts(), c.cfg.StaticMounts) {
+			return
+		}
+		_, err := c.Apply(ctx, want)
+		if err == nil {
+			c.log.Info("installed the static mount table", "mounts", len(c.cfg.StaticMounts))
+			return
+		}
+		if errors.Is(err, fsm.ErrInvalid) || errors.Is(err, fsm.ErrConflict) {
+			c.log.Error("the static mount table is invalid", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// mountsEqual compares a table (sorted by path) with a configured list.
+func mountsEqual(have []fsm.Mount, want []fsm.Mount) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	byPath := make(map[string]fsm.Mount, len(want))
+	for _, m := range want {
+		if u, err := apath.ParseURI(m.UFS); err == nil {
+			m.UFS = u.String()
+		}
+		byPath[m.Path] = m
+	}
+	for _, h := range have {
+		w, ok := byPath[h.Path]
+		if !ok || w.UFS != h.UFS || !maps.Equal(w.Options, h.Options) {
+			return false
+		}
+	}
+	return true
 }

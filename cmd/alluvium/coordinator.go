@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/node"
 	"github.com/spf13/cobra"
@@ -24,6 +28,7 @@ type serverFlags struct {
 	disable           []string
 	snapshotInterval  time.Duration
 	snapshotThreshold uint64
+	mountTable        string
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
@@ -32,11 +37,13 @@ func (s *serverFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
 	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
 	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 60*time.Second, "how often to check whether to snapshot the raft log")
+	fs.StringVar(&s.mountTable, "mount-table", "", "JSON file with a static mount table ([{\"path\", \"ufs\", \"options\"}]); the API then refuses mount changes")
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 16384, "log entries since the last snapshot that trigger a new one")
 }
 
 func (s *serverFlags) apiOptions() (httpapi.Options, error) {
 	o := httpapi.DefaultOptions()
+	o.StaticMounts = s.mountTable != ""
 	o.AuthToken = s.authToken
 	o.RedirectToLeader = s.noForward
 	for _, f := range s.disable {
@@ -58,12 +65,48 @@ func (s *serverFlags) apiOptions() (httpapi.Options, error) {
 	return o, nil
 }
 
-func (s *serverFlags) coordinatorConfig() coordinator.Config {
+func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 	cfg := coordinator.DefaultConfig()
 	cfg.AuthToken = s.authToken
 	cfg.SnapshotInterval = s.snapshotInterval
 	cfg.SnapshotThreshold = s.snapshotThreshold
-	return cfg
+	if s.mountTable != "" {
+		mounts, err := readMountTable(s.mountTable)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.StaticMounts = mounts
+	}
+	return cfg, nil
+}
+
+// readMountTable reads a static mount table: a JSON array of mount points.
+func readMountTable(path string) ([]fsm.Mount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--mount-table: %w", err)
+	}
+	defer f.Close()
+	var table []api.Mount
+	dec := json.NewDecoder(io.LimitReader(f, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&table); err != nil {
+		return nil, fmt.Errorf("--mount-table %s: %w", path, err)
+	}
+	mounts := make([]fsm.Mount, 0, len(table))
+	for _, m := range table {
+		mounts = append(mounts, fsm.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
+	}
+	// Check the table as the state machine will, so that a bad file stops
+	// the start instead of leaving the cluster without mounts.
+	cmd, err := fsm.Encode(&fsm.ReplaceMounts{Mounts: mounts})
+	if err != nil {
+		return nil, err
+	}
+	if err, failed := fsm.New().Apply(1, cmd).(error); failed {
+		return nil, fmt.Errorf("--mount-table %s: %w", path, err)
+	}
+	return mounts, nil
 }
 
 func newCoordinatorCommand() *cobra.Command {
@@ -93,7 +136,10 @@ Every flag can also be set from the environment: --data-dir as ALLUVIUM_DATA_DIR
 				return err
 			}
 			apiOpts.Logger = log
-			cfg := sf.coordinatorConfig()
+			cfg, err := sf.coordinatorConfig()
+			if err != nil {
+				return err
+			}
 			cfg.ID, cfg.DataDir, cfg.RaftBind, cfg.RaftAdvertise = id, dataDir, raftAddr, raftAdvertise
 			cfg.HTTPAddress = httpAdvertise
 			if cfg.HTTPAddress == "" {

@@ -69,7 +69,10 @@ a temporary directory removed at exit; with one, a restart keeps it.`,
 				}
 			}()
 			for i := range coordinators {
-				cfg := sf.coordinatorConfig()
+				cfg, err := sf.coordinatorConfig()
+				if err != nil {
+					return err
+				}
 				cfg.ID = devID(i)
 				cfg.DataDir = filepath.Join(dataDir, cfg.ID)
 				cfg.RaftBind = devAddr(port + devRaftPortOffset + i)

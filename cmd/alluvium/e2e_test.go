@@ -284,3 +284,50 @@ func TestDevClusterStartsAndStopsCleanly(t *testing.T) {
 		t.Fatalf("dev did not exit cleanly on SIGTERM: %v\n%s", err, stderr.String())
 	}
 }
+
+func TestStaticMountTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	table := filepath.Join(dir, "mounts.json")
+	if err := os.WriteFile(table, []byte(`[{"path": "/data", "ufs": "file:///srv/data"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"path": "/a", "ufs": "file:///x"}, {"path": "/a/b", "ufs": "file:///y"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "coordinator", "--id", "c1", "--data-dir", filepath.Join(dir, "bad"),
+		"--mount-table", bad, "--bootstrap", "c1=127.0.0.1:1").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "inside mount point") {
+		t.Fatalf("a nested static table was accepted: %v %s", err, out)
+	}
+
+	ports := freePorts(t, 2)
+	url := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	p := start(t, nil, "coordinator", "--id", "c1", "--data-dir", filepath.Join(dir, "c1"),
+		"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"--bootstrap", fmt.Sprintf("c1=127.0.0.1:%d", ports[1]), "--mount-table", table)
+	waitLeader(t, []string{url})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var m api.Mount
+		code, _, err := getJSON(url+"/api/v1/mount?path=/data", &m)
+		if err == nil && code == http.StatusOK && m.UFS == "file:///srv/data" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("static mount not served: %d %v\n%s", code, err, p.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := client.Post(url+"/api/v1/mount", "application/json", strings.NewReader(`{"path":"/x","ufs":"file:///x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented {
+		t.Fatalf("POST mount with a static table: %d, want 501", resp.StatusCode)
+	}
+}

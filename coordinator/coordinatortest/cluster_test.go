@@ -184,3 +184,36 @@ func TestLeaderLoopsRunOnlyOnTheLeader(t *testing.T) {
 		t.Fatal("the leader loop did not move to the new leader")
 	}
 }
+
+func TestStaticMountTableIsInstalledByTheLeader(t *testing.T) {
+	table := []fsm.Mount{
+		{Path: "/a", UFS: "file:///srv/a/"},
+		{Path: "/b", UFS: "s3://bucket/b", Options: map[string]string{"s3.region": "eu"}},
+	}
+	c := coordinatortest.New(t, 3, coordinatortest.WithConfig(func(cfg *coordinator.Config) {
+		cfg.StaticMounts = table
+	}))
+	leader := c.WaitLeader()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(leader.FSM().Mounts()) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the static table was not installed: %+v", leader.FSM().Mounts())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if m, _ := leader.FSM().Mount("/a"); m.UFS != "file:///srv/a" {
+		t.Fatalf("mount /a = %+v", m)
+	}
+	// A change made behind the table's back is undone by the next leader.
+	if _, err := leader.Apply(context.Background(), mount(9)); err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(leader.ID())
+	next := c.WaitLeader()
+	for len(next.FSM().Mounts()) != 2 {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("the new leader did not restore the static table: %+v", next.FSM().Mounts())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
