@@ -222,4 +222,3 @@ func Diff(old, new *Ring, n int) ([]Move, error) {
 	}
 	return moves, nil
 }
-
