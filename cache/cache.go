@@ -1,0 +1,661 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alluvium/alluvium/apath"
+	"github.com/alluvium/alluvium/fsm"
+	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Origin is where a file's bytes come from on a miss: a file of a UFS.
+type Origin interface {
+	// Stat returns the file's current version.
+	Stat(ctx context.Context) (Meta, error)
+	// ReadAt reads len(p) bytes at off (fewer only at the end of the file).
+	ReadAt(ctx context.Context, p []byte, off int64) (int, error)
+}
+
+// Cache is a worker's page cache. It is safe for concurrent use.
+type Cache struct {
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	mem    *ristretto.Cache[string, []byte]
+	flight singleflight.Group
+	tmpSeq atomic.Uint64
+
+	mu        sync.Mutex
+	pol       *compiledPolicy
+	files     map[string]*fileEntry
+	lru       levels
+	quotaLRU  map[string]*levels
+	used      int64
+	quotaUsed map[string]int64
+	stats     counters
+}
+
+type counters struct {
+	memHits, diskHits, misses, pageIns, bytesIn, uncached int64
+	evictions                                             map[string]int64
+}
+
+// Stats are the cache's counters since it was opened.
+type Stats struct {
+	MemoryHits, DiskHits, Misses int64
+	PageIns, BytesFromOrigin     int64
+	// Uncached counts pages read from the origin but not admitted (a
+	// skipCache rule, a full quota or a full cache of higher priority).
+	Uncached int64
+	// Evictions counts pages removed, by reason: capacity, quota, ttl,
+	// stale (the UFS file changed), free, unowned, corrupt.
+	Evictions map[string]int64
+	UsedBytes int64
+	Pages     int64
+	Files     int
+}
+
+// Open opens (or creates) a cache in cfg.Dir and rebuilds its index from
+// the pages on disk, dropping temporary and corrupt files.
+func Open(cfg Config) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	c := &Cache{
+		cfg: cfg, now: cfg.Now, log: cfg.Logger,
+		pol:       compile(Policy{}),
+		files:     map[string]*fileEntry{},
+		quotaLRU:  map[string]*levels{},
+		quotaUsed: map[string]int64{},
+		stats:     counters{evictions: map[string]int64{}},
+	}
+	c.lru.init()
+	memBytes := max(cfg.MemoryBytes, cfg.PageSize) // ristretto needs a positive size
+	mem, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
+		NumCounters: max(memBytes/cfg.PageSize*10, 1000),
+		MaxCost:     memBytes,
+		BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: memory tier: %w", err)
+	}
+	c.mem = mem
+	if cfg.MemoryBytes == 0 {
+		c.mem.Close()
+		c.mem = nil
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "pages"), 0o750); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	if err := c.rebuild(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close releases the memory tier. The pages stay on disk for the next Open.
+func (c *Cache) Close() {
+	if c.mem != nil {
+		c.mem.Close()
+	}
+}
+
+type metaFile struct {
+	Path     string    `json:"path"`
+	Size     int64     `json:"size"`
+	ModTime  time.Time `json:"mtime"`
+	ETag     string    `json:"etag,omitempty"`
+	CachedAt time.Time `json:"cachedAt"`
+}
+
+// rebuild reads the index back from disk.
+func (c *Cache) rebuild() error {
+	root := filepath.Join(c.cfg.Dir, "pages")
+	shards, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	for _, shard := range shards {
+		if !shard.IsDir() {
+			c.removeFile(filepath.Join(root, shard.Name()))
+			continue
+		}
+		dirs, err := os.ReadDir(filepath.Join(root, shard.Name()))
+		if err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		for _, d := range dirs {
+			c.rebuildFile(filepath.Join(root, shard.Name(), d.Name()))
+		}
+	}
+	c.enforceBudgets()
+	return nil
+}
+
+func (c *Cache) rebuildFile(dir string) {
+	raw, err := os.ReadFile(filepath.Join(dir, metaName))
+	var m metaFile
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
+	if err != nil || apath.Validate(m.Path) != nil || c.fileDir(m.Path) != dir {
+		c.removeAll(dir)
+		return
+	}
+	meta := Meta{Size: m.Size, ModTime: m.ModTime, ETag: m.ETag}
+	f := &fileEntry{path: m.Path, dir: dir, meta: meta, version: meta.version(), cachedAt: m.CachedAt,
+		validatedAt: m.CachedAt, pages: map[int64]*pageEntry{}, metaWritten: true}
+	f.priority = c.pol.priority(f.path)
+	f.quotaDir, _, _ = c.pol.quota(f.path)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if name == metaName {
+			continue
+		}
+		full := filepath.Join(dir, name)
+		idx, err := strconv.ParseInt(name, 10, 64)
+		if err != nil || idx < 0 || idx >= c.pageCount(meta.Size) || !c.pageFileOK(full, f, idx) {
+			c.removeFile(full) // temporary, torn, stale or foreign
+			continue
+		}
+		pe := &pageEntry{file: f, idx: idx, size: c.pageLen(meta.Size, idx), ready: true}
+		f.pages[idx] = pe
+		c.account(f, pe.size)
+		c.link(pe)
+	}
+	if len(f.pages) == 0 {
+		c.removeAll(dir)
+		return
+	}
+	c.files[f.path] = f
+}
+
+// pageFileOK checks a page file's header and length, not its checksum
+// (which every read checks).
+func (c *Cache) pageFileOK(name string, f *fileEntry, idx int64) bool {
+	file, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return false
+	}
+	h := make([]byte, pageHeaderSize)
+	if _, err := io.ReadFull(file, h); err != nil {
+		return false
+	}
+	ph, err := decodeHeader(h)
+	want := c.pageLen(f.meta.Size, idx)
+	return err == nil && ph.version == f.version && ph.length == want && st.Size() == pageHeaderSize+want
+}
+
+func (c *Cache) pageCount(size int64) int64 {
+	return (size + c.cfg.PageSize - 1) / c.cfg.PageSize
+}
+
+func (c *Cache) pageLen(size, idx int64) int64 {
+	return min(c.cfg.PageSize, size-idx*c.cfg.PageSize)
+}
+
+func (c *Cache) removeFile(name string) {
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.log.Warn("cache: remove", "file", name, "err", err)
+	}
+}
+
+func (c *Cache) removeAll(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		c.log.Warn("cache: remove", "dir", dir, "err", err)
+	}
+}
+
+func memKey(path string, version uint64, idx int64) string {
+	return path + "\x00" + strconv.FormatUint(version, 16) + "\x00" + strconv.FormatInt(idx, 10)
+}
+
+// SetPolicy installs new policies: pages move to their new priority and
+// quota directory, and whatever is over a budget is evicted.
+func (c *Cache) SetPolicy(p Policy) {
+	cp := compile(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pol = cp
+	c.rebucket()
+	c.enforceBudgets()
+}
+
+// view is what a read needs to know of a file before touching pages.
+type view struct {
+	meta      Meta
+	version   uint64
+	cacheable bool
+}
+
+// prepare decides how to serve a file: from its cached version (if the TTL
+// has not expired and, under maxAge, the UFS still has that version), or
+// from the origin's current version.
+func (c *Cache) prepare(ctx context.Context, path string, o Origin) (view, error) {
+	now := c.now()
+	c.mu.Lock()
+	rule := c.pol.rule(path)
+	cacheable := rule.Rule != fsm.RuleSkipCache
+	f := c.files[path]
+	if f != nil {
+		if ttl, ok := c.pol.ttl(path); ok && now.Sub(f.cachedAt) > ttl {
+			c.dropFile(f, "ttl")
+			f = nil
+		}
+	}
+	if f != nil && (rule.Rule != fsm.RuleMaxAge || now.Sub(f.validatedAt) <= rule.Time) {
+		v := view{meta: f.meta, version: f.version, cacheable: cacheable}
+		c.mu.Unlock()
+		return v, nil
+	}
+	c.mu.Unlock()
+
+	meta, err := o.Stat(ctx)
+	if err != nil {
+		return view{}, err
+	}
+	if f != nil { // maxAge passed: keep the cached version only if unchanged
+		c.mu.Lock()
+		if c.files[path] == f {
+			if f.meta.Changed(meta) {
+				c.dropFile(f, "stale")
+			} else {
+				f.validatedAt = now
+			}
+		}
+		c.mu.Unlock()
+	}
+	return view{meta: meta, version: meta.version(), cacheable: cacheable}, nil
+}
+
+// ReadAt reads len(p) bytes of path at off through the cache, fetching
+// missing pages from o. It returns io.EOF when fewer bytes remain.
+func (c *Cache) ReadAt(ctx context.Context, path string, o Origin, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("cache: negative offset")
+	}
+	v, err := c.prepare(ctx, path, o)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for n < len(p) && off+int64(n) < v.meta.Size {
+		pos := off + int64(n)
+		idx := pos / c.cfg.PageSize
+		data, err := c.page(ctx, path, o, v, idx)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], data[pos-idx*c.cfg.PageSize:])
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Size returns the size of the file as the cache would serve it.
+func (c *Cache) Size(ctx context.Context, path string, o Origin) (Meta, error) {
+	v, err := c.prepare(ctx, path, o)
+	return v.meta, err
+}
+
+// page returns one page's bytes from memory, disk or the origin.
+func (c *Cache) page(ctx context.Context, path string, o Origin, v view, idx int64) ([]byte, error) {
+	key := memKey(path, v.version, idx)
+	if c.mem != nil {
+		if data, ok := c.mem.Get(key); ok {
+			c.mu.Lock()
+			c.stats.memHits++
+			if f := c.files[path]; f != nil && f.version == v.version {
+				if pe := f.pages[idx]; pe != nil {
+					c.touch(pe)
+				}
+			}
+			c.mu.Unlock()
+			return data, nil
+		}
+	}
+	want := c.pageLen(v.meta.Size, idx)
+	c.mu.Lock()
+	var onDisk *pageEntry
+	if f := c.files[path]; f != nil && f.version == v.version {
+		if pe := f.pages[idx]; pe != nil && pe.ready {
+			onDisk = pe
+			c.touch(pe)
+		}
+	}
+	c.mu.Unlock()
+	if onDisk != nil {
+		data, err := readPageFile(pageName(onDisk.file.dir, idx), v.version, want)
+		if err == nil {
+			c.mu.Lock()
+			c.stats.diskHits++
+			c.mu.Unlock()
+			c.remember(key, data)
+			return data, nil
+		}
+		c.log.Warn("cache: dropping an unreadable page", "path", path, "page", idx, "err", err)
+		c.mu.Lock()
+		c.removePage(onDisk, "corrupt")
+		c.mu.Unlock()
+	}
+	res, err, _ := c.flight.Do(key, func() (any, error) {
+		return c.fetch(ctx, path, o, v, idx, want)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.([]byte), nil
+}
+
+func (c *Cache) remember(key string, data []byte) {
+	if c.mem != nil {
+		c.mem.Set(key, data, int64(len(data)))
+	}
+}
+
+// fetch reads a page from the origin and admits it.
+func (c *Cache) fetch(ctx context.Context, path string, o Origin, v view, idx, want int64) ([]byte, error) {
+	data := make([]byte, want)
+	n, err := o.ReadAt(ctx, data, idx*c.cfg.PageSize)
+	if int64(n) < want {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("cache: %s shrank while being read (page %d: %d of %d bytes)", path, idx, n, want)
+		}
+		return nil, err
+	}
+	c.mu.Lock()
+	c.stats.misses++
+	c.stats.pageIns++
+	c.stats.bytesIn += want
+	c.mu.Unlock()
+	if v.cacheable && c.admit(path, v.meta, idx, data) {
+		c.remember(memKey(path, v.version, idx), data)
+	}
+	return data, nil
+}
+
+// admit stores a page if the policies let it in, and reports whether it did.
+func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
+	version := meta.version()
+	size := int64(len(data))
+	c.mu.Lock()
+	if c.pol.rule(path).Rule == fsm.RuleSkipCache {
+		c.stats.uncached++
+		c.mu.Unlock()
+		return false
+	}
+	f := c.files[path]
+	if f != nil && f.version != version {
+		c.dropFile(f, "stale")
+		f = nil
+	}
+	if f != nil && f.pages[idx] != nil {
+		c.mu.Unlock()
+		return true // another reader admitted it
+	}
+	prio := c.pol.priority(path)
+	qdir, budget, _ := c.pol.quota(path)
+	if !c.reserve(prio, qdir, budget, size, f) {
+		c.stats.uncached++
+		c.mu.Unlock()
+		return false
+	}
+	if f == nil || c.files[path] != f {
+		now := c.now()
+		f = &fileEntry{path: path, dir: c.fileDir(path), meta: meta, version: version, cachedAt: now,
+			validatedAt: now, pages: map[int64]*pageEntry{}, priority: prio, quotaDir: qdir}
+		c.files[path] = f
+	}
+	pe := &pageEntry{file: f, idx: idx, size: size}
+	f.pages[idx] = pe
+	c.account(f, size)
+	writeMeta := !f.metaWritten
+	f.metaWritten = true
+	c.mu.Unlock()
+
+	err := c.writePage(f, pe, data, writeMeta)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	current := c.files[path] == f && f.pages[idx] == pe
+	switch {
+	case err != nil:
+		c.log.Warn("cache: write page", "path", path, "page", idx, "err", err)
+		if current {
+			c.removePage(pe, "io")
+		}
+		return false
+	case !current: // freed or evicted while being written
+		c.removeFile(pageName(f.dir, idx))
+		return false
+	}
+	pe.ready = true
+	c.link(pe)
+	return true
+}
+
+func (c *Cache) writePage(f *fileEntry, pe *pageEntry, data []byte, writeMeta bool) error {
+	if writeMeta {
+		if err := os.MkdirAll(f.dir, 0o750); err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(metaFile{Path: f.path, Size: f.meta.Size, ModTime: f.meta.ModTime, ETag: f.meta.ETag, CachedAt: f.cachedAt})
+		if err := c.writeAtomic(filepath.Join(f.dir, metaName), [][]byte{raw}); err != nil {
+			return err
+		}
+	}
+	return c.writeAtomic(pageName(f.dir, pe.idx), [][]byte{encodeHeader(data, f.version), data})
+}
+
+// writeAtomic writes through a uniquely named temporary file, so that
+// concurrent writers of one name never share a temporary.
+func (c *Cache) writeAtomic(name string, parts [][]byte) error {
+	tmp := name + "." + strconv.FormatUint(c.tmpSeq.Add(1), 10) + tmpSuffix
+	return writeFileAtomic(name, tmp, parts, c.cfg.Fsync)
+}
+
+// Free drops every cached file at or under the Alluxio path prefix and
+// returns how many files and bytes it dropped.
+func (c *Cache) Free(prefix string) (files int, bytes int64) {
+	return c.drop(func(p string) bool { return apath.Contains(prefix, p) }, "free")
+}
+
+// DropUnowned drops every cached file for which owned returns false: what a
+// ring change moved away from this worker.
+func (c *Cache) DropUnowned(owned func(path string) bool) (files int, bytes int64) {
+	return c.drop(func(p string) bool { return !owned(p) }, "unowned")
+}
+
+func (c *Cache) drop(match func(string) bool, reason string) (files int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, f := range c.files {
+		if match(p) {
+			files++
+			bytes += f.bytes
+			c.dropFile(f, reason)
+		}
+	}
+	return files, bytes
+}
+
+// Sweep drops files whose TTL has expired and returns how many.
+func (c *Cache) Sweep() int {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for p, f := range c.files {
+		if ttl, ok := c.pol.ttl(p); ok && now.Sub(f.cachedAt) > ttl {
+			c.dropFile(f, "ttl")
+			n++
+		}
+	}
+	return n
+}
+
+// FileState describes a cached file.
+type FileState struct {
+	Path        string
+	Meta        Meta
+	CachedPages int64
+	TotalPages  int64
+	Bytes       int64
+	CachedAt    time.Time
+}
+
+// Complete reports whether every page of the file is cached.
+func (s FileState) Complete() bool { return s.CachedPages == s.TotalPages }
+
+// Stat returns the cached state of a file.
+func (c *Cache) Stat(path string) (FileState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.files[path]
+	if f == nil {
+		return FileState{}, false
+	}
+	return c.state(f), true
+}
+
+func (c *Cache) state(f *fileEntry) FileState {
+	ready := int64(0)
+	for _, pe := range f.pages {
+		if pe.ready {
+			ready++
+		}
+	}
+	return FileState{Path: f.path, Meta: f.meta, CachedPages: ready, TotalPages: c.pageCount(f.meta.Size), Bytes: f.bytes, CachedAt: f.cachedAt}
+}
+
+// Files calls fn for each cached file under prefix, in no order, until fn
+// returns false. fn must not call the Cache.
+func (c *Cache) Files(prefix string, fn func(FileState) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, f := range c.files {
+		if apath.Contains(prefix, p) && !fn(c.state(f)) {
+			return
+		}
+	}
+}
+
+// UsedBytesUnder sums the bytes cached under an Alluxio directory.
+func (c *Cache) UsedBytesUnder(dir string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if used, ok := c.quotaUsed[dir]; ok && c.pol.budgets[dir] > 0 {
+		return used
+	}
+	var sum int64
+	for p, f := range c.files {
+		if apath.Contains(dir, p) {
+			sum += f.bytes
+		}
+	}
+	return sum
+}
+
+// Stats returns the counters and current usage.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Stats{MemoryHits: c.stats.memHits, DiskHits: c.stats.diskHits, Misses: c.stats.misses,
+		PageIns: c.stats.pageIns, BytesFromOrigin: c.stats.bytesIn, Uncached: c.stats.uncached,
+		Evictions: map[string]int64{}, UsedBytes: c.used, Files: len(c.files)}
+	for k, v := range c.stats.evictions {
+		s.Evictions[k] = v
+	}
+	for _, f := range c.files {
+		s.Pages += int64(len(f.pages))
+	}
+	return s
+}
+
+// LoadResult reports what Load did.
+type LoadResult struct {
+	Meta          Meta
+	LoadedPages   int64 // fetched from the origin and admitted
+	LoadedBytes   int64
+	CachedPages   int64 // already cached
+	RejectedPages int64 // not admitted (policy, quota or capacity)
+}
+
+// ErrNotAdmitted is returned by Load when some pages could not be cached.
+var ErrNotAdmitted = errors.New("cache: not every page could be admitted")
+
+// Load caches every page of a file (a load job's unit of work).
+func (c *Cache) Load(ctx context.Context, path string, o Origin) (LoadResult, error) {
+	v, err := c.prepare(ctx, path, o)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	res := LoadResult{Meta: v.meta}
+	if !v.cacheable {
+		return res, fmt.Errorf("%w: %s matches a skipCache rule", ErrNotAdmitted, path)
+	}
+	for idx := range c.pageCount(v.meta.Size) {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		c.mu.Lock()
+		f := c.files[path]
+		cached := f != nil && f.version == v.version && f.pages[idx] != nil && f.pages[idx].ready
+		c.mu.Unlock()
+		if cached {
+			res.CachedPages++
+			continue
+		}
+		want := c.pageLen(v.meta.Size, idx)
+		data := make([]byte, want)
+		n, err := o.ReadAt(ctx, data, idx*c.cfg.PageSize)
+		if int64(n) < want {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("cache: %s shrank while being loaded", path)
+			}
+			return res, err
+		}
+		c.mu.Lock()
+		c.stats.pageIns++
+		c.stats.bytesIn += want
+		c.mu.Unlock()
+		if c.admit(path, v.meta, idx, data) {
+			res.LoadedPages++
+			res.LoadedBytes += want
+		} else {
+			res.RejectedPages++
+		}
+	}
+	if res.RejectedPages > 0 {
+		return res, fmt.Errorf("%w: %d of %d pages of %s", ErrNotAdmitted, res.RejectedPages, c.pageCount(v.meta.Size), path)
+	}
+	return res, nil
+}
+
