@@ -658,4 +658,3 @@ func (c *Cache) Load(ctx context.Context, path string, o Origin) (LoadResult, er
 	}
 	return res, nil
 }
-
