@@ -179,10 +179,21 @@ func Decode(b []byte) (Command, error) {
 		return nil, ErrUnknownCommand{Type: t}
 	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b[1:]))
-	if err := dec.Decode(c); err != nil {
+	if err := decodeSafely(dec, c); err != nil {
 		return nil, fmt.Errorf("fsm: decode %s: %w", t, err)
 	}
 	return c, nil
+}
+
+// decodeSafely decodes, turning a panic of the msgpack library (it panics on
+// some malformed input, such as nil for a time.Time) into an error.
+func decodeSafely(dec *msgpack.Decoder, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed msgpack: %v", r)
+		}
+	}()
+	return dec.Decode(v)
 }
 
 // Timed is implemented by commands that carry the leader's clock. The

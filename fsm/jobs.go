@@ -272,7 +272,9 @@ func (f *FSM) applySubmitJob(index uint64, c *SubmitJob) any {
 // whose entropy is the log index. It is deterministic, unique and sorts by
 // submission, which is what listing by id and key ownership rely on.
 func (s *state) nextJobID(index uint64, now time.Time) string {
-	ms := uint64(max(now.UnixMilli(), 0))
+	// Clamp to the ULID range (year 10889); the log index in the entropy
+	// keeps ids at the clamp unique and increasing.
+	ms := min(uint64(max(now.UnixMilli(), 0)), ulid.MaxTime())
 	if prev, err := ulid.ParseStrict(s.lastJobID); err == nil && prev.Time() > ms {
 		ms = prev.Time()
 	}

@@ -1,6 +1,45 @@
 package fsm
 
-import "maps"
+import (
+	"maps"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Budgets maps worker ids to bytes. It is encoded with its keys sorted:
+// msgpack's SetSortMapKeys does not sort a map[string]int64, and replicas
+// must write identical bytes for identical state.
+type Budgets map[string]int64
+
+// EncodeMsgpack writes the map with its keys in order.
+func (b Budgets) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if b == nil {
+		return enc.EncodeNil()
+	}
+	if err := enc.EncodeMapLen(len(b)); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(b)) {
+		if err := enc.EncodeString(k); err != nil {
+			return err
+		}
+		if err := enc.EncodeInt(b[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DecodeMsgpack reads what EncodeMsgpack wrote.
+func (b *Budgets) DecodeMsgpack(dec *msgpack.Decoder) error {
+	var m map[string]int64
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	*b = m
+	return nil
+}
 
 // Quota caps the bytes cached under a directory, cluster-wide. The leader
 // splits it into per-worker Budgets (bytes each worker may cache under the
@@ -8,7 +47,7 @@ import "maps"
 type Quota struct {
 	Path       string           `json:"path"`
 	QuotaBytes int64            `json:"quotaBytes"`
-	Budgets    map[string]int64 `json:"budgets,omitempty"`
+	Budgets    Budgets `json:"budgets,omitempty"`
 }
 
 // SetQuota adds or updates a quota. Budgets already assigned are kept until
@@ -26,7 +65,7 @@ type DeleteQuota struct {
 // SetQuotaBudgets replaces the per-worker budgets of a quota.
 type SetQuotaBudgets struct {
 	Path    string
-	Budgets map[string]int64
+	Budgets Budgets
 }
 
 func (*SetQuota) Type() CommandType        { return CmdSetQuota }
@@ -59,8 +98,8 @@ func (f *FSM) applySetQuotaBudgets(_ uint64, c *SetQuotaBudgets) any {
 	if !ok {
 		return notFoundf("quota not found for %s", c.Path)
 	}
-	for w, b := range c.Budgets {
-		if b < 0 {
+	for _, w := range sortedKeys(c.Budgets) {
+		if c.Budgets[w] < 0 {
 			return invalidf("budget of %s under %s is negative", w, c.Path)
 		}
 	}

@@ -156,7 +156,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 func (f *FSM) Restore(r io.Reader) error {
 	dec := msgpack.NewDecoder(bufio.NewReaderSize(r, 256<<10))
 	var h snapshotHeader
-	if err := dec.Decode(&h); err != nil {
+	if err := decodeSafely(dec, &h); err != nil {
 		return fmt.Errorf("fsm: snapshot header: %w", err)
 	}
 	if h.Magic != snapshotMagic {
@@ -168,7 +168,8 @@ func (f *FSM) Restore(r io.Reader) error {
 	s := newState()
 	s.lastIndex, s.policyVersion, s.lastJobID = h.LastIndex, h.PolicyVersion, h.LastJobID
 	for {
-		t, err := dec.DecodeUint8()
+		var t uint8
+		err := decodeSafely(dec, &t)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return fmt.Errorf("fsm: snapshot is truncated (no end record)")
@@ -197,54 +198,66 @@ func (s *state) restoreRecord(dec *msgpack.Decoder, t recordType) error {
 	switch t {
 	case recCoordinator:
 		var v Coordinator
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
 			s.coordinators[v.ID] = v
 		}
 	case recMount:
 		var v Mount
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
 			s.mounts[v.Path] = v
 		}
 	case recQuota:
 		var v Quota
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
 			s.quotas[v.Path] = v
 		}
 	case recTTL:
 		var v TTL
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
 			s.ttls[v.Path] = v
 		}
 	case recPriority:
 		var v PathPriority
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
 			s.priorities[v.Path] = v
 		}
 	case recFilter:
-		err = dec.Decode(&s.filter)
+		err = decodeSafely(dec, &s.filter)
 	case recWorker:
 		var v Worker
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
+			v.StartTime, v.StateSince = v.StartTime.UTC(), v.StateSince.UTC()
 			s.workers[v.ID] = v
 		}
 	case recJob:
 		v := new(Job)
-		if err = dec.Decode(v); err == nil {
+		if err = decodeSafely(dec, v); err == nil {
+			// msgpack decodes times in the local zone; Apply keeps UTC.
+			v.SubmitTime, v.StartTime, v.EndTime = v.SubmitTime.UTC(), v.StartTime.UTC(), v.EndTime.UTC()
 			s.jobs[v.ID] = v
 		}
 	case recFileEntry:
 		var v FileEntry
-		if err = dec.Decode(&v); err == nil {
+		if err = decodeSafely(dec, &v); err == nil {
 			s.files.ReplaceOrInsert(v)
 		}
 	default:
 		if t&recSkippable == 0 {
 			return fmt.Errorf("fsm: unknown snapshot record type %d", t)
 		}
-		err = dec.Skip()
+		err = skipSafely(dec)
 	}
 	if err != nil {
 		return fmt.Errorf("fsm: snapshot record %d: %w", t, err)
 	}
 	return nil
+}
+
+func skipSafely(dec *msgpack.Decoder) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed msgpack: %v", r)
+		}
+	}()
+	return dec.Skip()
 }
