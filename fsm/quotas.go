@@ -45,8 +45,8 @@ func (b *Budgets) DecodeMsgpack(dec *msgpack.Decoder) error {
 // splits it into per-worker Budgets (bytes each worker may cache under the
 // path) from the usage workers report; a worker enforces its budget locally.
 type Quota struct {
-	Path       string           `json:"path"`
-	QuotaBytes int64            `json:"quotaBytes"`
+	Path       string  `json:"path"`
+	QuotaBytes int64   `json:"quotaBytes"`
 	Budgets    Budgets `json:"budgets,omitempty"`
 }
 
