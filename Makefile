@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench lint fmt vet fuzz clean
+.PHONY: build run test test-short bench bench-api lint fmt vet fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
@@ -25,6 +25,19 @@ test-short:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+# The API benchmark of issue 3 (about 5 minutes): POST /api/v1/quota and GET
+# on three coordinators against etcd 3.4's v3 JSON gateway, three processes
+# each on loopback, both with fsync. Installs Debian's etcd-server when
+# /usr/bin/etcd is missing (and keeps its packaged service from running).
+# Flags: make bench-api APIBENCH_FLAGS='-duration 3s -conns 1,64'.
+bench-api: build
+	@if [ ! -x /usr/bin/etcd ]; then \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server || exit 1; \
+	  $$SUDO systemctl disable --now etcd >/dev/null 2>&1 || true; \
+	fi
+	$(GO) run ./bench/apibench -alluvium $(BIN) -etcd /usr/bin/etcd $(APIBENCH_FLAGS)
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
