@@ -36,7 +36,8 @@
 // that says more about efficiency than req/s alone. For where the time goes
 // inside alluvium, the package's benchmarks run the same load against an
 // in-process cluster (BenchmarkAPI, for -cpuprofile) and compare raft log
-// stores (BenchmarkLogStore, BenchmarkLogStoreAPI).
+// stores (BenchmarkLogStore, BenchmarkLogStoreAPI), and time raft's stages
+// from its own metrics (BenchmarkRaftStages).
 package main
 
 import (
