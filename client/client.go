@@ -156,6 +156,7 @@ func (c *Client) send(ctx context.Context, method, path string, body, out any) e
 // do runs a call with failover: on a connection error or a 503 it tries the
 // next coordinator, waiting a growing backoff after each full round, until
 // it has an answer, the retries or the budget are spent, or ctx is done.
+// A write is sent again only when it surely was not applied (see retryable).
 func (c *Client) do(ctx context.Context, cl call) error {
 	var payload []byte
 	if cl.body != nil {
@@ -200,26 +201,54 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		i := (first + attempt) % n
 		attempts++
 		err := c.once(ctx, c.urls[i], cl, payload)
-		if err == nil || !isTransport(err) && statusOf(err) != http.StatusServiceUnavailable {
+		if err == nil {
+			c.preferred.Store(int64(i))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if !retryable(err, cl.read) {
+			if isTransport(err) {
+				return fmt.Errorf("%w: %s %s: the connection broke before an answer came, so it may or may not have been applied: %v",
+					ErrUnavailable, cl.method, cl.path, err)
+			}
 			c.preferred.Store(int64(i)) // it answered
 			return err
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return err
-		}
-		if isTransport(err) && !cl.read && !isDial(err) {
-			// The request may have reached the leader: retrying a write
-			// could apply it twice.
-			return fmt.Errorf("%w: %s %s: the connection broke before an answer came, so it may or may not have been applied: %v",
-				ErrUnavailable, cl.method, cl.path, err)
 		}
 		lastErr = err
 	}
 	if statusOf(lastErr) == http.StatusServiceUnavailable {
 		return lastErr
 	}
-	return fmt.Errorf("%w: tried %s (%d attempts in %s); last error: %v",
-		ErrUnavailable, strings.Join(c.urls, ", "), attempts, time.Since(began).Round(time.Millisecond), lastErr)
+	plural := "s"
+	if attempts == 1 {
+		plural = ""
+	}
+	return fmt.Errorf("%w: tried %s (%d attempt%s in %s); last error: %v",
+		ErrUnavailable, strings.Join(c.urls, ", "), attempts, plural, time.Since(began).Round(time.Millisecond), lastErr)
+}
+
+// noLeaderReason starts the reason of every 503 after which, by the
+// contract, nothing was applied: there was no leader to apply it.
+const noLeaderReason = "no raft leader"
+
+// retryable reports whether a failed attempt may be sent to the next
+// coordinator. A read always may. A write only when it surely was not
+// applied: the connection was refused, or the 503 says there was no leader.
+// After other 503s (leadership lost mid-commit, an apply timeout) or a
+// broken connection its outcome is unknown, and sending it again could
+// apply it twice (a second mount answering "mounted already", a second stop
+// "already ended"), so the caller gets the error and decides.
+func retryable(err error, read bool) bool {
+	if isTransport(err) {
+		return read || isDial(err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
+		return false
+	}
+	return read || strings.HasPrefix(e.Message, noLeaderReason)
 }
 
 // transportError is a request that got no HTTP answer.

@@ -7,7 +7,9 @@
 // request (followers forward to the leader), so the client keeps using the
 // one that answered last and moves on to the next on a connection error or a
 // 503 (no leader, or leadership moving), with a short backoff between rounds
-// and a total bound, so a call never hangs on a dead cluster.
+// and a total bound, so a call never hangs on a dead cluster. A write is sent
+// again only when it surely was not applied; when its outcome is unknown the
+// caller gets the error (IsUnavailable) and decides.
 //
 // Errors the API answers are *Error values, with predicates for the cases a
 // caller acts on: IsNotFound, IsConflict (ConflictID names the job a

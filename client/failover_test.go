@@ -173,36 +173,60 @@ func TestFailoverIsBounded(t *testing.T) {
 	})
 }
 
-// A write whose connection breaks after it was sent may have been applied:
-// the client must not send it again elsewhere. A read is retried.
-func TestBrokenConnectionRetriesReadsOnly(t *testing.T) {
-	breaker := newFake(t, func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
+// A write is sent to the next coordinator only when it surely was not
+// applied; a read always is.
+func TestWritesAreRetriedOnlyWhenNotApplied(t *testing.T) {
+	broken := func(w http.ResponseWriter, r *http.Request) {
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 			conn.Close()
 		}
-	})
-	second := newFake(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			answer(w, 200, `{"path":"/data","quotaBytes":1,"usedBytes":0,"remainingBytes":1}`)
-			return
-		}
-		answer(w, 200, `{"results":[]}`)
-	})
-	c, err := client.New([]string{breaker.URL, second.URL})
-	if err != nil {
-		t.Fatal(err)
 	}
-	if _, err := c.Quotas(context.Background()); err != nil {
-		t.Fatalf("a read was not retried on the next coordinator: %v", err)
+	unknown := func(w http.ResponseWriter, _ *http.Request) {
+		answer(w, 503, `{"status":"raft leadership lost while committing; the outcome is unknown"}`)
 	}
-	c, _ = client.New([]string{breaker.URL, second.URL})
-	_, err = c.SetQuota(context.Background(), "/data", 1)
-	if !client.IsUnavailable(err) || !strings.Contains(err.Error(), "may or may not have been applied") {
-		t.Errorf("a write on a broken connection: %v, want an unknown outcome", err)
+	tests := []struct {
+		name        string
+		first       http.HandlerFunc
+		writeRetry  bool
+		writeReason string
+	}{
+		{"connection refused", nil, true, ""},
+		{"no leader", noLeader, true, ""},
+		{"connection broken after sending", broken, false, "may or may not have been applied"},
+		{"leadership lost mid-commit", unknown, false, "the outcome is unknown"},
 	}
-	if n := second.hits.Load(); n != 1 { // the read only
-		t.Errorf("the second coordinator was asked %d times, want 1 (the read)", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first := deadURL(t)
+			if tt.first != nil {
+				first = newFake(t, tt.first).URL
+			}
+			second := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					answer(w, 200, `{"path":"/data","quotaBytes":1,"usedBytes":0,"remainingBytes":1}`)
+					return
+				}
+				answer(w, 200, `{"results":[]}`)
+			})
+			c, _ := client.New([]string{first, second.URL})
+			if _, err := c.Quotas(context.Background()); err != nil {
+				t.Errorf("a read was not sent to the next coordinator: %v", err)
+			}
+			c, _ = client.New([]string{first, second.URL})
+			_, err := c.SetQuota(context.Background(), "/data", 1)
+			if tt.writeRetry {
+				if err != nil {
+					t.Errorf("a write that surely was not applied was not sent again: %v", err)
+				}
+				return
+			}
+			if !client.IsUnavailable(err) || !strings.Contains(err.Error(), tt.writeReason) {
+				t.Errorf("a write of unknown outcome: %v, want IsUnavailable saying %q", err, tt.writeReason)
+			}
+			if n := second.hits.Load(); n != 1 { // the read only
+				t.Errorf("the next coordinator was asked %d times, want 1 (the read)", n)
+			}
+		})
 	}
 }
 
