@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -96,6 +97,17 @@ func TestEveryMethodAgainstARealCluster(t *testing.T) {
 			func(v any) string {
 				if h := v.(api.Health); h.Status != "ok" || h.Leader == "" {
 					return "want ok with a leader"
+				}
+				return ""
+			}, nil},
+		{"openapi", func(ctx context.Context, c *client.Client) (any, error) { return c.OpenAPI(ctx) },
+			func(v any) string {
+				var doc struct {
+					OpenAPI string         `json:"openapi"`
+					Paths   map[string]any `json:"paths"`
+				}
+				if err := json.Unmarshal(v.(json.RawMessage), &doc); err != nil || doc.OpenAPI == "" || doc.Paths["/api/v1/load"] == nil {
+					return "want an OpenAPI document with /api/v1/load"
 				}
 				return ""
 			}, nil},

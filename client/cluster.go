@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -33,4 +34,11 @@ func (c *Client) RemoveCoordinator(ctx context.Context, id string) error {
 func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	var out api.Health
 	return out, c.get(ctx, "/api/v1/health", nil, &out)
+}
+
+// OpenAPI returns the API's machine-readable contract, the OpenAPI document
+// the coordinator serves, for tools that generate or validate requests.
+func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
+	var out json.RawMessage
+	return out, c.get(ctx, "/api/v1/openapi.json", nil, &out)
 }
