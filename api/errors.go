@@ -21,8 +21,11 @@ var (
 )
 
 // Error is the body of every error answer: {"status": "<reason>"}. A 409 for
-// a job that exists also names the job's id.
+// a job that exists also names the job's id, its state, and whether this
+// submit resumed it.
 type Error struct {
-	Status string `json:"status"`
-	ID     string `json:"id,omitempty"`
+	Status  string `json:"status"`
+	ID      string `json:"id,omitempty"`
+	State   string `json:"state,omitempty"`
+	Resumed bool   `json:"resumed,omitempty"`
 }

@@ -41,6 +41,9 @@ func (s *server) postCoordinator(r *http.Request) (any, error) {
 }
 
 func (s *server) getHealth(r *http.Request) (any, error) {
+	if _, err := query(r); err != nil {
+		return nil, err
+	}
 	h, err := s.b.Health()
 	if err != nil {
 		return nil, errorf(http.StatusServiceUnavailable, "%s", h.Status)

@@ -1,31 +1,157 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 )
 
-// decodeBody decodes a required JSON body strictly: no unknown fields, no
-// wrong types, nothing after the object. Errors name the field at fault.
+// decodeBody decodes a required JSON body strictly: field names exactly as
+// documented (encoding/json alone matches them case-insensitively) and each
+// once, no unknown fields, no wrong types, nothing after the object. Errors
+// name the field at fault.
 func decodeBody(r *http.Request, v any) error {
 	if r.Body == nil {
 		return errorf(http.StatusBadRequest, "a JSON request body is required")
 	}
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // *http.MaxBytesError: 413
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return errorf(http.StatusBadRequest, "a JSON request body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		return errorf(http.StatusBadRequest, "unexpected data after the JSON object")
+	}
+	keys := json.NewDecoder(bytes.NewReader(raw))
+	if err := checkKeys(keys, reflect.TypeOf(v), ""); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkKeys walks one JSON value and checks that every key of an object
+// decoded into a struct is one of the struct's JSON names, exactly, and
+// appears once. The value is already known to be well formed.
+func checkKeys(dec *json.Decoder, t reflect.Type, at string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok || (delim != '{' && delim != '[') {
+		return nil
+	}
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return skipRest(dec)
+	}
+	if delim == '[' {
+		elem := t
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := checkKeys(dec, elem, at+"[]"); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
+	fields := jsonFields(t)
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
 			return err
 		}
-		return errorf(http.StatusBadRequest, "unexpected data after the JSON object")
+		key, _ := tok.(string)
+		name := key
+		if at != "" {
+			name = at + "." + key
+		}
+		ft := reflect.TypeOf((*any)(nil)).Elem()
+		switch {
+		case t.Kind() == reflect.Map:
+			ft = t.Elem()
+		case t.Kind() == reflect.Struct:
+			var known bool
+			if ft, known = fields[key]; !known {
+				return errorf(http.StatusBadRequest, "unknown field %q (field names are case-sensitive)", name)
+			}
+			if seen[key] {
+				return errorf(http.StatusBadRequest, "field %q is given twice", name)
+			}
+			seen[key] = true
+		}
+		if err := checkKeys(dec, ft, name); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+var jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+
+// jsonFields maps a struct's JSON names to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// skipRest consumes the rest of an object or array whose opening delimiter
+// was read.
+func skipRest(dec *json.Decoder) error {
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func statusOf(err error) (int, api.Error) {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, api.Error{Status: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
 	case errors.As(err, &exists):
-		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID}
+		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID, State: string(exists.State), Resumed: exists.Resumed}
 	case errors.Is(err, fsm.ErrInvalid):
 		return http.StatusBadRequest, body
 	case errors.Is(err, fsm.ErrNotFound):

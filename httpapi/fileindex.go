@@ -20,7 +20,7 @@ func (s *server) fileIndexRoutes() []route {
 }
 
 func (s *server) fileIndexEnabled() error {
-	if s.opts.Features.FileIndex {
+	if !s.opts.Disabled.FileIndex {
 		return nil
 	}
 	return errorf(http.StatusNotFound, "file index is not enabled")

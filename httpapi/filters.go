@@ -25,7 +25,7 @@ func durationPtr(d time.Duration) *api.Duration {
 }
 
 func (s *server) getFilter(r *http.Request) (any, error) {
-	if err := disabled(s.opts.Features.CacheFilter, "cache filter"); err != nil {
+	if err := disabled(!s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
 		return nil, err
 	}
 	if _, err := query(r); err != nil {
@@ -40,7 +40,7 @@ func (s *server) getFilter(r *http.Request) (any, error) {
 }
 
 func (s *server) postFilter(r *http.Request) (any, error) {
-	if err := disabled(s.opts.Features.CacheFilter, "cache filter"); err != nil {
+	if err := disabled(!s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
 		return nil, err
 	}
 	var req api.FilterRequest
@@ -79,7 +79,7 @@ func (s *server) postFilter(r *http.Request) (any, error) {
 }
 
 func (s *server) deleteFilter(r *http.Request) (any, error) {
-	if err := disabled(s.opts.Features.CacheFilter, "cache filter"); err != nil {
+	if err := disabled(!s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
 		return nil, err
 	}
 	var req api.FilterRequest

@@ -123,6 +123,12 @@ var mountSteps = []step{
 	{"malformed", "POST", "/api/v1/mount", `{"path":`, 400, []string{"malformed JSON"}, nil},
 	{"unknown field", "POST", "/api/v1/mount", `{"path":"/x","ufs":"file:///x","extra":1}`, 400, []string{`unknown field \"extra\"`}, nil},
 	{"wrong type", "POST", "/api/v1/mount", `{"path":7,"ufs":"file:///x"}`, 400, []string{`field \"path\" must be a string`}, nil},
+	{"field names are case-sensitive", "POST", "/api/v1/mount", `{"PATH":"/x","Ufs":"file:///x"}`, 400, []string{`unknown field \"PATH\"`}, nil},
+	{"duplicate field", "POST", "/api/v1/mount", `{"path":"/x","path":"/y","ufs":"file:///x"}`, 400, []string{"twice"}, nil},
+	{"nested case", "POST", "/api/v1/load", `{"paths":["/data/a"],"alias":"c","options":{"BatchSize":5}}`, 400, []string{`options.BatchSize`}, nil},
+	{"stale as 1", "GET", "/api/v1/mount?path=/data&stale=1", "", 200, nil, nil},
+	{"stale as nonsense", "GET", "/api/v1/mount?stale=maybe", "", 400, []string{"stale"}, nil},
+	{"health takes no query", "GET", "/api/v1/health?bogus=1", "", 400, nil, nil},
 	{"trailing data", "POST", "/api/v1/mount", `{"path":"/x","ufs":"file:///x"} {}`, 400, []string{"after the JSON"}, nil},
 	{"missing ufs", "POST", "/api/v1/mount", `{"path":"/x"}`, 400, []string{`\"ufs\" is required`}, nil},
 	{"relative path", "POST", "/api/v1/mount", `{"path":"x","ufs":"file:///x"}`, 400, []string{"not absolute"}, nil},
@@ -199,6 +205,7 @@ var nodeIndexCacheSteps = []step{
 	{"node missing", "GET", "/api/v1/nodes?id=worker-x", "", 404, nil, nil},
 	{"decommission missing", "DELETE", "/api/v1/nodes?id=worker-x", "", 404, nil, nil},
 	{"decommission", "DELETE", "/api/v1/nodes?id=worker-1", "", 200, []string{`"state":"DECOMMISSIONED"`}, nil},
+	{"decommission again", "DELETE", "/api/v1/nodes?id=worker-1", "", 200, []string{`"state":"DECOMMISSIONED"`}, nil},
 
 	{"index empty", "GET", "/api/v1/file_index", "", 200, []string{`{"results":[]}`}, nil},
 	{"index add paths", "POST", "/api/v1/file_index", `{"paths":["/data/a","/data/b","/data/c"]}`, 200, []string{`{"added":3}`}, nil},
@@ -282,7 +289,7 @@ func TestContractOnOneNode(t *testing.T) {
 
 func TestFeaturesOff(t *testing.T) {
 	opts := httpapi.DefaultOptions()
-	opts.Features = httpapi.Features{}
+	opts.Disabled = httpapi.AllFeatures()
 	opts.StaticMounts = true
 	srv := serve(t, newLeader(t), opts)
 	var steps []step

@@ -74,12 +74,16 @@ func (s *server) deleteNode(r *http.Request) (any, error) {
 	if err := required("id", id); err != nil {
 		return nil, err
 	}
-	if _, found := s.b.FSM().Worker(id); !found {
+	w, found := s.b.FSM().Worker(id)
+	if !found {
 		return nil, errorf(http.StatusNotFound, "worker %s not found", id)
+	}
+	if w.State == fsm.WorkerDecommissioned { // already done: the answer is the same
+		return s.nodeView(w), nil
 	}
 	if _, err := s.b.Apply(r.Context(), &fsm.SetWorkerState{ID: id, State: fsm.WorkerDecommissioned}); err != nil {
 		return nil, err
 	}
-	w, _ := s.b.FSM().Worker(id)
+	w, _ = s.b.FSM().Worker(id)
 	return s.nodeView(w), nil
 }

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +43,8 @@ type Backend interface {
 	RemoveCoordinator(ctx context.Context, id string) error
 }
 
-// Features switches the optional policies on and off. A switched-off
+// Features names the optional policies. Options.Disabled lists those that
+// are switched off (the zero value leaves everything on); a switched-off
 // feature answers as the contract says: 501, or 404 for the file index.
 type Features struct {
 	Quota       bool
@@ -51,7 +54,7 @@ type Features struct {
 	FileIndex   bool
 }
 
-// AllFeatures is every feature on, the default.
+// AllFeatures names every feature.
 func AllFeatures() Features {
 	return Features{Quota: true, TTL: true, Priority: true, CacheFilter: true, FileIndex: true}
 }
@@ -69,8 +72,8 @@ type Options struct {
 	// RequestTimeout bounds the work of one request, so that nothing hangs
 	// without a quorum; 10 s by default.
 	RequestTimeout time.Duration
-	// Features switches optional policies off.
-	Features Features
+	// Disabled switches optional features off; all are on by default.
+	Disabled Features
 	// StaticMounts makes the mount table read-only (501 on changes): it was
 	// loaded from a file at start.
 	StaticMounts bool
@@ -82,7 +85,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults: every feature on, forwarding on.
 func DefaultOptions() Options {
-	return Options{MaxBodyBytes: 1 << 20, RequestTimeout: 10 * time.Second, Features: AllFeatures(), Logger: slog.Default()}
+	return Options{MaxBodyBytes: 1 << 20, RequestTimeout: 10 * time.Second, Logger: slog.Default()}
 }
 
 // Header names the API sets.
@@ -164,7 +167,11 @@ func (s *server) wrap(rt route) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-		stale := r.URL.Query().Get("stale") == "true"
+		stale, err := staleParam(r)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
 		if rt.kind == write || (rt.kind == read && !stale) {
 			if !s.b.IsLeader() {
 				s.toLeader(w, r)
@@ -188,6 +195,23 @@ func (s *server) wrap(rt route) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, v)
 	})
+}
+
+// staleParam reads ?stale=: a boolean (true, false, 1, 0, ...), false when
+// absent.
+func staleParam(r *http.Request) (bool, error) {
+	v, ok := r.URL.Query()["stale"]
+	if !ok {
+		return false, nil
+	}
+	if len(v) != 1 {
+		return false, errorf(http.StatusBadRequest, "query parameter \"stale\" is given %d times", len(v))
+	}
+	b, err := strconv.ParseBool(v[0])
+	if err != nil {
+		return false, errorf(http.StatusBadRequest, "stale must be true or false, not %q", v[0])
+	}
+	return b, nil
 }
 
 // authorized compares the bearer token in constant time (of hashes, so that
@@ -239,7 +263,15 @@ func (s *server) toLeader(w http.ResponseWriter, r *http.Request) {
 				s.writeError(w, err)
 				return
 			}
-			s.writeError(w, errorf(http.StatusServiceUnavailable, "no raft leader: forwarding to leader %s at %s failed: %v", leader.ID, leader.HTTPAddress, err))
+			// Only a request that never reached the leader certainly changed
+			// nothing; say which case this is, so clients know whether a
+			// retry is safe.
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				s.writeError(w, errorf(http.StatusServiceUnavailable, "no raft leader: leader %s at %s cannot be reached: %v", leader.ID, leader.HTTPAddress, err))
+				return
+			}
+			s.writeError(w, errorf(http.StatusServiceUnavailable, "forwarding to leader %s at %s failed; the outcome is unknown: %v", leader.ID, leader.HTTPAddress, err))
 		},
 	}
 	proxy.ServeHTTP(w, r)

@@ -49,15 +49,15 @@ func (s *serverFlags) apiOptions() (httpapi.Options, error) {
 	for _, f := range s.disable {
 		switch f {
 		case "quota":
-			o.Features.Quota = false
+			o.Disabled.Quota = true
 		case "ttl":
-			o.Features.TTL = false
+			o.Disabled.TTL = true
 		case "priority":
-			o.Features.Priority = false
+			o.Disabled.Priority = true
 		case "cache-filter":
-			o.Features.CacheFilter = false
+			o.Disabled.CacheFilter = true
 		case "file-index":
-			o.Features.FileIndex = false
+			o.Disabled.FileIndex = true
 		default:
 			return o, fmt.Errorf("--disable %q: want quota, ttl, priority, cache-filter or file-index", f)
 		}

@@ -204,9 +204,18 @@ func TestThreeCoordinatorProcesses(t *testing.T) {
 	if newLeader == leader {
 		t.Fatalf("no new leader after killing %s", leader)
 	}
+	// The new leader may still answer 503 for a moment while it settles.
 	var m api.Mount
-	if code, _, err := getJSON(rest[0]+"/api/v1/mount?path=/data", &m); err != nil || code != http.StatusOK || m.UFS != "file:///srv/data" {
-		t.Fatalf("after the leader's death: GET mount = %d %+v %v", code, m, err)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, _, err := getJSON(rest[0]+"/api/v1/mount?path=/data", &m)
+		if err == nil && code == http.StatusOK && m.UFS == "file:///srv/data" {
+			break
+		}
+		if time.Now().After(deadline) || (err == nil && code != http.StatusOK && code != http.StatusServiceUnavailable) {
+			t.Fatalf("after the leader's death: GET mount = %d %+v %v", code, m, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// The killed node restarts on its data dir and catches up.
