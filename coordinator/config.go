@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/hashicorp/raft"
 )
 
@@ -38,6 +40,10 @@ type Config struct {
 	// replaces the replicated table with it on every election, and the API
 	// refuses changes (see httpapi.Options.StaticMounts).
 	StaticMounts []fsm.Mount
+	// CheckUFS, when set, is asked before a mount is committed whether its
+	// UFS can be reached (ufs.CheckReachable by default); nil skips the
+	// check, as tests with made-up UFS locations do.
+	CheckUFS func(ctx context.Context, uri string, options map[string]string) error
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string
@@ -105,6 +111,7 @@ func DefaultConfig() Config {
 		ApplyTimeout:       10 * time.Second,
 		AnnounceInterval:   500 * time.Millisecond,
 		Logger:             slog.Default(),
+		CheckUFS:           ufs.CheckReachable,
 	}
 }
 

@@ -228,3 +228,14 @@ func resolveTCP(addr string) net.Addr {
 	}
 	return a
 }
+
+// CheckUFS reports whether a mount's UFS can be reached, so that the API
+// refuses an unreachable one before it is committed.
+func (c *Coordinator) CheckUFS(ctx context.Context, m fsm.Mount) error {
+	if c.cfg.CheckUFS == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.cfg.CheckUFS(ctx, m.UFS, m.Options)
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/alluvium/alluvium/coordinator/coordinatortest"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/julienschmidt/httprouter"
 )
 
@@ -382,4 +383,18 @@ func TestNoLeaderAnswers503WithoutHanging(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestUnreachableUFSIsRefused(t *testing.T) {
+	c := coordinatortest.New(t, 1, coordinatortest.WithConfig(func(cfg *coordinator.Config) {
+		cfg.CheckUFS = ufs.CheckReachable
+	}))
+	srv := serve(t, c.WaitLeader(), httpapi.DefaultOptions())
+	dir := t.TempDir()
+	run(t, srv.URL, []step{
+		{"missing dir", "POST", "/api/v1/mount", `{"path":"/gone","ufs":"file:///nonexistent/alluvium"}`, 400, []string{"cannot be reached"}, nil},
+		{"dead s3 endpoint", "POST", "/api/v1/mount", `{"path":"/s3","ufs":"s3://bucket/p","options":{"s3.endpoint":"127.0.0.1:1","s3.secretAccessKey":"hunter2"}}`, 400, []string{"cannot be reached"}, []string{"hunter2"}},
+		{"nothing was mounted", "GET", "/api/v1/mount", "", 200, []string{`{"results":[]}`}, nil},
+		{"real dir", "POST", "/api/v1/mount", `{"path":"/ok","ufs":"file://` + dir + `"}`, 200, nil, nil},
+	}, nil)
 }

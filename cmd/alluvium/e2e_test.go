@@ -160,6 +160,7 @@ func TestThreeCoordinatorProcesses(t *testing.T) {
 	}
 	leader := waitLeader(t, urls)
 	li := int(leader[1] - '1')
+	ufsDir := t.TempDir() // the coordinators check that a mounted UFS exists
 	follower := (li + 1) % 3
 
 	// A write sent to a follower is forwarded and applied by the leader;
@@ -169,7 +170,7 @@ func TestThreeCoordinatorProcesses(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err = client.Post(urls[follower]+"/api/v1/mount", "application/json",
-			strings.NewReader(`{"path": "/data", "ufs": "file:///srv/data"}`))
+			strings.NewReader(`{"path": "/data", "ufs": "file://`+ufsDir+`"}`))
 		if err == nil && resp.StatusCode == http.StatusOK {
 			break
 		}
@@ -209,7 +210,7 @@ func TestThreeCoordinatorProcesses(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		code, _, err := getJSON(rest[0]+"/api/v1/mount?path=/data", &m)
-		if err == nil && code == http.StatusOK && m.UFS == "file:///srv/data" {
+		if err == nil && code == http.StatusOK && m.UFS == "file://"+ufsDir {
 			break
 		}
 		if time.Now().After(deadline) || (err == nil && code != http.StatusOK && code != http.StatusServiceUnavailable) {

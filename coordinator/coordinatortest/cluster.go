@@ -70,6 +70,7 @@ func FastConfig() coordinator.Config {
 	cfg.SnapshotThreshold = 1 << 40
 	cfg.ApplyTimeout = 5 * time.Second
 	cfg.AnnounceInterval = 50 * time.Millisecond
+	cfg.CheckUFS = nil // tests mount made-up locations
 	return cfg
 }
 

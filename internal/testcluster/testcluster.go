@@ -55,6 +55,7 @@ func testConfig() coordinator.Config {
 	cfg.SnapshotThreshold = 1 << 40
 	cfg.ApplyTimeout = 5 * time.Second
 	cfg.AnnounceInterval = 50 * time.Millisecond
+	cfg.CheckUFS = nil // tests mount made-up locations
 	return cfg
 }
 
