@@ -28,7 +28,9 @@ func Example() {
 		return
 	}
 	ctx := context.Background()
-	if _, err := c.AddMount(ctx, api.Mount{Path: "/data", UFS: "file:///srv/data"}); err != nil {
+	ufsDir, _ := os.MkdirTemp("", "alluvium-ufs-") // the coordinator checks that a UFS exists
+	defer os.RemoveAll(ufsDir)
+	if _, err := c.AddMount(ctx, api.Mount{Path: "/data", UFS: "file://" + ufsDir}); err != nil {
 		fmt.Println(err)
 		return
 	}
