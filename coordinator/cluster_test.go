@@ -138,8 +138,19 @@ func TestLeaderKillLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 }
 
+// logStores runs a test on each Raft log store.
+func logStores(t *testing.T, test func(t *testing.T, store string)) {
+	for _, store := range []string{coordinator.LogStoreBolt, coordinator.LogStoreWAL} {
+		t.Run(store, func(t *testing.T) { test(t, store) })
+	}
+}
+
 func TestRestartAllKeepsState(t *testing.T) {
-	c := testcluster.Start(t, 3, testcluster.Options{})
+	logStores(t, testRestartAllKeepsState)
+}
+
+func testRestartAllKeepsState(t *testing.T, store string) {
+	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) { cfg.LogStore = store }})
 	l := c.Leader()
 	co := c.Nodes[l].Node.Coordinator
 	ctx := context.Background()
@@ -181,8 +192,13 @@ func TestRestartAllKeepsState(t *testing.T) {
 }
 
 func TestLaggingNodeCatchesUpBySnapshot(t *testing.T) {
+	logStores(t, testLaggingNodeCatchesUpBySnapshot)
+}
+
+func testLaggingNodeCatchesUpBySnapshot(t *testing.T, store string) {
 	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) {
 		cfg.TrailingLogs = 8 // a snapshot truncates all but 8 entries
+		cfg.LogStore = store
 	}})
 	l := c.Leader()
 	lagging := (l + 1) % 3
@@ -213,7 +229,10 @@ func TestLaggingNodeCatchesUpBySnapshot(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if snap, _ := strconv.ParseUint(lc.Raft().Stats()["last_snapshot_index"], 10, 64); snap == 0 {
+	// raft-wal deletes a truncated head only with whole segment files
+	// (64 MiB), and keeps serving what is still there, so with it a small
+	// log may be caught up from the log itself.
+	if snap, _ := strconv.ParseUint(lc.Raft().Stats()["last_snapshot_index"], 10, 64); snap == 0 && store == coordinator.LogStoreBolt {
 		t.Errorf("the lagging node caught up without installing a snapshot: %v", lc.Raft().Stats())
 	}
 }
@@ -273,5 +292,23 @@ func TestJoinAddsAVoter(t *testing.T) {
 	resp, _ = do(t, http.MethodDelete, c.Nodes[c.Leader()].URL()+"/api/v1/coordinators?id="+m.ID, nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("DELETE of a removed coordinator: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestDataDirKeepsItsLogStore(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{Coordinator: func(cfg *coordinator.Config) { cfg.LogStore = coordinator.LogStoreBolt }})
+	co := c.Nodes[c.Leader()].Node.Coordinator
+	if _, err := co.Apply(context.Background(), &fsm.AddMount{Mount: fsm.Mount{Path: "/a", UFS: "file:///a"}}); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(0)
+	c.Nodes[0].SetLogStore(coordinator.LogStoreWAL) // the default changed: the dir still holds bolt
+	c.Restart(0)
+	co = c.Nodes[c.Leader()].Node.Coordinator
+	if err := co.ConsistentRead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := co.FSM().Mount("/a"); !ok {
+		t.Fatal("a restart with another log-store setting lost the log")
 	}
 }

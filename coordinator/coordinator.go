@@ -13,8 +13,10 @@ import (
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
 )
 
 // Coordinator is one member of the coordinator cluster.
@@ -105,11 +107,10 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 		return nil, fmt.Errorf("coordinator: data dir: %w", err)
 	}
 	hl := newRaftLogger(c.log, "raft")
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	store, err := c.openLogStore(dir, hl)
 	if err != nil {
-		return nil, fmt.Errorf("coordinator: open raft log %s: %w", dir, err)
+		return nil, err
 	}
-	c.closer = append(c.closer, store.Close)
 	logs, err := raft.NewLogCache(1024, store)
 	if err != nil {
 		return nil, err
@@ -129,6 +130,42 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 	}
 	c.closer = append(c.closer, trans.Close)
 	return &RaftParts{Transport: trans, LogStore: logs, StableStore: store, SnapshotStore: snaps}, nil
+}
+
+// logAndStableStore is what both log stores offer.
+type logAndStableStore interface {
+	raft.LogStore
+	raft.StableStore
+}
+
+// openLogStore opens the configured Raft log. A data dir that already has
+// one store keeps it, whatever the config says, so that a change of default
+// never strands a cluster's log.
+func (c *Coordinator) openLogStore(dir string, hl hclog.Logger) (logAndStableStore, error) {
+	kind := c.cfg.LogStore
+	boltPath, walDir := filepath.Join(dir, "raft.db"), filepath.Join(dir, "wal")
+	if _, err := os.Stat(boltPath); err == nil {
+		kind = LogStoreBolt
+	} else if _, err := os.Stat(walDir); err == nil {
+		kind = LogStoreWAL
+	}
+	if kind == LogStoreWAL {
+		if err := os.MkdirAll(walDir, 0o750); err != nil {
+			return nil, err
+		}
+		w, err := wal.Open(walDir, wal.WithLogger(hl))
+		if err != nil {
+			return nil, fmt.Errorf("coordinator: open raft wal %s: %w", walDir, err)
+		}
+		c.closer = append(c.closer, w.Close)
+		return w, nil
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: boltPath})
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: open raft log %s: %w", boltPath, err)
+	}
+	c.closer = append(c.closer, store.Close)
+	return store, nil
 }
 
 func (c *Coordinator) closeParts() {

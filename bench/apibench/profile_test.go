@@ -35,6 +35,7 @@ import (
 	"github.com/alluvium/alluvium/internal/testcluster"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
 	"go.etcd.io/bbolt"
 )
 
@@ -153,6 +154,20 @@ func BenchmarkLogStore(b *testing.B) {
 	})
 	b.Run("raftboltdb_nofreelistsync", func(b *testing.B) {
 		benchBolt(b, data, &bbolt.Options{NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
+	})
+	b.Run("raftwal", func(b *testing.B) {
+		w, err := wal.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Close()
+		b.ResetTimer()
+		for i := range b.N {
+			l := &raft.Log{Index: uint64(i + 1), Term: 1, Type: raft.LogCommand, Data: data}
+			if err := w.StoreLogs([]*raft.Log{l}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 	b.Run("append_fdatasync", func(b *testing.B) {
 		f, err := os.OpenFile(filepath.Join(b.TempDir(), "wal"), os.O_CREATE|os.O_WRONLY, 0o600)

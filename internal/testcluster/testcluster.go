@@ -32,6 +32,9 @@ type Member struct {
 	cfg      node.Config
 }
 
+// SetLogStore changes the log-store setting the member starts with next.
+func (m *Member) SetLogStore(store string) { m.cfg.Coordinator.LogStore = store }
+
 // URL is the member's API base URL.
 func (m *Member) URL() string { return "http://" + m.HTTPAddr }
 
