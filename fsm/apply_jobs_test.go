@@ -89,7 +89,10 @@ func TestApplyJobLifecycle(t *testing.T) {
 				eq(t, "Job", j, Job{ID: id, Type: JobLoad, State: JobWaiting, Index: "/s3/index.txt",
 					Options: JobOptions{BatchSize: 10, Verify: true}, SubmitTime: t0, Attempts: 1})
 				eq(t, "Job(id)", job(t, f), j)
-				byKey, ok := f.JobByKey(key)
+				byKey, found := f.JobByKey(key)
+				if !found {
+					t.Fatal("JobByKey found no job")
+				}
 				eq(t, "JobByKey", byKey, j)
 				eq(t, "ActiveJobs", f.ActiveJobs(), []Job{j})
 			}},

@@ -146,16 +146,16 @@ func TestEncodeWithBudgetsIsStable(t *testing.T) {
 }
 
 // safeDecode is Decode with a panic turned into a value.
-func safeDecode(data []byte) (c Command, err error, panicked any) {
+func safeDecode(data []byte) (c Command, panicked any, err error) {
 	defer func() { panicked = recover() }()
 	c, err = Decode(data)
-	return c, err, nil
+	return c, nil, err
 }
 
 // safeRestore is Restore with a panic turned into a value.
-func safeRestore(f *FSM, data []byte) (err error, panicked any) {
+func safeRestore(f *FSM, data []byte) (panicked any, err error) {
 	defer func() { panicked = recover() }()
-	return f.Restore(bytes.NewReader(data)), nil
+	return nil, f.Restore(bytes.NewReader(data))
 }
 
 const nilTimeBug = "BUG: command.go Decode and snapshot.go Restore let a panic of msgpack v5.4.1 escape " +
@@ -170,7 +170,7 @@ func TestDecodeNilTime(t *testing.T) {
 		{byte(CmdPruneJobs), 0x81, 0xa6, 'B', 'e', 'f', 'o', 'r', 'e', 0xc0},
 		append([]byte{byte(CmdRegisterWorker), 0x81, 0xa6, 'W', 'o', 'r', 'k', 'e', 'r', 0x81, 0xa9}, append([]byte("StartTime"), 0xc0)...),
 	} {
-		if _, _, p := safeDecode(data); p != nil {
+		if _, p, _ := safeDecode(data); p != nil {
 			t.Skipf("%s: Decode(%q) panicked: %v", nilTimeBug, data, p)
 		}
 	}
@@ -183,7 +183,7 @@ func TestRestoreNilTime(t *testing.T) {
 		uint8(recWorker), map[string]any{"ID": "worker-1", "Address": "a:1", "StartTime": nil},
 		uint8(recEnd), nil)
 	f := New()
-	if _, p := safeRestore(f, data); p != nil {
+	if p, _ := safeRestore(f, data); p != nil {
 		t.Skipf("%s: Restore panicked: %v", nilTimeBug, p)
 	}
 }
@@ -209,7 +209,7 @@ func decodeSeeds(f *testing.F) {
 func FuzzDecode(f *testing.F) {
 	decodeSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err, p := safeDecode(data)
+		c, p, err := safeDecode(data)
 		if p != nil {
 			t.Skipf("%s: %v", nilTimeBug, p)
 		}
@@ -281,7 +281,7 @@ func errorClass(res any) any {
 func FuzzApply(f *testing.F) {
 	decodeSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err, p := safeDecode(data); p != nil {
+		if _, p, err := safeDecode(data); p != nil {
 			t.Skipf("%s: %v", nilTimeBug, p)
 		} else if err != nil {
 			return // Apply panics on undecodable input, by design
@@ -323,7 +323,7 @@ func FuzzRestore(f *testing.F) {
 	empty := stateBytes(f, New())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g := New()
-		err, p := safeRestore(g, data)
+		p, err := safeRestore(g, data)
 		if p != nil {
 			t.Skipf("%s: %v", nilTimeBug, p)
 		}

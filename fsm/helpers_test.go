@@ -81,17 +81,6 @@ func (a *applier) job(c Command) Job {
 	return j
 }
 
-// count applies c and returns the int it answered.
-func (a *applier) count(c Command) int {
-	a.t.Helper()
-	res := a.ok(c)
-	n, ok := res.(int)
-	if !ok {
-		a.t.Fatalf("apply %s = %T %v, want an int", c.Type(), res, res)
-	}
-	return n
-}
-
 // snapshotBytes writes a snapshot of f.
 func snapshotBytes(t testing.TB, f *FSM) []byte {
 	t.Helper()
