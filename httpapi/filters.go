@@ -25,7 +25,7 @@ func durationPtr(d time.Duration) *api.Duration {
 }
 
 func (s *server) getFilter(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
+	if err := switchedOff(s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
 		return nil, err
 	}
 	if _, err := query(r); err != nil {
@@ -40,17 +40,10 @@ func (s *server) getFilter(r *http.Request) (any, error) {
 }
 
 func (s *server) postFilter(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
+	if err := switchedOff(s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
 		return nil, err
 	}
-	var req api.FilterRequest
-	if err := decodeBody(r, &req); err != nil {
-		return nil, err
-	}
-	if err := required("rule", req.Rule); err != nil {
-		return nil, err
-	}
-	kind, err := fsm.ParseRuleKind(req.Rule)
+	req, kind, err := decodeFilterRequest(r)
 	if err != nil {
 		return nil, err
 	}
@@ -79,17 +72,10 @@ func (s *server) postFilter(r *http.Request) (any, error) {
 }
 
 func (s *server) deleteFilter(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
+	if err := switchedOff(s.opts.Disabled.CacheFilter, "cache filter"); err != nil {
 		return nil, err
 	}
-	var req api.FilterRequest
-	if err := decodeBody(r, &req); err != nil {
-		return nil, err
-	}
-	if err := required("rule", req.Rule); err != nil {
-		return nil, err
-	}
-	kind, err := fsm.ParseRuleKind(req.Rule)
+	req, kind, err := decodeFilterRequest(r)
 	if err != nil {
 		return nil, err
 	}
@@ -97,4 +83,17 @@ func (s *server) deleteFilter(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "the default rule cannot be removed; change it with POST and updateDefault")
 	}
 	return s.applyDelete(r.Context(), &fsm.RemoveFilterRule{Rule: kind, Pattern: req.Pattern})
+}
+
+// decodeFilterRequest reads a rule request and its rule kind.
+func decodeFilterRequest(r *http.Request) (api.FilterRequest, fsm.RuleKind, error) {
+	var req api.FilterRequest
+	if err := decodeBody(r, &req); err != nil {
+		return req, "", err
+	}
+	if err := required("rule", req.Rule); err != nil {
+		return req, "", err
+	}
+	kind, err := fsm.ParseRuleKind(req.Rule)
+	return req, kind, err
 }

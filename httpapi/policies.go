@@ -32,9 +32,9 @@ func (s *server) policyRoutes() []route {
 	}
 }
 
-// disabled answers 501 for a feature that is switched off.
-func disabled(on bool, name string) error {
-	if on {
+// switchedOff answers 501 for a feature that is switched off.
+func switchedOff(off bool, name string) error {
+	if !off {
 		return nil
 	}
 	return errorf(http.StatusNotImplemented, "%s is not enabled on this cluster", name)
@@ -69,7 +69,7 @@ func (s *server) quotaView(q fsm.Quota) api.Quota {
 }
 
 func (s *server) getQuota(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.Quota, "quota"); err != nil {
+	if err := switchedOff(s.opts.Disabled.Quota, "quota"); err != nil {
 		return nil, err
 	}
 	q, err := query(r, "path")
@@ -91,7 +91,7 @@ func (s *server) getQuota(r *http.Request) (any, error) {
 }
 
 func (s *server) postQuota(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.Quota, "quota"); err != nil {
+	if err := switchedOff(s.opts.Disabled.Quota, "quota"); err != nil {
 		return nil, err
 	}
 	var req api.QuotaRequest
@@ -115,7 +115,7 @@ func (s *server) postQuota(r *http.Request) (any, error) {
 }
 
 func (s *server) deleteQuota(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.Quota, "quota"); err != nil {
+	if err := switchedOff(s.opts.Disabled.Quota, "quota"); err != nil {
 		return nil, err
 	}
 	p, err := decodePath(r)
@@ -131,7 +131,7 @@ func ttlView(t fsm.TTL) api.TTL {
 }
 
 func (s *server) getTTL(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.TTL, "TTL"); err != nil {
+	if err := switchedOff(s.opts.Disabled.TTL, "TTL"); err != nil {
 		return nil, err
 	}
 	q, err := query(r, "path")
@@ -153,7 +153,7 @@ func (s *server) getTTL(r *http.Request) (any, error) {
 }
 
 func (s *server) postTTL(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.TTL, "TTL"); err != nil {
+	if err := switchedOff(s.opts.Disabled.TTL, "TTL"); err != nil {
 		return nil, err
 	}
 	var req api.TTL
@@ -176,7 +176,7 @@ func (s *server) postTTL(r *http.Request) (any, error) {
 }
 
 func (s *server) deleteTTL(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.TTL, "TTL"); err != nil {
+	if err := switchedOff(s.opts.Disabled.TTL, "TTL"); err != nil {
 		return nil, err
 	}
 	p, err := decodePath(r)
@@ -191,7 +191,7 @@ func priorityView(p fsm.PathPriority) api.Priority {
 }
 
 func (s *server) getPriority(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.Priority, "priority eviction"); err != nil {
+	if err := switchedOff(s.opts.Disabled.Priority, "priority eviction"); err != nil {
 		return nil, err
 	}
 	q, err := query(r, "path")
@@ -213,7 +213,7 @@ func (s *server) getPriority(r *http.Request) (any, error) {
 }
 
 func (s *server) postPriority(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.Priority, "priority eviction"); err != nil {
+	if err := switchedOff(s.opts.Disabled.Priority, "priority eviction"); err != nil {
 		return nil, err
 	}
 	var req api.Priority
@@ -237,7 +237,7 @@ func (s *server) postPriority(r *http.Request) (any, error) {
 }
 
 func (s *server) deletePriority(r *http.Request) (any, error) {
-	if err := disabled(!s.opts.Disabled.Priority, "priority eviction"); err != nil {
+	if err := switchedOff(s.opts.Disabled.Priority, "priority eviction"); err != nil {
 		return nil, err
 	}
 	p, err := decodePath(r)
