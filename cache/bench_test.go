@@ -78,6 +78,7 @@ func BenchmarkPageIn(b *testing.B) {
 	const size = 256 << 20
 	_, o := benchFile(b, size)
 	b.SetBytes(size)
+	b.ResetTimer()
 	for i := range b.N {
 		c := benchCache(b, 1<<20, 0)
 		if _, err := c.Load(context.Background(), "/bench/"+strconv.Itoa(i), o); err != nil {
@@ -90,6 +91,7 @@ func BenchmarkPlainCopy(b *testing.B) {
 	const size = 256 << 20
 	name, _ := benchFile(b, size)
 	b.SetBytes(size)
+	b.ResetTimer()
 	for range b.N {
 		src, _ := os.Open(name)
 		dst, _ := os.Create(filepath.Join(b.TempDir(), "copy"))
