@@ -1,0 +1,119 @@
+package api
+
+// The internal API between workers and coordinators (/api/v1/internal/...).
+// Calls carry the cluster token as a bearer token when one is configured.
+
+// Internal routes.
+const (
+	// Worker -> coordinator (any coordinator; forwarded to the leader where
+	// the leader's memory is needed).
+	PathWorkerRegister  = "/api/v1/internal/workers/register"
+	PathWorkerHeartbeat = "/api/v1/internal/workers/heartbeat"
+	PathWorkerPolicies  = "/api/v1/internal/workers/policies"
+
+	// Coordinator -> worker.
+	PathTaskLoad       = "/api/v1/internal/tasks/load"
+	PathTaskFree       = "/api/v1/internal/tasks/free"
+	PathClearStale     = "/api/v1/internal/cache/clear-stale"
+	PathCachedFiles    = "/api/v1/internal/cache/files"
+	PathWorkerDataRoot = "/api/v1/data"
+)
+
+// WorkerRegistration is the body of POST PathWorkerRegister: a worker (new,
+// or restarted with its persistent id) joins the cluster.
+type WorkerRegistration struct {
+	ID            string `json:"id"`      // worker-<uuid>, kept in the worker's data dir
+	Address       string `json:"address"` // host:port of its data and task API
+	CapacityBytes int64  `json:"capacityBytes"`
+	StartTime     string `json:"startTime"` // RFC 3339
+	Version       string `json:"version,omitempty"`
+}
+
+// Heartbeat is the body of POST PathWorkerHeartbeat, sent every second.
+type Heartbeat struct {
+	ID        string `json:"id"`
+	UsedBytes int64  `json:"usedBytes"`
+	Pages     int64  `json:"pages"`
+	// QuotaUsage is the bytes cached under each quota directory.
+	QuotaUsage map[string]int64 `json:"quotaUsage,omitempty"`
+	// PolicyVersion is the policy version the worker enforces.
+	PolicyVersion uint64            `json:"policyVersion"`
+	ClearStale    *ClearStaleStatus `json:"clearStale,omitempty"`
+}
+
+// HeartbeatAnswer tells a worker its committed state and the current policy
+// version (when newer than its own, it pulls the policies).
+type HeartbeatAnswer struct {
+	State         string `json:"state"` // LIVE, LOST (being restored), DECOMMISSIONED
+	PolicyVersion uint64 `json:"policyVersion"`
+}
+
+// WorkerPolicies is the answer of GET PathWorkerPolicies?since=N&worker=ID:
+// everything a worker enforces, at one version of the replicated state. The
+// call waits (long poll, up to ?wait=) until the version is newer than since.
+type WorkerPolicies struct {
+	Version uint64 `json:"version"`
+	// Mounts carry their options unmasked: workers need the credentials.
+	Mounts     []Mount          `json:"mounts"`
+	Workers    []Node           `json:"workers"` // membership, for the ring
+	Budgets    map[string]int64 `json:"budgets,omitempty"`
+	TTLs       []TTL            `json:"ttls,omitempty"`
+	Priorities []Priority       `json:"priorities,omitempty"`
+	Filter     CacheFilter      `json:"filter"`
+	// RingMode is "dynamic" (LIVE workers only) or "static" (all but
+	// decommissioned).
+	RingMode string `json:"ringMode"`
+}
+
+// LoadTask is the body of POST PathTaskLoad: load these files into the
+// worker's cache.
+type LoadTask struct {
+	JobID            string   `json:"jobId"`
+	Paths            []string `json:"paths"` // Alluxio paths
+	SkipIfExists     bool     `json:"skipIfExists,omitempty"`
+	IfChanged        bool     `json:"ifChanged,omitempty"`
+	LoadMetadataOnly bool     `json:"loadMetadataOnly,omitempty"`
+	// BandwidthBytes bounds this task's UFS reads per second (0: none).
+	BandwidthBytes int64 `json:"bandwidthBytes,omitempty"`
+}
+
+// FileResult is what a task did to one file.
+type FileResult struct {
+	Path    string `json:"path"`
+	Bytes   int64  `json:"bytes"`             // loaded or freed
+	Size    int64  `json:"size"`              // the file's size
+	Skipped bool   `json:"skipped,omitempty"` // already cached (load) or absent (free)
+	Error   string `json:"error,omitempty"`
+	// QuotaExceeded marks a file not (fully) admitted for lack of quota.
+	QuotaExceeded bool `json:"quotaExceeded,omitempty"`
+}
+
+// TaskResult is the answer of a task.
+type TaskResult struct {
+	Results []FileResult `json:"results"`
+}
+
+// FreeTask is the body of POST PathTaskFree.
+type FreeTask struct {
+	JobID string   `json:"jobId"`
+	Paths []string `json:"paths"`
+}
+
+// ClearStaleRequest is the body of POST PathClearStale.
+type ClearStaleRequest struct {
+	Start bool `json:"start"` // false stops a running clear
+}
+
+// CachedFile is one file a worker holds.
+type CachedFile struct {
+	Path        string `json:"path"`
+	Size        int64  `json:"size"`
+	CachedBytes int64  `json:"cachedBytes"`
+	Complete    bool   `json:"complete"`
+}
+
+// CachedFiles is the answer of GET PathCachedFiles?prefix=&lastKey=&count=.
+type CachedFiles struct {
+	Results []CachedFile `json:"results"`
+	NextKey string       `json:"nextKey,omitempty"`
+}
