@@ -1,0 +1,96 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+)
+
+// Config configures a Worker.
+type Config struct {
+	// DataDir holds the worker id (worker-id) and the cache (cache/).
+	DataDir string
+	// HTTPAddress is the host:port that the coordinators, clients and other
+	// workers reach this worker's Handler at. It is advertised, not listened
+	// on.
+	HTTPAddress string
+	// Coordinators are the coordinators' API base URLs
+	// ("http://10.0.0.1:8001"); any of them answers, forwarding to the
+	// leader when needed.
+	Coordinators []string
+	// Token is the cluster token: sent to the coordinators and required on
+	// the internal task routes. Empty disables authentication.
+	Token string
+	// CapacityBytes bounds the cache on disk; MemoryBytes sizes its memory
+	// tier (0 disables it); PageSize is the cache's page size, fixed for a
+	// data dir.
+	CapacityBytes int64
+	MemoryBytes   int64
+	PageSize      int64
+	// Fsync makes page writes durable before they are used (see cache.Config).
+	Fsync bool
+	// HeartbeatInterval is how often the worker reports to a coordinator.
+	// The coordinators' liveness timeout must be several times this.
+	HeartbeatInterval time.Duration
+	// PolicyWait is how long a policy pull waits for a change (long poll).
+	PolicyWait time.Duration
+	// Replicas is how many owners a path has for clear-stale: a cached file
+	// is kept when this worker is among ring.Owners(path, Replicas). It must
+	// be at least the largest replicas a load job uses, or a clear would drop
+	// replicas that a job placed; 3 by default.
+	Replicas int
+	// Logger receives the worker's logs; slog.Default when nil.
+	Logger *slog.Logger
+	// Version is reported at registration.
+	Version string
+}
+
+// DefaultConfig returns a config with 1 MiB pages, 1 GiB of disk, 256 MiB
+// of memory, a heartbeat every second, 30 s policy polls and 3 replicas.
+// DataDir, HTTPAddress and Coordinators must still be set.
+func DefaultConfig() Config {
+	return Config{
+		CapacityBytes:     1 << 30,
+		MemoryBytes:       256 << 20,
+		PageSize:          1 << 20,
+		HeartbeatInterval: time.Second,
+		PolicyWait:        30 * time.Second,
+		Replicas:          3,
+		Logger:            slog.Default(),
+	}
+}
+
+// Validate reports the first problem of the config. Coordinators may be
+// empty: such a worker serves with the policies given to SetPolicies
+// (tests, or a single-node setup), and Start only waits.
+func (c *Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("worker: data dir is empty")
+	case c.PageSize < 4096 || c.PageSize > 64<<20:
+		return errors.New("worker: page size must be 4 KiB to 64 MiB")
+	case c.CapacityBytes < c.PageSize:
+		return errors.New("worker: capacity must hold at least one page")
+	case c.MemoryBytes < 0:
+		return errors.New("worker: memory size is negative")
+	case c.HeartbeatInterval <= 0:
+		return errors.New("worker: heartbeat interval must be positive")
+	case c.PolicyWait <= 0:
+		return errors.New("worker: policy wait must be positive")
+	case c.Replicas < 1:
+		return errors.New("worker: replicas must be at least 1")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddress); err != nil {
+		return fmt.Errorf("worker: http address %q is not host:port: %v", c.HTTPAddress, err)
+	}
+	for _, s := range c.Coordinators {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("worker: coordinator %q is not an http(s) URL", s)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package worker
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/ufs"
+)
+
+// LocalHeader, set to "true", makes a worker serve a path it does not own
+// (as ?local=true does): a client falling back to a replica sends it.
+const LocalHeader = "X-Alluvium-Local"
+
+// maxBody bounds a task's JSON body, as the coordinators' API does.
+const maxBody = 1 << 20
+
+// Handler serves the data API, the task API, health and stats.
+func (w *Worker) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+api.PathWorkerDataRoot+"/", w.serveData) // GET patterns match HEAD too
+	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
+	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
+	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.serveLoad))
+	mux.Handle("POST "+api.PathTaskFree, w.auth(w.serveFree))
+	mux.Handle("POST "+api.PathClearStale, w.auth(w.serveClearStale))
+	mux.Handle("GET "+api.PathClearStale, w.auth(w.serveClearStaleStatus))
+	mux.Handle("GET "+api.PathCachedFiles, w.auth(w.serveCachedFiles))
+	return mux
+}
+
+// auth requires the cluster token on the internal routes when one is set.
+// The compare takes constant time so that the token cannot be guessed a
+// byte at a time.
+func (w *Worker) auth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if w.cfg.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(w.cfg.Token)) != 1 {
+				rw.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
+				writeError(rw, http.StatusUnauthorized, "a valid cluster token is required (Authorization: Bearer <token>)")
+				return
+			}
+		}
+		h(rw, r)
+	})
+}
+
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(code)
+	_ = json.NewEncoder(rw).Encode(v)
+}
+
+func writeError(rw http.ResponseWriter, code int, reason string) {
+	writeJSON(rw, code, map[string]string{"status": reason})
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// refused, as by the coordinators' API.
+func decode(rw http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON body")
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(rw, http.StatusRequestEntityTooLarge, "the body is over 1 MiB")
+		} else {
+			writeError(rw, http.StatusBadRequest, "bad JSON body: "+err.Error())
+		}
+		return false
+	}
+	return true
+}
+
+// serveData answers GET and HEAD /api/v1/data/<alluxio path>.
+func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, api.PathWorkerDataRoot)
+	fs, loc, err := w.resolver.Resolve(p)
+	switch {
+	case errors.Is(err, ufs.ErrNotFound):
+		writeError(rw, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
+		writeError(rw, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
+		writeError(rw, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	local := r.URL.Query().Get("local") == "true" || r.Header.Get(LocalHeader) == "true"
+	if !local {
+		if _, addr, self := w.owner(loc.Path); !self {
+			target := "http://" + addr + r.URL.EscapedPath()
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(rw, r, target, http.StatusTemporaryRedirect)
+			return
+		}
+	}
+	o := &origin{fs: fs, rel: loc.Rel}
+	meta, err := w.cache.Size(r.Context(), loc.Path, o)
+	if err != nil {
+		writeUFSError(rw, loc.Path, err)
+		return
+	}
+	h := rw.Header()
+	if meta.ETag != "" {
+		h.Set("ETag", strconv.Quote(meta.ETag))
+	}
+	ct := mime.TypeByExtension(path.Ext(loc.Path))
+	if ct == "" {
+		ct = "application/octet-stream" // never sniff: that would be a read
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Accept-Ranges", "bytes")
+	rd := &reader{ctx: r.Context(), c: w.cache, path: loc.Path, o: o, size: meta.Size}
+	http.ServeContent(rw, r, "", meta.ModTime, rd)
+}
+
+func writeUFSError(rw http.ResponseWriter, p string, err error) {
+	switch {
+	case errors.Is(err, ufs.ErrNotFound):
+		writeError(rw, http.StatusNotFound, fmt.Sprintf("%s: no such file in the ufs", p))
+	case errors.Is(err, ufs.ErrPermission):
+		writeError(rw, http.StatusForbidden, err.Error())
+	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
+		writeError(rw, http.StatusBadRequest, err.Error())
+	default:
+		writeError(rw, http.StatusBadGateway, err.Error())
+	}
+}
+
+// Health is the answer of GET /api/v1/health.
+type Health struct {
+	ID             string `json:"id"`
+	Address        string `json:"address"`
+	PolicyVersion  uint64 `json:"policyVersion"`
+	RingMembers    int    `json:"ringMembers"`
+	Decommissioned bool   `json:"decommissioned,omitempty"`
+}
+
+func (w *Worker) serveHealth(rw http.ResponseWriter, _ *http.Request) {
+	st := w.state.Load()
+	writeJSON(rw, http.StatusOK, Health{ID: w.id, Address: w.cfg.HTTPAddress, PolicyVersion: st.version,
+		RingMembers: st.ring.Len(), Decommissioned: w.decommissioned.Load()})
+}
+
+// Stats is the answer of GET /api/v1/stats: the cache's counters.
+type Stats struct {
+	ID              string           `json:"id"`
+	MemoryHits      int64            `json:"memoryHits"`
+	DiskHits        int64            `json:"diskHits"`
+	Misses          int64            `json:"misses"`
+	PageIns         int64            `json:"pageIns"`
+	BytesFromOrigin int64            `json:"bytesFromOrigin"`
+	Uncached        int64            `json:"uncached"`
+	Evictions       map[string]int64 `json:"evictions"`
+	UsedBytes       int64            `json:"usedBytes"`
+	CapacityBytes   int64            `json:"capacityBytes"`
+	Pages           int64            `json:"pages"`
+	Files           int              `json:"files"`
+	PolicyVersion   uint64           `json:"policyVersion"`
+}
+
+func (w *Worker) serveStats(rw http.ResponseWriter, _ *http.Request) {
+	s := w.cache.Stats()
+	writeJSON(rw, http.StatusOK, Stats{ID: w.id, MemoryHits: s.MemoryHits, DiskHits: s.DiskHits, Misses: s.Misses,
+		PageIns: s.PageIns, BytesFromOrigin: s.BytesFromOrigin, Uncached: s.Uncached, Evictions: s.Evictions,
+		UsedBytes: s.UsedBytes, CapacityBytes: w.cfg.CapacityBytes, Pages: s.Pages, Files: s.Files,
+		PolicyVersion: w.PolicyVersion()})
+}

@@ -1,0 +1,99 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/alluvium/alluvium/cache"
+	"github.com/alluvium/alluvium/ufs"
+	"golang.org/x/time/rate"
+)
+
+// origin is a UFS file as the cache's source of pages.
+type origin struct {
+	fs  ufs.UFS
+	rel string
+	// meta, when set, answers Stat without asking the UFS again: a task
+	// that has just stat'ed the file passes it on.
+	meta *cache.Meta
+	// limit, when set, paces the reads (a load task's bandwidth).
+	limit *rate.Limiter
+}
+
+func metaOf(fi ufs.FileInfo) cache.Meta {
+	return cache.Meta{Size: fi.Size, ModTime: fi.ModTime, ETag: fi.ETag}
+}
+
+func (o *origin) Stat(ctx context.Context) (cache.Meta, error) {
+	if o.meta != nil {
+		return *o.meta, nil
+	}
+	fi, err := o.fs.Stat(ctx, o.rel)
+	if err != nil {
+		return cache.Meta{}, err
+	}
+	return metaOf(fi), nil
+}
+
+func (o *origin) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if o.limit != nil {
+		if err := o.limit.WaitN(ctx, min(len(p), o.limit.Burst())); err != nil {
+			return 0, err
+		}
+	}
+	rc, err := o.fs.Open(ctx, o.rel, off, int64(len(p)))
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	n, err := io.ReadFull(rc, p)
+	if errors.Is(err, io.ErrUnexpectedEOF) || (err == io.EOF && n == 0 && len(p) > 0) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// reader is an io.ReadSeeker over a file read through the cache, for
+// http.ServeContent. It allocates nothing per read: ServeContent's copy
+// buffer is filled straight from the cache's pages.
+type reader struct {
+	ctx  context.Context
+	c    *cache.Cache
+	path string
+	o    cache.Origin
+	size int64
+	off  int64
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	if rem := r.size - r.off; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := r.c.ReadAt(r.ctx, r.path, r.o, p, r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (r *reader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.size
+	default:
+		return 0, errors.New("worker: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("worker: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}

@@ -1,0 +1,278 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/alluvium/alluvium/apath"
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/cache"
+	"github.com/alluvium/alluvium/ufs"
+	"golang.org/x/time/rate"
+)
+
+// serveLoad runs a load task: each file is loaded in turn (a batch is the
+// scheduler's unit of parallelism across workers; within a worker, the
+// cache's page fetches are the bottleneck either way), and the answer
+// reports every file. A task whose request is cancelled stops between
+// files and pages.
+func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
+	var t api.LoadTask
+	if !decode(rw, r, &t) {
+		return
+	}
+	var lim *rate.Limiter
+	if t.BandwidthBytes > 0 {
+		burst := int(max(t.BandwidthBytes, w.cfg.PageSize))
+		lim = rate.NewLimiter(rate.Limit(t.BandwidthBytes), burst)
+	}
+	res := api.TaskResult{Results: make([]api.FileResult, 0, len(t.Paths))}
+	for _, p := range t.Paths {
+		res.Results = append(res.Results, w.loadOne(r.Context(), t, p, lim))
+	}
+	writeJSON(rw, http.StatusOK, res)
+}
+
+func (w *Worker) loadOne(ctx context.Context, t api.LoadTask, p string, lim *rate.Limiter) api.FileResult {
+	fr := api.FileResult{Path: p}
+	fs, loc, err := w.resolver.Resolve(p)
+	if err != nil {
+		fr.Error = err.Error()
+		return fr
+	}
+	fr.Path = loc.Path
+	fi, err := fs.Stat(ctx, loc.Rel)
+	if err != nil {
+		fr.Error = err.Error()
+		return fr
+	}
+	meta := metaOf(fi)
+	fr.Size = meta.Size
+	if t.LoadMetadataOnly {
+		return fr
+	}
+	if cs, ok := w.cache.Stat(loc.Path); ok {
+		changed := cs.Meta.Changed(meta)
+		switch {
+		case t.SkipIfExists && cs.Complete() && (!t.IfChanged || !changed):
+			fr.Skipped = true
+			return fr
+		case t.IfChanged && !changed && cs.Complete():
+			fr.Skipped = true
+			return fr
+		case changed:
+			// The cache would go on serving its cached version under an
+			// immutable rule: drop it so that the load takes the new one.
+			w.cache.Free(loc.Path)
+		}
+	}
+	lr, err := w.cache.Load(ctx, loc.Path, &origin{fs: fs, rel: loc.Rel, meta: &meta, limit: lim})
+	fr.Bytes = lr.LoadedBytes
+	if err != nil {
+		fr.Error = err.Error()
+		fr.QuotaExceeded = errors.Is(err, cache.ErrNotAdmitted)
+	}
+	return fr
+}
+
+// serveFree runs a free task: the cached pages of each path (a file, or a
+// directory and everything under it) are dropped. A path that is no longer
+// under a mount point is still freed by its Alluxio path: an unmount frees
+// its data after the mount is gone.
+func (w *Worker) serveFree(rw http.ResponseWriter, r *http.Request) {
+	var t api.FreeTask
+	if !decode(rw, r, &t) {
+		return
+	}
+	res := api.TaskResult{Results: make([]api.FileResult, 0, len(t.Paths))}
+	for _, p := range t.Paths {
+		fr := api.FileResult{Path: p}
+		if loc, err := ufs.Locate(w.state.Load().mounts, p); err == nil {
+			fr.Path = loc.Path
+		} else if err := apath.Validate(p); err != nil {
+			fr.Error = err.Error()
+			res.Results = append(res.Results, fr)
+			continue
+		}
+		if cs, ok := w.cache.Stat(fr.Path); ok {
+			fr.Size = cs.Meta.Size
+		}
+		files, bytes := w.cache.Free(fr.Path)
+		fr.Bytes = bytes
+		fr.Skipped = files == 0
+		res.Results = append(res.Results, fr)
+	}
+	writeJSON(rw, http.StatusOK, res)
+}
+
+// clearStale is the state of the background clear-stale scan.
+type clearStale struct {
+	mu     sync.Mutex
+	status api.ClearStaleStatus
+	ran    bool
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// report returns the status, false when no clear ever ran.
+func (c *clearStale) report() (api.ClearStaleStatus, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status, c.ran
+}
+
+func (c *clearStale) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+func (c *clearStale) wait() { c.wg.Wait() }
+
+// clearBatch is how many files a clear-stale drops under one hold of the
+// cache's lock, so that reads go on between batches and a stop is quick.
+const clearBatch = 4096
+
+// StartClearStale starts a background scan that drops every cached file
+// this worker does not own (among Replicas owners) on the current ring. It
+// refuses when the ring does not hold this worker: then every file would be
+// unowned, which is far more likely a worker that has not synced yet than
+// one that should hold nothing. A running scan goes on (no error).
+func (w *Worker) StartClearStale() error {
+	rg := w.state.Load().ring
+	if !rg.Has(w.id) {
+		return errors.New("this worker is not on the ring it knows (no policies yet, or not live); nothing cleared")
+	}
+	c := &w.clear
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.Running {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.ran = true
+	c.status = api.ClearStaleStatus{Worker: w.id, Running: true}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		err := w.clearStale(ctx)
+		c.mu.Lock()
+		c.status.Running = false
+		if err != nil {
+			c.status.Error = err.Error()
+		}
+		st := c.status
+		c.mu.Unlock()
+		w.log.Info("worker: clear-stale done", "scanned", st.ScannedFiles, "removedBytes", st.RemovedBytes, "err", err)
+	}()
+	return nil
+}
+
+func (w *Worker) clearStale(ctx context.Context) error {
+	var paths []string
+	w.cache.Files("/", func(fs cache.FileState) bool {
+		paths = append(paths, fs.Path)
+		return true
+	})
+	for len(paths) > 0 {
+		if err := ctx.Err(); err != nil {
+			return errors.New("stopped")
+		}
+		n := min(len(paths), clearBatch)
+		batch := make(map[string]bool, n)
+		for _, p := range paths[:n] {
+			batch[p] = true
+		}
+		paths = paths[n:]
+		rg := w.state.Load().ring // the ring in force now, batch by batch
+		if !rg.Has(w.id) {
+			return errors.New("this worker left the ring; stopped")
+		}
+		_, bytes := w.cache.DropUnowned(func(p string) bool { return !batch[p] || w.owns(rg, p) })
+		w.clear.mu.Lock()
+		w.clear.status.ScannedFiles += int64(n)
+		w.clear.status.RemovedBytes += bytes
+		w.clear.mu.Unlock()
+	}
+	return nil
+}
+
+// serveClearStale starts ({"start": true}) or stops ({"start": false}) a
+// clear-stale and answers its status; 409 when it cannot start.
+func (w *Worker) serveClearStale(rw http.ResponseWriter, r *http.Request) {
+	var req api.ClearStaleRequest
+	if !decode(rw, r, &req) {
+		return
+	}
+	if req.Start {
+		if err := w.StartClearStale(); err != nil {
+			writeError(rw, http.StatusConflict, err.Error())
+			return
+		}
+	} else {
+		w.clear.stop()
+	}
+	w.serveClearStaleStatus(rw, r)
+}
+
+func (w *Worker) serveClearStaleStatus(rw http.ResponseWriter, _ *http.Request) {
+	st, _ := w.clear.report()
+	st.Worker = w.id
+	writeJSON(rw, http.StatusOK, st)
+}
+
+// defaultFilesPage and maxFilesPage bound a page of GET PathCachedFiles.
+const (
+	defaultFilesPage = 1000
+	maxFilesPage     = 100000
+)
+
+// serveCachedFiles lists cached files under ?prefix= (default "/") in path
+// order, after ?lastKey= (exclusive), ?count= at a time.
+func (w *Worker) serveCachedFiles(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	prefix := q.Get("prefix")
+	if prefix == "" {
+		prefix = "/"
+	}
+	if err := apath.Validate(prefix); err != nil {
+		writeError(rw, http.StatusBadRequest, "prefix: "+err.Error())
+		return
+	}
+	count := defaultFilesPage
+	if s := q.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxFilesPage {
+			writeError(rw, http.StatusBadRequest, "count must be 1 to "+strconv.Itoa(maxFilesPage))
+			return
+		}
+		count = n
+	}
+	lastKey := q.Get("lastKey")
+	var all []api.CachedFile
+	w.cache.Files(prefix, func(fs cache.FileState) bool {
+		if fs.Path > lastKey {
+			all = append(all, api.CachedFile{Path: fs.Path, Size: fs.Meta.Size, CachedBytes: fs.Bytes, Complete: fs.Complete()})
+		}
+		return true
+	})
+	slices.SortFunc(all, func(a, b api.CachedFile) int { return strings.Compare(a.Path, b.Path) })
+	res := api.CachedFiles{Results: all}
+	if len(all) > count {
+		res.Results = all[:count]
+		res.NextKey = all[count-1].Path
+	}
+	if res.Results == nil {
+		res.Results = []api.CachedFile{}
+	}
+	writeJSON(rw, http.StatusOK, res)
+}

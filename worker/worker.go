@@ -1,0 +1,363 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/cache"
+	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/ring"
+	"github.com/alluvium/alluvium/ufs"
+	"github.com/google/uuid"
+)
+
+// Worker is a cache worker. Create it with New, serve Handler, then Start.
+type Worker struct {
+	cfg       Config
+	id        string
+	log       *slog.Logger
+	cache     *cache.Cache
+	pool      *ufs.Pool
+	resolver  *ufs.Resolver
+	startTime time.Time
+	client    *http.Client
+
+	state atomic.Pointer[state]
+	// setMu orders SetPolicies calls, so that an older version never
+	// replaces a newer one.
+	setMu sync.Mutex
+	// decommissioned is set once a coordinator says so: the worker then
+	// never claims to own a path.
+	decommissioned atomic.Bool
+
+	clear clearStale
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started bool
+	closed  bool
+}
+
+// state is what one policy version says, swapped in whole so that a read
+// sees one consistent version without taking a lock.
+type state struct {
+	version uint64
+	mounts  []fsm.Mount
+	ring    *ring.Ring
+	addrs   map[string]string // worker id -> address
+	budgets []string          // quota directories with a budget here
+}
+
+// New opens the worker's cache and id in cfg.DataDir. It makes no network
+// request; Start does.
+func New(cfg Config) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	id, err := loadID(filepath.Join(cfg.DataDir, "worker-id"))
+	if err != nil {
+		return nil, err
+	}
+	ccfg := cache.Config{
+		Dir:           filepath.Join(cfg.DataDir, "cache"),
+		PageSize:      cfg.PageSize,
+		CapacityBytes: cfg.CapacityBytes,
+		MemoryBytes:   cfg.MemoryBytes,
+		Fsync:         cfg.Fsync,
+		Logger:        cfg.Logger,
+	}
+	c, err := cache.Open(ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	w := &Worker{
+		cfg:       cfg,
+		id:        id,
+		log:       cfg.Logger.With("worker", id),
+		cache:     c,
+		pool:      ufs.NewPool(),
+		startTime: time.Now(),
+		client:    &http.Client{},
+	}
+	w.resolver = &ufs.Resolver{Mounts: func() []fsm.Mount { return w.state.Load().mounts }, Pool: w.pool}
+	empty, _ := ring.New(nil, ring.DefaultConfig())
+	w.state.Store(&state{ring: empty, addrs: map[string]string{}})
+	w.clear.status.Worker = id
+	return w, nil
+}
+
+// loadID reads the worker id, or creates one. The id must outlive restarts:
+// it is the worker's place on the ring, and with it its cached data.
+func loadID(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if u, ok := strings.CutPrefix(id, "worker-"); ok {
+			if _, err := uuid.Parse(u); err == nil {
+				return id, nil
+			}
+		}
+		return "", fmt.Errorf("worker: %s holds %q, not worker-<uuid>; remove it to get a new id", name, id)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("worker: %w", err)
+	}
+	id := "worker-" + uuid.NewString()
+	if err := writeAtomic(name, []byte(id+"\n")); err != nil {
+		return "", fmt.Errorf("worker: write id: %w", err)
+	}
+	return id, nil
+}
+
+// writeAtomic writes a file so that a crash leaves the old or the new
+// content, never a torn one.
+func writeAtomic(name string, data []byte) error {
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(name)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ID returns the worker's persistent id.
+func (w *Worker) ID() string { return w.id }
+
+// Cache returns the worker's cache (for stats and tests).
+func (w *Worker) Cache() *cache.Cache { return w.cache }
+
+// PolicyVersion returns the version of the policies in force.
+func (w *Worker) PolicyVersion() uint64 { return w.state.Load().version }
+
+// SetPolicies installs a version of the policies: the cache policy (this
+// worker's quota budgets, TTLs, priorities, cache-filter rules), the mount
+// table (clients of changed or removed mounts are closed) and the ring. The
+// policy loop calls it with each pull; tests call it directly. A version
+// older than the one in force is ignored; the same version is applied again
+// (a coordinator restored from an older snapshot is not trusted to count
+// the same way, so equal is not skipped).
+func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
+	w.setMu.Lock()
+	defer w.setMu.Unlock()
+	if cur := w.state.Load(); p.Version < cur.version {
+		return nil
+	}
+	pol := cache.Policy{
+		Priorities: map[string]fsm.Priority{},
+		TTLs:       map[string]time.Duration{},
+		Budgets:    map[string]int64{},
+	}
+	var errs []error
+	for dir, b := range p.Budgets {
+		pol.Budgets[dir] = b
+	}
+	for _, t := range p.TTLs {
+		if t.TTL != nil {
+			pol.TTLs[t.Path] = time.Duration(*t.TTL)
+		}
+	}
+	for _, pr := range p.Priorities {
+		v, err := fsm.ParsePriority(pr.Priority)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("priority of %s: %w", pr.Path, err))
+			continue
+		}
+		pol.Priorities[pr.Path] = v
+	}
+	for _, r := range p.Filter.Rules {
+		k, err := fsm.ParseRuleKind(r.Rule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cache filter %q: %w", r.Pattern, err))
+			continue
+		}
+		fr := fsm.FilterRule{Rule: k, Pattern: r.Pattern}
+		if r.Time != nil {
+			fr.Time = time.Duration(*r.Time)
+		}
+		pol.Rules = append(pol.Rules, fr)
+	}
+	if p.Filter.DefaultRule != "" {
+		k, err := fsm.ParseRuleKind(p.Filter.DefaultRule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("default cache filter: %w", err))
+		} else {
+			pol.Default = fsm.FilterRule{Rule: k}
+			if p.Filter.DefaultTime != nil {
+				pol.Default.Time = time.Duration(*p.Filter.DefaultTime)
+			}
+		}
+	}
+
+	mounts := make([]fsm.Mount, 0, len(p.Mounts))
+	for _, m := range p.Mounts {
+		mounts = append(mounts, fsm.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
+	}
+	members := make([]string, 0, len(p.Workers))
+	addrs := make(map[string]string, len(p.Workers))
+	for _, n := range p.Workers {
+		addrs[n.ID] = n.Address
+		if n.ID == w.id && n.State == string(fsm.WorkerDecommissioned) {
+			w.markDecommissioned()
+		}
+		if inRing(p.RingMode, n.State) {
+			members = append(members, n.ID)
+		}
+	}
+	rg, err := ring.New(members, ring.DefaultConfig())
+	if err != nil {
+		// Keep the old ring: a worker that cannot compute owners must not
+		// start redirecting reads somewhere arbitrary.
+		errs = append(errs, fmt.Errorf("ring: %w", err))
+		rg = w.state.Load().ring
+	}
+	budgets := make([]string, 0, len(pol.Budgets))
+	for dir := range pol.Budgets {
+		budgets = append(budgets, dir)
+	}
+	slices.Sort(budgets)
+
+	w.cache.SetPolicy(pol)
+	w.pool.Sync(mounts)
+	w.state.Store(&state{version: p.Version, mounts: mounts, ring: rg, addrs: addrs, budgets: budgets})
+	if err := errors.Join(errs...); err != nil {
+		w.log.Warn("worker: policies applied in part", "version", p.Version, "err", err)
+		return err
+	}
+	return nil
+}
+
+// inRing reports whether a worker in state is a ring member: a dynamic ring
+// holds LIVE workers only, a static one all but the decommissioned.
+func inRing(mode, st string) bool {
+	if mode == "static" {
+		return st != string(fsm.WorkerDecommissioned)
+	}
+	return st == string(fsm.WorkerLive)
+}
+
+func (w *Worker) markDecommissioned() {
+	if !w.decommissioned.Swap(true) {
+		w.log.Warn("worker: decommissioned by the coordinators; no longer serving as an owner")
+	}
+}
+
+// owner returns the worker that should serve path and its address; self is
+// true when that is this worker (or when no other can be named: an empty
+// ring, or one that does not know where the owner is).
+func (w *Worker) owner(path string) (id, addr string, self bool) {
+	st := w.state.Load()
+	owners := st.ring.Owners(path, 2)
+	for _, o := range owners {
+		if o == w.id {
+			if w.decommissioned.Load() {
+				continue // pass the read to the next owner
+			}
+			return o, "", true
+		}
+		a := st.addrs[o]
+		if a == "" {
+			break
+		}
+		return o, a, false
+	}
+	return w.id, "", true
+}
+
+// owns reports whether this worker is among the path's replicas on the
+// current ring (clear-stale).
+func (w *Worker) owns(rg *ring.Ring, path string) bool {
+	return slices.Contains(rg.Owners(path, w.cfg.Replicas), w.id)
+}
+
+// Start registers with the coordinators and runs the heartbeat and policy
+// loops in the background until Shutdown (or ctx ends). With no
+// coordinators configured it does nothing.
+func (w *Worker) Start(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errors.New("worker: shut down")
+	}
+	if w.started {
+		return errors.New("worker: started already")
+	}
+	w.started = true
+	if len(w.cfg.Coordinators) == 0 {
+		return nil
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.run(ctx)
+	}()
+	return nil
+}
+
+// Shutdown stops the loops and a running clear-stale, then closes the UFS
+// clients and the cache's memory tier (pages stay on disk). Stop serving
+// Handler first.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.mu.Unlock()
+	w.clear.stop()
+	done := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		w.clear.wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	err = errors.Join(err, w.pool.Close())
+	w.cache.Close()
+	return err
+}
