@@ -4,6 +4,7 @@ package coordinator_test
 //
 //	go test -run '^$' -bench 'BenchmarkApply$' -benchtime 3s ./coordinator/
 //	go test -run '^$' -bench 'BenchmarkApplyTuning' -benchtime 3s ./coordinator/
+//	go test -run '^$' -bench 'BenchmarkApplyTuning' -benchtime 3s ./coordinator/ -args -tuning.proposers=256
 //	go test -run '^$' -bench 'BenchmarkElection' -benchtime 5x ./coordinator/
 //
 // Every Apply op proposes one 192-byte command (an fsm.SetQuota on one of a
@@ -16,6 +17,7 @@ package coordinator_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -260,12 +262,22 @@ func BenchmarkApply(b *testing.B) {
 	}
 }
 
+// tuningProposers sets the concurrency of BenchmarkApplyTuning: at 64, no
+// batch can exceed 64 entries, so MaxAppendEntries above 64 cannot matter;
+// pass -args -tuning.proposers=256 to see where it does.
+var tuningProposers = flag.Int("tuning.proposers", 64, "concurrent proposers in BenchmarkApplyTuning")
+
 // BenchmarkApplyTuning measures bolt_tcp with 64 proposers under Raft
 // batching variants: MaxAppendEntries x BatchApplyCh x CommitTimeout (5ms,
 // or raft's default of 50ms). Each variant runs on a fresh cluster.
+// Besides ops/s and latency it reports follower-lag-ms: on the idle
+// cluster, how long after an acknowledged Apply every follower has applied
+// it too (the median of a few probes). That is what CommitTimeout paces:
+// followers learn the commit index with the next append, sent at the latest
+// CommitTimeout (randomised up to 2x) after the last one.
 func BenchmarkApplyTuning(b *testing.B) {
 	cmds := benchCommands(b)
-	const proposers = 64
+	proposers := *tuningProposers
 	for _, commit := range []struct {
 		name string
 		d    time.Duration
@@ -281,13 +293,41 @@ func BenchmarkApplyTuning(b *testing.B) {
 					})
 					leader := awaitLeader(b, nodes, 30*time.Second)
 					prepareLeader(b, leader, cmds)
+					lag := followerLag(b, nodes, leader, cmds[0])
 					b.Run(fmt.Sprintf("proposers=%d", proposers), func(b *testing.B) {
 						runApply(b, leader, cmds, proposers)
+						b.ReportMetric(lag.Seconds()*1e3, "follower-lag-ms")
 					})
 				})
 			}
 		}
 	}
+}
+
+// followerLag returns the median, over a few sequential Applies, of the
+// time from Apply returning on the leader to every node having applied it.
+func followerLag(tb testing.TB, nodes []*coordinator.Coordinator, leader *coordinator.Coordinator, cmd fsm.Command) time.Duration {
+	tb.Helper()
+	const probes = 9
+	lags := make([]time.Duration, 0, probes)
+	for range probes {
+		if _, err := leader.Apply(context.Background(), cmd); err != nil {
+			tb.Fatalf("apply: %v", err)
+		}
+		index := leader.FSM().AppliedIndex()
+		t0 := time.Now()
+		for _, co := range nodes {
+			for co.FSM().AppliedIndex() < index {
+				if time.Since(t0) > 10*time.Second {
+					tb.Fatalf("%s did not apply index %d within 10s", co.ID(), index)
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		lags = append(lags, time.Since(t0))
+	}
+	slices.Sort(lags)
+	return lags[len(lags)/2]
 }
 
 // BenchmarkElection measures failover on a 3-node bolt_tcp cluster with

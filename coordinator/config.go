@@ -49,6 +49,12 @@ type Config struct {
 	// UFS can be reached (ufs.CheckReachable by default); nil skips the
 	// check, as tests with made-up UFS locations do.
 	CheckUFS func(ctx context.Context, uri string, options map[string]string) error
+	// WorkerTimeout is how long a LIVE worker may be silent before the
+	// leader commits it LOST.
+	WorkerTimeout time.Duration
+	// RingMode is RingDynamic (LIVE workers place keys) or RingStatic (all
+	// but decommissioned ones do).
+	RingMode string
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string
@@ -121,6 +127,8 @@ func DefaultConfig() Config {
 		SnapshotRetain:     2,
 		ApplyTimeout:       10 * time.Second,
 		LogStore:           LogStoreWAL,
+		WorkerTimeout:      5 * time.Second,
+		RingMode:           RingDynamic,
 		AnnounceInterval:   500 * time.Millisecond,
 		Logger:             slog.Default(),
 		CheckUFS:           ufs.CheckReachable,
@@ -171,6 +179,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ApplyTimeout <= 0 {
 		errs = append(errs, errors.New("apply timeout must be positive"))
+	}
+	if c.WorkerTimeout <= 0 {
+		errs = append(errs, errors.New("worker timeout must be positive"))
+	}
+	if c.RingMode != RingDynamic && c.RingMode != RingStatic {
+		errs = append(errs, fmt.Errorf("ring mode %q: want %s or %s", c.RingMode, RingDynamic, RingStatic))
 	}
 	if c.AnnounceInterval <= 0 {
 		errs = append(errs, errors.New("announce interval must be positive"))

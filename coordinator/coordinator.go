@@ -30,6 +30,7 @@ type Coordinator struct {
 	http   *peerClient
 
 	leadership *leadership
+	live       *liveness
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -52,6 +53,7 @@ func New(cfg Config) (*Coordinator, error) {
 		fsm:  fsm.New(),
 		stop: make(chan struct{}),
 		http: newPeerClient(cfg.AuthToken),
+		live: newLiveness(),
 	}
 	c.stopCtx, c.stopCancel = context.WithCancel(context.Background())
 	parts, err := c.openParts()
@@ -91,6 +93,8 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.StaticMounts != nil {
 		c.OnLeader("static-mounts", c.enforceStaticMounts)
 	}
+	c.OnLeader("worker-liveness", c.livenessLoop)
+	c.OnLeader("quota-budgets", c.budgetLoop)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()
 	go func() { defer c.wg.Done(); c.announceLoop(!hasState && cfg.Join != "") }()

@@ -20,7 +20,7 @@ type StaleCleaner interface {
 
 func (s *server) cacheRoutes() []route {
 	return []route{
-		{http.MethodGet, "/api/v1/cache", local, s.getCache},
+		{http.MethodGet, "/api/v1/cache", read, s.getCache}, // progress lives on the leader
 		{http.MethodPost, "/api/v1/cache", local, func(r *http.Request) (any, error) { return s.cacheOp(r, true) }},
 		{http.MethodDelete, "/api/v1/cache", local, func(r *http.Request) (any, error) { return s.cacheOp(r, false) }},
 	}

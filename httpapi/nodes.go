@@ -8,17 +8,10 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 )
 
-// NodeStats is what a coordinator knows of a worker beyond its membership:
-// the usage it last reported and when.
-type NodeStats struct {
-	UsedBytes     int64
-	Pages         int64
-	LastHeartbeat time.Time
-}
-
-// NodeReporter is implemented by backends that receive workers' heartbeats.
+// NodeReporter is implemented by backends that receive workers'
+// heartbeats: the usage a worker last reported, and when.
 type NodeReporter interface {
-	NodeStats(id string) (NodeStats, bool)
+	NodeStats(id string) (usedBytes, pages int64, lastHeartbeat time.Time, ok bool)
 }
 
 func (s *server) nodeRoutes() []route {
@@ -39,8 +32,8 @@ func (s *server) nodeView(w fsm.Worker) api.Node {
 	n := api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes,
 		StartTime: rfc3339(w.StartTime), Version: w.Version}
 	if nr, ok := s.b.(NodeReporter); ok {
-		if st, ok := nr.NodeStats(w.ID); ok {
-			n.UsedBytes, n.Pages, n.LastHeartbeat = st.UsedBytes, st.Pages, rfc3339(st.LastHeartbeat)
+		if used, pages, last, ok := nr.NodeStats(w.ID); ok {
+			n.UsedBytes, n.Pages, n.LastHeartbeat = used, pages, rfc3339(last)
 		}
 	}
 	return n

@@ -60,12 +60,16 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	servedOpenAPI(t)
 }
 
-// Every route Register mounts is in the document, and every operation of
-// the document is a route.
+// Every public route Register mounts is in the document, and every
+// operation of the document is a route. The internal routes between workers
+// and coordinators (/api/v1/internal/) are not part of the contract.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	doc := servedOpenAPI(t)
 	registered := map[string]bool{}
 	httpapi.Register(httpapi.RouterFunc(func(method, path string, _ http.Handler) {
+		if strings.HasPrefix(path, "/api/v1/internal/") {
+			return
+		}
 		key := method + " " + path
 		if registered[key] {
 			t.Errorf("%s is registered twice", key)

@@ -153,6 +153,7 @@ func (s *server) routes() []route {
 	rs = append(rs, s.fileIndexRoutes()...)
 	rs = append(rs, s.cacheRoutes()...)
 	rs = append(rs, s.jobRoutes()...)
+	rs = append(rs, s.internalRoutes()...)
 	rs = append(rs, s.openAPIRoutes()...)
 	return rs
 }

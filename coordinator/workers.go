@@ -1,0 +1,304 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// Ring modes: which members place keys.
+const (
+	// RingDynamic places keys on LIVE workers only: a lost worker's keys
+	// move to the next owner at once.
+	RingDynamic = "dynamic"
+	// RingStatic keeps every worker but decommissioned ones on the ring: a
+	// lost worker's keys wait for it.
+	RingStatic = "static"
+)
+
+// liveness is the leader's memory of workers' heartbeats. Only transitions
+// (LIVE -> LOST -> LIVE) are committed; the heartbeats themselves are not.
+type liveness struct {
+	mu        sync.Mutex
+	seen      map[string]workerSeen
+	termStart time.Time
+}
+
+type workerSeen struct {
+	at        time.Time
+	heartbeat api.Heartbeat
+}
+
+func newLiveness() *liveness { return &liveness{seen: map[string]workerSeen{}} }
+
+// Heartbeat records a worker's heartbeat on the leader and answers its
+// committed state. A LOST worker that beats again is made LIVE. An unknown
+// worker gets fsm.ErrNotFound, so that it registers again.
+func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error) {
+	if !c.leadership.ready() {
+		return api.HeartbeatAnswer{}, c.notLeader()
+	}
+	w, ok := c.fsm.Worker(hb.ID)
+	if !ok {
+		return api.HeartbeatAnswer{}, fmt.Errorf("%w: worker %s is not registered", fsm.ErrNotFound, hb.ID)
+	}
+	c.live.mu.Lock()
+	c.live.seen[hb.ID] = workerSeen{at: time.Now(), heartbeat: hb}
+	c.live.mu.Unlock()
+	if w.State == fsm.WorkerLost {
+		if _, err := c.Apply(ctx, &fsm.SetWorkerState{ID: hb.ID, State: fsm.WorkerLive}); err != nil {
+			return api.HeartbeatAnswer{}, err
+		}
+		c.log.Info("worker is back", "worker", hb.ID)
+		w.State = fsm.WorkerLive
+	}
+	version, _ := c.fsm.PolicyWatch()
+	return api.HeartbeatAnswer{State: string(w.State), PolicyVersion: version}, nil
+}
+
+// livenessLoop runs on the leader: a LIVE worker silent for WorkerTimeout
+// is committed LOST. A new leader counts every worker as seen at the start
+// of its term, so that a failover does not lose the whole fleet.
+func (c *Coordinator) livenessLoop(ctx context.Context) {
+	c.live.mu.Lock()
+	c.live.termStart = time.Now()
+	c.live.mu.Unlock()
+	t := time.NewTicker(c.cfg.WorkerTimeout / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		for _, w := range c.fsm.Workers() {
+			if w.State != fsm.WorkerLive {
+				continue
+			}
+			c.live.mu.Lock()
+			last := c.live.seen[w.ID].at
+			if last.Before(c.live.termStart) {
+				last = c.live.termStart
+			}
+			c.live.mu.Unlock()
+			if now.Sub(last) <= c.cfg.WorkerTimeout {
+				continue
+			}
+			if _, err := c.Apply(ctx, &fsm.SetWorkerState{ID: w.ID, State: fsm.WorkerLost}); err != nil {
+				c.log.Warn("could not mark a worker lost", "worker", w.ID, "err", err)
+				continue
+			}
+			c.log.Warn("worker lost", "worker", w.ID, "silent_for", now.Sub(last).Round(time.Millisecond))
+		}
+	}
+}
+
+// NodeStats returns what the leader last heard from a worker.
+func (c *Coordinator) NodeStats(id string) (used, pages int64, lastHeartbeat time.Time, ok bool) {
+	c.live.mu.Lock()
+	defer c.live.mu.Unlock()
+	s, ok := c.live.seen[id]
+	return s.heartbeat.UsedBytes, s.heartbeat.Pages, s.at, ok
+}
+
+// UsedBytesUnder sums the usage workers report under a quota directory.
+func (c *Coordinator) UsedBytesUnder(path string) int64 {
+	c.live.mu.Lock()
+	defer c.live.mu.Unlock()
+	var sum int64
+	for _, s := range c.live.seen {
+		sum += s.heartbeat.QuotaUsage[path]
+	}
+	return sum
+}
+
+// ClearStaleStatus reports each worker's last clear-stale progress.
+func (c *Coordinator) ClearStaleStatus(context.Context) ([]api.ClearStaleStatus, error) {
+	c.live.mu.Lock()
+	defer c.live.mu.Unlock()
+	var out []api.ClearStaleStatus
+	for _, id := range slices.Sorted(maps.Keys(c.live.seen)) {
+		if st := c.live.seen[id].heartbeat.ClearStale; st != nil {
+			s := *st
+			s.Worker = id
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ringMembers are the workers that place keys in the configured ring mode.
+func (c *Coordinator) ringMembers() []fsm.Worker {
+	var out []fsm.Worker
+	for _, w := range c.fsm.Workers() {
+		switch {
+		case w.State == fsm.WorkerLive,
+			w.State == fsm.WorkerLost && c.cfg.RingMode == RingStatic:
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// ReplicaCapacity is how many distinct workers can hold a file now.
+func (c *Coordinator) ReplicaCapacity() int { return len(c.ringMembers()) }
+
+// budgetLoop runs on the leader: each quota is split evenly among the ring
+// members, so that the sum of the workers' hard budgets never exceeds it.
+func (c *Coordinator) budgetLoop(ctx context.Context) {
+	t := time.NewTicker(c.cfg.WorkerTimeout / 2)
+	defer t.Stop()
+	for {
+		members := c.ringMembers()
+		for _, q := range c.fsm.Quotas() {
+			want := splitBudget(q.QuotaBytes, members)
+			if maps.Equal(q.Budgets, want) {
+				continue
+			}
+			if _, err := c.Apply(ctx, &fsm.SetQuotaBudgets{Path: q.Path, Budgets: want}); err != nil && ctx.Err() == nil {
+				c.log.Warn("could not set quota budgets", "path", q.Path, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func splitBudget(total int64, members []fsm.Worker) fsm.Budgets {
+	if len(members) == 0 {
+		return nil
+	}
+	out := make(fsm.Budgets, len(members))
+	share, rest := total/int64(len(members)), total%int64(len(members))
+	for i, w := range members {
+		out[w.ID] = share
+		if int64(i) < rest {
+			out[w.ID]++
+		}
+	}
+	return out
+}
+
+// WorkerPolicies answers a worker's policy pull: it waits (up to wait) for
+// a version newer than since, then returns everything the worker enforces.
+func (c *Coordinator) WorkerPolicies(ctx context.Context, worker string, since uint64, wait time.Duration) (api.WorkerPolicies, error) {
+	// Wait for a version newer than since: a follower still catching up may
+	// pass through older versions first.
+	version, changed := c.fsm.PolicyWatch()
+	if version <= since && wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+	wait:
+		for version <= since {
+			select {
+			case <-changed:
+				version, changed = c.fsm.PolicyWatch()
+			case <-t.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			case <-c.stop:
+				return api.WorkerPolicies{}, ErrShutdown
+			}
+		}
+	}
+	version, _ = c.fsm.PolicyWatch()
+	f := c.fsm
+	p := api.WorkerPolicies{Version: version, RingMode: c.cfg.RingMode, Mounts: []api.Mount{}, Workers: []api.Node{}}
+	for _, m := range f.Mounts() {
+		p.Mounts = append(p.Mounts, api.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
+	}
+	for _, w := range f.Workers() {
+		p.Workers = append(p.Workers, api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes, Version: w.Version})
+	}
+	for _, q := range f.Quotas() {
+		if b, ok := q.Budgets[worker]; ok {
+			if p.Budgets == nil {
+				p.Budgets = map[string]int64{}
+			}
+			p.Budgets[q.Path] = b
+		}
+	}
+	for _, t := range f.TTLs() {
+		d := api.Duration(t.TTL)
+		p.TTLs = append(p.TTLs, api.TTL{Path: t.Path, TTL: &d})
+	}
+	for _, pr := range f.Priorities() {
+		p.Priorities = append(p.Priorities, api.Priority{Path: pr.Path, Priority: pr.Priority.String()})
+	}
+	fp := f.Filter()
+	p.Filter = api.CacheFilter{Rules: []api.FilterRule{}, DefaultRule: string(fp.Default.Rule), DefaultTime: durationPtr(fp.Default.Time)}
+	for _, r := range fp.Rules {
+		p.Filter.Rules = append(p.Filter.Rules, api.FilterRule{Rule: string(r.Rule), Pattern: r.Pattern, Time: durationPtr(r.Time)})
+	}
+	return p, nil
+}
+
+func durationPtr(d time.Duration) *api.Duration {
+	if d == 0 {
+		return nil
+	}
+	v := api.Duration(d)
+	return &v
+}
+
+// ClearStale asks every live worker to start (or stop) dropping the cached
+// data it no longer owns, and returns the workers that did not accept.
+func (c *Coordinator) ClearStale(ctx context.Context, start bool) (map[string]string, error) {
+	body, _ := json.Marshal(api.ClearStaleRequest{Start: start})
+	errs := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, w := range c.fsm.Workers() {
+		if w.State != fsm.WorkerLive {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.http.post(ctx, "http://"+w.Address+api.PathClearStale, body); err != nil {
+				mu.Lock()
+				errs[w.ID] = err.Error()
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errs, nil
+}
+
+// post sends a JSON body and expects 200.
+func (p *peerClient) post(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}

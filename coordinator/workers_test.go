@@ -1,0 +1,231 @@
+package coordinator_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/internal/testcluster"
+)
+
+func workerCluster(t *testing.T) *testcluster.Cluster {
+	t.Helper()
+	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) {
+		cfg.WorkerTimeout = 1500 * time.Millisecond
+	}})
+	c.WaitPublished()
+	return c
+}
+
+func postJSON(t *testing.T, url string, body, out any) int {
+	t.Helper()
+	resp, raw := do(t, http.MethodPost, url, body)
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s: %v: %s", url, err, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+func node(t *testing.T, base, id string) api.Node {
+	t.Helper()
+	resp, raw := do(t, http.MethodGet, base+"/api/v1/nodes?id="+id, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET node %s: %d %s", id, resp.StatusCode, raw)
+	}
+	var n api.Node
+	if err := json.Unmarshal(raw, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitState(t *testing.T, base, id, state string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for node(t, base, id).State != state {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %s did not become %s: %+v", id, state, node(t, base, id))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestWorkerMembershipThroughAFollower(t *testing.T) {
+	c := workerCluster(t)
+	f := c.Nodes[c.Follower()].URL()
+	reg := api.WorkerRegistration{ID: "worker-a", Address: "127.0.0.1:1", CapacityBytes: 1 << 30, StartTime: time.Now().Format(time.RFC3339)}
+	if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusOK {
+		t.Fatalf("register via follower: %d", code)
+	}
+	if n := node(t, f, "worker-a"); n.State != "LIVE" || n.CapacityBytes != 1<<30 {
+		t.Fatalf("after registering: %+v", n)
+	}
+	// Heartbeats through the follower reach the leader's memory.
+	var ans api.HeartbeatAnswer
+	hb := api.Heartbeat{ID: "worker-a", UsedBytes: 4096, Pages: 1}
+	if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, &ans); code != http.StatusOK || ans.State != "LIVE" {
+		t.Fatalf("heartbeat: %d %+v", code, ans)
+	}
+	if n := node(t, f, "worker-a"); n.UsedBytes != 4096 || n.LastHeartbeat == "" {
+		t.Fatalf("node usage not live: %+v", n)
+	}
+	// Silence: LOST within the timeout; a heartbeat brings it back.
+	waitState(t, f, "worker-a", "LOST")
+	if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, &ans); code != http.StatusOK || ans.State != "LIVE" {
+		t.Fatalf("heartbeat of a lost worker: %d %+v", code, ans)
+	}
+	waitState(t, f, "worker-a", "LIVE")
+	// Unknown workers are told to register; bad ids are refused.
+	if code := postJSON(t, f+api.PathWorkerHeartbeat, api.Heartbeat{ID: "worker-zz"}, nil); code != http.StatusNotFound {
+		t.Fatalf("heartbeat of an unknown worker: %d, want 404", code)
+	}
+	if code := postJSON(t, f+api.PathWorkerRegister, api.WorkerRegistration{ID: "w1", Address: "x:1"}, nil); code != http.StatusBadRequest {
+		t.Fatalf("register with a bad id: %d, want 400", code)
+	}
+	// Decommissioned: the heartbeat says so, and registering again is refused.
+	if resp, raw := do(t, http.MethodDelete, f+"/api/v1/nodes?id=worker-a", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("decommission: %d %s", resp.StatusCode, raw)
+	}
+	if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, &ans); code != http.StatusOK || ans.State != "DECOMMISSIONED" {
+		t.Fatalf("heartbeat after decommission: %d %+v", code, ans)
+	}
+	if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusGone {
+		t.Fatalf("re-register after decommission: %d, want 410", code)
+	}
+}
+
+func TestNewLeaderDoesNotLoseTheFleet(t *testing.T) {
+	c := workerCluster(t)
+	f := c.Nodes[c.Follower()].URL()
+	for _, id := range []string{"worker-a", "worker-b"} {
+		postJSON(t, f+api.PathWorkerRegister, api.WorkerRegistration{ID: id, Address: "127.0.0.1:1"}, nil)
+	}
+	var urls []string
+	for _, m := range c.Nodes {
+		urls = append(urls, m.URL())
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // both workers beat every 200 ms through whichever coordinator answers
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			for _, id := range []string{"worker-a", "worker-b"} {
+				for _, u := range urls {
+					req, _ := http.NewRequest(http.MethodPost, u+api.PathWorkerHeartbeat, strings.NewReader(`{"id":"`+id+`"}`))
+					resp, err := testcluster.Client.Do(req)
+					if err != nil {
+						continue
+					}
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						break
+					}
+				}
+			}
+		}
+	}()
+	old := c.Leader()
+	c.Stop(old)
+	next := c.Leader()
+	time.Sleep(3 * time.Second) // two worker timeouts under the new leader
+	for _, id := range []string{"worker-a", "worker-b"} {
+		if n := node(t, c.Nodes[next].URL(), id); n.State != "LIVE" {
+			t.Fatalf("after a failover %s is %s", id, n.State)
+		}
+	}
+}
+
+func TestQuotaBudgetsAndPolicyLongPoll(t *testing.T) {
+	c := workerCluster(t)
+	l := c.Nodes[c.Leader()].URL()
+	for _, id := range []string{"worker-a", "worker-b"} {
+		postJSON(t, l+api.PathWorkerRegister, api.WorkerRegistration{ID: id, Address: "127.0.0.1:1"}, nil)
+	}
+	postJSON(t, l+"/api/v1/mount", api.Mount{Path: "/d", UFS: "file:///d"}, nil)
+	var p api.WorkerPolicies
+	resp, raw := do(t, http.MethodGet, l+api.PathWorkerPolicies+"?worker=worker-a", nil)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &p) != nil || len(p.Mounts) != 1 || len(p.Workers) != 2 {
+		t.Fatalf("policies: %d %s", resp.StatusCode, raw)
+	}
+	// A long poll from a follower returns when the policies change.
+	got := make(chan api.WorkerPolicies, 1)
+	f := c.Nodes[c.Follower()].URL()
+	go func() {
+		var np api.WorkerPolicies
+		resp, raw := do(t, http.MethodGet, f+api.PathWorkerPolicies+"?worker=worker-a&wait=20s&since="+strconv.FormatUint(p.Version, 10), nil)
+		if resp.StatusCode == http.StatusOK {
+			json.Unmarshal(raw, &np)
+		}
+		got <- np
+	}()
+	time.Sleep(200 * time.Millisecond)
+	postJSON(t, l+"/api/v1/quota", api.QuotaRequest{Path: "/d", Quota: ptr(api.Size(1001))}, nil)
+	select {
+	case np := <-got:
+		if np.Version <= p.Version {
+			t.Fatalf("the long poll returned version %d, not newer than %d", np.Version, p.Version)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the long poll did not return on a change")
+	}
+	// The leader splits the quota among the workers; each sees its budget.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var a, b api.WorkerPolicies
+		_, raw := do(t, http.MethodGet, l+api.PathWorkerPolicies+"?worker=worker-a", nil)
+		json.Unmarshal(raw, &a)
+		_, raw = do(t, http.MethodGet, l+api.PathWorkerPolicies+"?worker=worker-b", nil)
+		json.Unmarshal(raw, &b)
+		if a.Budgets["/d"]+b.Budgets["/d"] == 1001 && a.Budgets["/d"] > 0 && b.Budgets["/d"] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("budgets not split: %v %v", a.Budgets, b.Budgets)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp, _ := do(t, http.MethodGet, l+api.PathWorkerPolicies+"?since=x", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad since: %d", resp.StatusCode)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestClearStaleBroadcast(t *testing.T) {
+	c := workerCluster(t)
+	l := c.Nodes[c.Leader()].URL()
+	// A stand-in for a worker's task endpoint (the real worker has its own
+	// tests): it records the request. The other worker's address is dead.
+	var calls atomic.Int32
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == api.PathClearStale {
+			calls.Add(1)
+			w.Write([]byte("{}"))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer fake.Close()
+	postJSON(t, l+api.PathWorkerRegister, api.WorkerRegistration{ID: "worker-up", Address: strings.TrimPrefix(fake.URL, "http://")}, nil)
+	postJSON(t, l+api.PathWorkerRegister, api.WorkerRegistration{ID: "worker-down", Address: "127.0.0.1:1"}, nil)
+	var res api.CacheOpResult
+	if code := postJSON(t, l+"/api/v1/cache", api.CacheOp{Op: "clearStale"}, &res); code != http.StatusOK {
+		t.Fatalf("clear stale: %d", code)
+	}
+	if calls.Load() != 1 || len(res.Errors) != 1 || res.Errors["worker-down"] == "" {
+		t.Fatalf("clear stale: %d calls, errors %v", calls.Load(), res.Errors)
+	}
+}

@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// WorkerRegistry is implemented by backends that keep workers: heartbeats
+// (on the leader) and policy pulls (on any coordinator).
+type WorkerRegistry interface {
+	Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error)
+	WorkerPolicies(ctx context.Context, worker string, since uint64, wait time.Duration) (api.WorkerPolicies, error)
+}
+
+// MaxPolicyWait bounds a policy long poll.
+const MaxPolicyWait = 60 * time.Second
+
+func (s *server) internalRoutes() []route {
+	return []route{
+		{http.MethodPost, api.PathWorkerRegister, write, s.registerWorker},
+		{http.MethodPost, api.PathWorkerHeartbeat, write, s.heartbeat},
+		{http.MethodGet, api.PathWorkerPolicies, local, s.workerPolicies},
+	}
+}
+
+func (s *server) registry() (WorkerRegistry, error) {
+	wr, ok := s.b.(WorkerRegistry)
+	if !ok {
+		return nil, errorf(http.StatusNotImplemented, "this coordinator does not keep workers")
+	}
+	return wr, nil
+}
+
+func checkWorkerID(id string) error {
+	if err := required("id", id); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(id, "worker-") || len(id) > 128 {
+		return errorf(http.StatusBadRequest, "worker id %q must look like worker-<uuid>", id)
+	}
+	return nil
+}
+
+func (s *server) registerWorker(r *http.Request) (any, error) {
+	var req api.WorkerRegistration
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if err := checkWorkerID(req.ID); err != nil {
+		return nil, err
+	}
+	if err := required("address", req.Address); err != nil {
+		return nil, err
+	}
+	if req.CapacityBytes < 0 {
+		return nil, errorf(http.StatusBadRequest, "capacityBytes must not be negative")
+	}
+	var start time.Time
+	if req.StartTime != "" {
+		var err error
+		if start, err = time.Parse(time.RFC3339Nano, req.StartTime); err != nil {
+			return nil, errorf(http.StatusBadRequest, "startTime %q is not RFC 3339", req.StartTime)
+		}
+	}
+	w := fsm.Worker{ID: req.ID, Address: req.Address, CapacityBytes: req.CapacityBytes, StartTime: start, Version: req.Version}
+	if _, err := s.b.Apply(r.Context(), &fsm.RegisterWorker{Worker: w}); err != nil {
+		return nil, err
+	}
+	w, _ = s.b.FSM().Worker(req.ID)
+	return s.nodeView(w), nil
+}
+
+func (s *server) heartbeat(r *http.Request) (any, error) {
+	wr, err := s.registry()
+	if err != nil {
+		return nil, err
+	}
+	var hb api.Heartbeat
+	if err := decodeBody(r, &hb); err != nil {
+		return nil, err
+	}
+	if err := checkWorkerID(hb.ID); err != nil {
+		return nil, err
+	}
+	return wr.Heartbeat(r.Context(), hb)
+}
+
+func (s *server) workerPolicies(r *http.Request) (any, error) {
+	wr, err := s.registry()
+	if err != nil {
+		return nil, err
+	}
+	q, err := query(r, "since", "worker", "wait")
+	if err != nil {
+		return nil, err
+	}
+	var since uint64
+	if v, ok := q["since"]; ok {
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return nil, errorf(http.StatusBadRequest, "since must be a policy version, not %q", v)
+		}
+	}
+	var wait time.Duration
+	if v, ok := q["wait"]; ok {
+		d, err := api.ParseDuration(v)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "wait: %v", err)
+		}
+		wait = min(time.Duration(d), MaxPolicyWait)
+	}
+	// The long poll may outlast the request timeout: give it its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), wait+s.opts.RequestTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.Context().Done():
+			if r.Context().Err() == context.Canceled {
+				cancel()
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return wr.WorkerPolicies(ctx, q["worker"], since, wait)
+}
