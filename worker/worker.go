@@ -34,6 +34,8 @@ type Worker struct {
 	client    *http.Client
 
 	state atomic.Pointer[state]
+	// applied is the last WorkerPolicies installed, as received.
+	applied atomic.Pointer[api.WorkerPolicies]
 	// setMu orders SetPolicies calls, so that an older version never
 	// replaces a newer one.
 	setMu sync.Mutex
@@ -165,6 +167,18 @@ func (w *Worker) Cache() *cache.Cache { return w.cache }
 // PolicyVersion returns the version of the policies in force.
 func (w *Worker) PolicyVersion() uint64 { return w.state.Load().version }
 
+// Policies returns the policies in force, as the coordinators sent them
+// (mount options included: do not log them). Zero before the first.
+func (w *Worker) Policies() api.WorkerPolicies {
+	if p := w.applied.Load(); p != nil {
+		return *p
+	}
+	return api.WorkerPolicies{}
+}
+
+// Ring returns the ring in force.
+func (w *Worker) Ring() *ring.Ring { return w.state.Load().ring }
+
 // SetPolicies installs a version of the policies: the cache policy (this
 // worker's quota budgets, TTLs, priorities, cache-filter rules), the mount
 // table (clients of changed or removed mounts are closed) and the ring. The
@@ -255,6 +269,7 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 	w.cache.SetPolicy(pol)
 	w.pool.Sync(mounts)
 	w.state.Store(&state{version: p.Version, mounts: mounts, ring: rg, addrs: addrs, budgets: budgets})
+	w.applied.Store(&p)
 	if err := errors.Join(errs...); err != nil {
 		w.log.Warn("worker: policies applied in part", "version", p.Version, "err", err)
 		return err
