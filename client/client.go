@@ -47,6 +47,7 @@ type Client struct {
 	budget    time.Duration
 	stale     bool
 	preferred atomic.Int64 // index of the coordinator that answered last
+	data      *http.Client // for workers' data API
 }
 
 // Option configures a Client.
@@ -105,6 +106,16 @@ func New(urls []string, opts ...Option) (*Client, error) {
 	own := *hc // a copy, so that the caller's client keeps its redirect policy
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &own
+	// Data reads follow a worker's 307 to the owner it knows (a few hops at
+	// most: rings may differ for a moment while membership changes).
+	data := *hc
+	data.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("client: too many redirects between workers")
+		}
+		return nil
+	}
+	c.data = &data
 	return c, nil
 }
 

@@ -1,0 +1,98 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/ring"
+)
+
+// ReadReplicas is how many owners a read tries, in ring order.
+const ReadReplicas = 3
+
+// Reader is an open file of the cache: its bytes, and the worker that
+// served them.
+type Reader struct {
+	io.ReadCloser
+	Size   int64  // -1 when unknown
+	Worker string // the worker that answered
+}
+
+// Open reads an Alluxio path through the workers: it locates the owners on
+// the ring of the LIVE workers (the ring every worker computes too) and
+// asks the owner, falling back to the next replica when a worker cannot be
+// reached or fails. rangeHeader, when set, is sent as the HTTP Range
+// header (e.g. "bytes=0-1023").
+func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, error) {
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	addr := map[string]string{}
+	var live []string
+	for _, n := range nodes.Results {
+		if n.State == "LIVE" {
+			live = append(live, n.ID)
+			addr[n.ID] = n.Address
+		}
+	}
+	r, err := ring.New(live, ring.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	owners := r.Owners(path, ReadReplicas)
+	if len(owners) == 0 {
+		return nil, fmt.Errorf("%w: no live worker to read %s from", ErrUnavailable, path)
+	}
+	var errs []error
+	for i, id := range owners {
+		u := "http://" + addr[id] + api.PathWorkerDataRoot + escapePath(path)
+		if i > 0 {
+			u += "?local=true" // a replica serves without redirecting to the owner
+		}
+		rd, err := c.openData(ctx, u, rangeHeader)
+		if err == nil {
+			rd.Worker = id
+			return rd, nil
+		}
+		var ce *Error
+		if errors.As(err, &ce) && ce.StatusCode < 500 {
+			return nil, err // 404, 416: the answer, not a failure of the worker
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", id, err))
+	}
+	return nil, fmt.Errorf("%w: every owner of %s failed: %w", ErrUnavailable, path, errors.Join(errs...))
+}
+
+func escapePath(p string) string {
+	return (&url.URL{Path: p}).EscapedPath()
+}
+
+func (c *Client) openData(ctx context.Context, u, rangeHeader string) (*Reader, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if rangeHeader != "" {
+		req.Header.Set("Range", rangeHeader)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.data.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+	}
+	return &Reader{ReadCloser: resp.Body, Size: resp.ContentLength}, nil
+}
