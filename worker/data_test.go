@@ -42,6 +42,9 @@ func TestDataAPI(t *testing.T) {
 		{"head", "HEAD", "/api/v1/data/m/a.bin", "", 200, []byte{}, ""},
 		{"empty file", "GET", "/api/v1/data/m/sub/empty.txt", "", 200, []byte{}, ""},
 		{"no such file", "GET", "/api/v1/data/m/missing", "", 404, nil, ""},
+		{"directory", "GET", "/api/v1/data/m/sub", "", 404, nil, ""},
+		{"mount point", "GET", "/api/v1/data/m", "", 404, nil, ""},
+		{"escaped name", "GET", "/api/v1/data/m/sub%2Fempty.txt", "", 200, []byte{}, ""},
 		{"no mount", "GET", "/api/v1/data/other/a.bin", "", 404, nil, ""},
 		{"post refused", "POST", "/api/v1/data/m/a.bin", "", 405, nil, ""},
 	}

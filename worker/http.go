@@ -110,6 +110,10 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if loc.Rel == "" {
+		writeError(rw, http.StatusNotFound, loc.Path+" is a mount point, not a file")
+		return
+	}
 	o := &origin{fs: fs, rel: loc.Rel}
 	meta, err := w.cache.Size(r.Context(), loc.Path, o)
 	if err != nil {
