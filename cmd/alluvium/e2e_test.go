@@ -245,7 +245,7 @@ func TestDevClusterStartsAndStopsCleanly(t *testing.T) {
 			continue
 		}
 		ok := true
-		for _, q := range []int{p + 1, p + 2, p + devRaftPortOffset, p + devRaftPortOffset + 1, p + devRaftPortOffset + 2} {
+		for _, q := range []int{p + 1, p + 2, p + 3, p + 4, p + 5, p + devRaftPortOffset, p + devRaftPortOffset + 1, p + devRaftPortOffset + 2} {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", q))
 			if err != nil {
 				ok = false
@@ -279,12 +279,17 @@ func TestDevClusterStartsAndStopsCleanly(t *testing.T) {
 		}
 	}
 	text := strings.Join(banner, "\n")
-	if !strings.Contains(text, "(leader)") || strings.Count(text, "coordinator c") != 3 {
+	if !strings.Contains(text, "(leader)") || strings.Count(text, "coordinator c") != 3 || strings.Count(text, "worker worker-") != 3 {
 		t.Fatalf("dev banner lacks the nodes or the leader:\n%s\n%s", text, stderr.String())
 	}
 	var st api.Coordinators
 	if code, _, err := getJSON(fmt.Sprintf("http://127.0.0.1:%d/api/v1/coordinators", port), &st); err != nil || code != 200 || len(st.Results) != 3 {
 		t.Fatalf("GET coordinators on dev: %d %+v %v", code, st, err)
+	}
+	// The sample folder is mounted and reads through the workers.
+	out, err := exec.Command(binary, "cat", "/sample/hello.txt", "--coordinator", fmt.Sprintf("http://127.0.0.1:%d", port)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Hello from Alluvium") {
+		t.Fatalf("alluvium cat /sample/hello.txt: %v %s", err, out)
 	}
 	go io.Copy(io.Discard, stdout)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -24,7 +24,7 @@ func newRootCommand() *cobra.Command {
 			return flagsFromEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newCoordinatorCommand(), newDevCommand(), newVersionCommand())
+	root.AddCommand(newCoordinatorCommand(), newWorkerCommand(), newDevCommand(), newVersionCommand())
 	addClientCommands(root)
 	return root
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/alluvium/alluvium/worker"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// workerFlags are the flags of a worker, shared by the worker and dev
+// commands.
+type workerFlags struct {
+	cacheSize, memorySize, pageSize string
+	replicas                        int
+	fsync                           bool
+}
+
+func (f *workerFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cacheSize, "cache-size", "1GiB", "bytes of pages the worker caches on disk")
+	fs.StringVar(&f.memorySize, "memory-size", "256MiB", "bytes of the in-memory tier (0 turns it off)")
+	fs.StringVar(&f.pageSize, "page-size", "1MiB", "page size (fixed for a data dir)")
+	fs.IntVar(&f.replicas, "replicas", 3, "owners a file may have: clear-stale keeps a file this worker is among the first N owners of")
+	fs.BoolVar(&f.fsync, "fsync", false, "make page writes durable before they are used (checksums keep torn pages out either way)")
+}
+
+func (f *workerFlags) config() (worker.Config, error) {
+	cfg := worker.DefaultConfig()
+	for _, s := range []struct {
+		flag  string
+		value string
+		to    *int64
+	}{{"--cache-size", f.cacheSize, &cfg.CapacityBytes}, {"--memory-size", f.memorySize, &cfg.MemoryBytes}, {"--page-size", f.pageSize, &cfg.PageSize}} {
+		v, err := api.ParseSize(s.value)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", s.flag, err)
+		}
+		*s.to = int64(v)
+	}
+	cfg.Replicas, cfg.Fsync, cfg.Version = f.replicas, f.fsync, version
+	return cfg, nil
+}
+
+func newWorkerCommand() *cobra.Command {
+	var (
+		wf                          workerFlags
+		lf                          logFlags
+		dataDir, httpAddr, adv, tok string
+		coordinators                []string
+	)
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a cache worker",
+		Long: `Run a worker: it keeps its id in --data-dir, registers with the
+coordinators, heartbeats every second, pulls the cluster's policies, caches
+pages of the mounted UFS files it owns on the ring, and serves them at
+GET /api/v1/data/<path> (with Range). Every flag can also be set from the
+environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
+		Example: `  alluvium worker --data-dir /var/lib/alluvium/w1 --http-addr 127.0.0.1:9001 \
+    --coordinators http://127.0.0.1:8001,http://127.0.0.1:8002 --cache-size 1GiB`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := lf.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			cfg, err := wf.config()
+			if err != nil {
+				return err
+			}
+			cfg.DataDir, cfg.HTTPAddress, cfg.Token, cfg.Logger = dataDir, adv, tok, log
+			for _, c := range coordinators {
+				if c = strings.TrimSpace(c); c != "" {
+					cfg.Coordinators = append(cfg.Coordinators, c)
+				}
+			}
+			if len(cfg.Coordinators) == 0 {
+				return fmt.Errorf("--coordinators: name at least one coordinator URL")
+			}
+			n, err := workernode.Start(cfg, nil, httpAddr)
+			if err != nil {
+				return err
+			}
+			log.Info("worker started", "id", n.Worker.ID(), "url", n.URL)
+			waitForSignal()
+			log.Info("shutting down")
+			return n.Close()
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&dataDir, "data-dir", "", "directory for the worker's id and cache (required)")
+	fs.StringVar(&httpAddr, "http-addr", "127.0.0.1:9001", "address the data and task API listens on")
+	fs.StringVar(&adv, "http-advertise", "", "address coordinators and clients reach, when not --http-addr")
+	fs.StringSliceVar(&coordinators, "coordinators", []string{"http://127.0.0.1:8001"}, "coordinator URLs, comma-separated")
+	fs.StringVar(&tok, "auth-token", "", "the cluster token (sent to coordinators, required on the task API)")
+	wf.register(fs)
+	lf.register(fs)
+	return cmd
+}

@@ -1,0 +1,64 @@
+// Package workernode runs one worker with its HTTP server on a listener:
+// the unit that `alluvium worker` starts, and `alluvium dev` several of.
+package workernode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alluvium/alluvium/worker"
+)
+
+// Node is a running worker with its HTTP server.
+type Node struct {
+	Worker *worker.Worker
+	URL    string
+	srv    *http.Server
+	done   chan error
+}
+
+// Start listens on ln (or bind when ln is nil), starts the worker and serves
+// its handler. cfg.HTTPAddress defaults to the listener's address.
+func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", bind); err != nil {
+			return nil, fmt.Errorf("listen for the worker on %s: %w", bind, err)
+		}
+	}
+	if cfg.HTTPAddress == "" {
+		cfg.HTTPAddress = ln.Addr().String()
+	}
+	w, err := worker.New(cfg)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	n := &Node{
+		Worker: w,
+		URL:    "http://" + ln.Addr().String(),
+		srv:    &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		done:   make(chan error, 1),
+	}
+	go func() { n.done <- n.srv.Serve(ln) }()
+	if err := w.Start(context.Background()); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// Close stops serving, then shuts the worker down (its cache stays on disk).
+func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errHTTP := n.srv.Shutdown(ctx)
+	if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
+		errHTTP = errors.Join(errHTTP, err)
+	}
+	return errors.Join(errHTTP, n.Worker.Shutdown(ctx))
+}
