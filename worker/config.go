@@ -42,6 +42,8 @@ type Config struct {
 	// be at least the largest replicas a load job uses, or a clear would drop
 	// replicas that a job placed; 3 by default.
 	Replicas int
+	// SweepInterval is how often files past their TTL are dropped.
+	SweepInterval time.Duration
 	// Logger receives the worker's logs; slog.Default when nil.
 	Logger *slog.Logger
 	// Version is reported at registration.
@@ -49,7 +51,8 @@ type Config struct {
 }
 
 // DefaultConfig returns a config with 1 MiB pages, 1 GiB of disk, 256 MiB
-// of memory, a heartbeat every second, 30 s policy polls and 3 replicas.
+// of memory, a heartbeat every second, 30 s policy polls, 3 replicas and
+// a TTL sweep every 30 s.
 // DataDir, HTTPAddress and Coordinators must still be set.
 func DefaultConfig() Config {
 	return Config{
@@ -59,6 +62,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval: time.Second,
 		PolicyWait:        30 * time.Second,
 		Replicas:          3,
+		SweepInterval:     30 * time.Second,
 		Logger:            slog.Default(),
 	}
 }
@@ -80,6 +84,8 @@ func (c *Config) Validate() error {
 		return errors.New("worker: heartbeat interval must be positive")
 	case c.PolicyWait <= 0:
 		return errors.New("worker: policy wait must be positive")
+	case c.SweepInterval <= 0:
+		return errors.New("worker: sweep interval must be positive")
 	case c.Replicas < 1:
 		return errors.New("worker: replicas must be at least 1")
 	}

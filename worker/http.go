@@ -116,6 +116,14 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 	}
 	o := &origin{fs: fs, rel: loc.Rel}
 	meta, err := w.cache.Size(r.Context(), loc.Path, o)
+	if errors.Is(err, ufs.ErrClosed) {
+		// A policy change replaced the mount's client under this read:
+		// take the new one.
+		if fs, loc, err = w.resolver.Resolve(p); err == nil {
+			o = &origin{fs: fs, rel: loc.Rel}
+			meta, err = w.cache.Size(r.Context(), loc.Path, o)
+		}
+	}
 	if err != nil {
 		writeUFSError(rw, loc.Path, err)
 		return
@@ -142,6 +150,8 @@ func writeUFSError(rw http.ResponseWriter, p string, err error) {
 		writeError(rw, http.StatusForbidden, err.Error())
 	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
 		writeError(rw, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ufs.ErrClosed):
+		writeError(rw, http.StatusServiceUnavailable, err.Error())
 	default:
 		writeError(rw, http.StatusBadGateway, err.Error())
 	}

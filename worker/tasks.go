@@ -73,11 +73,32 @@ func (w *Worker) loadOne(ctx context.Context, t api.LoadTask, p string, lim *rat
 	}
 	lr, err := w.cache.Load(ctx, loc.Path, &origin{fs: fs, rel: loc.Rel, meta: &meta, limit: lim})
 	fr.Bytes = lr.LoadedBytes
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, cache.ErrNotAdmitted) && lr.RejectedPages == 0 && lr.LoadedPages == 0 && lr.CachedPages == 0 && meta.Size > 0:
+		// A skipCache rule: the policy says not to cache it, which is
+		// not a failure of the load.
+		fr.Skipped = true
+	case errors.Is(err, cache.ErrNotAdmitted):
 		fr.Error = err.Error()
-		fr.QuotaExceeded = errors.Is(err, cache.ErrNotAdmitted)
+		// The cache refuses a page for a full quota budget, or for a full
+		// cache of data of higher priority; only the first is a quota's
+		// doing.
+		fr.QuotaExceeded = w.underBudget(loc.Path)
+	default:
+		fr.Error = err.Error()
 	}
 	return fr
+}
+
+// underBudget reports whether a quota budget governs path on this worker.
+func (w *Worker) underBudget(path string) bool {
+	for _, dir := range w.state.Load().budgets {
+		if apath.Contains(dir, path) {
+			return true
+		}
+	}
+	return false
 }
 
 // serveFree runs a free task: the cached pages of each path (a file, or a

@@ -89,6 +89,18 @@ func TestTaskLoadAndFree(t *testing.T) {
 			t.Fatalf("%+v", res[0])
 		}
 	})
+	t.Run("skipCache", func(t *testing.T) {
+		p := policies(2, dir, self(w))
+		sec := api.Duration(time.Second)
+		p.Filter.Rules = []api.FilterRule{{Rule: "skipCache", Pattern: "^/m/b$"}, {Rule: "maxAge", Pattern: "^/m/x", Time: &sec}}
+		mustSet(t, w, p)
+		w.Cache().Free("/m/b")
+		res := load(api.LoadTask{Paths: []string{"/m/b"}})
+		if !res[0].Skipped || res[0].Error != "" || res[0].QuotaExceeded {
+			t.Fatalf("%+v", res[0])
+		}
+		mustSet(t, w, policies(3, dir, self(w)))
+	})
 	t.Run("free", func(t *testing.T) {
 		resp, body := do(t, h, "POST", api.PathTaskFree, api.FreeTask{Paths: []string{"/m/a", "/m/a", "/gone/x", "bad"}}, nil)
 		if resp.StatusCode != 200 {
@@ -212,6 +224,31 @@ func TestClearStaleAndCachedFiles(t *testing.T) {
 	}
 	if resp, _ := do(t, h, "POST", api.PathClearStale, api.ClearStaleRequest{Start: false}, nil); resp.StatusCode != 200 {
 		t.Fatalf("stop: %d", resp.StatusCode)
+	}
+}
+
+func TestTTLSweep(t *testing.T) {
+	dir := ufsDir(t, map[string]int{"old/a": 100, "new/b": 100})
+	cfg := testConfig(t.TempDir())
+	cfg.SweepInterval = 20 * time.Millisecond
+	w := newWorker(t, cfg)
+	p := policies(1, dir, self(w))
+	ms := api.Duration(time.Millisecond)
+	p.TTLs = []api.TTL{{Path: "/m/old", TTL: &ms}}
+	mustSet(t, w, p)
+	h := w.Handler()
+	if resp, body := do(t, h, "POST", api.PathTaskLoad, api.LoadTask{Paths: []string{"/m/old/a", "/m/new/b"}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if err := w.Start(t.Context()); err != nil { // no coordinators: the sweep only
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the sweep", func() bool {
+		_, ok := w.Cache().Stat("/m/old/a")
+		return !ok
+	})
+	if _, ok := w.Cache().Stat("/m/new/b"); !ok {
+		t.Fatal("a file without a TTL was swept")
 	}
 }
 

@@ -267,9 +267,12 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 	slices.Sort(budgets)
 
 	w.cache.SetPolicy(pol)
-	w.pool.Sync(mounts)
+	// The new mount table goes in before the pool closes the clients of
+	// changed mounts: a read in between then opens a client of the new
+	// mount, never one of the old that nobody would close.
 	w.state.Store(&state{version: p.Version, mounts: mounts, ring: rg, addrs: addrs, budgets: budgets})
 	w.applied.Store(&p)
+	w.pool.Sync(mounts)
 	if err := errors.Join(errs...); err != nil {
 		w.log.Warn("worker: policies applied in part", "version", p.Version, "err", err)
 		return err
@@ -321,8 +324,8 @@ func (w *Worker) owns(rg *ring.Ring, path string) bool {
 }
 
 // Start registers with the coordinators and runs the heartbeat and policy
-// loops in the background until Shutdown (or ctx ends). With no
-// coordinators configured it does nothing.
+// loops, and the TTL sweep, in the background until Shutdown (or ctx
+// ends). With no coordinators configured only the sweep runs.
 func (w *Worker) Start(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -333,16 +336,39 @@ func (w *Worker) Start(ctx context.Context) error {
 		return errors.New("worker: started already")
 	}
 	w.started = true
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.sweepLoop(ctx)
+	}()
 	if len(w.cfg.Coordinators) == 0 {
 		return nil
 	}
-	ctx, w.cancel = context.WithCancel(ctx)
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		w.run(ctx)
 	}()
 	return nil
+}
+
+// sweepLoop drops files whose TTL expired. Reads never see expired data
+// anyway (the cache checks the TTL on each read); the sweep gives the space
+// back for files nobody reads.
+func (w *Worker) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(w.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n := w.cache.Sweep(); n > 0 {
+				w.log.Info("worker: dropped files past their TTL", "files", n)
+			}
+		}
+	}
 }
 
 // Shutdown stops the loops and a running clear-stale, then closes the UFS
