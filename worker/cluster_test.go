@@ -198,6 +198,45 @@ func TestWithCoordinators(t *testing.T) {
 		return true
 	})
 
+	// The leader goes away: workers move to the other coordinators, stay
+	// LIVE, and still receive policies.
+	leader := c.Leader()
+	c.Stop(leader)
+	stopped := time.Now()
+	var rest string
+	for i, m := range c.Nodes {
+		if i != leader {
+			rest = m.URL()
+		}
+	}
+	c.Leader() // a new one is elected
+	waitFor(t, 20*time.Second, "a priority set after the failover", func() bool {
+		if coordinatorCall(t, "POST", rest+"/api/v1/priority", token, api.Priority{Path: "/m", Priority: "LOW"}, nil) != 200 {
+			return false
+		}
+		return true
+	})
+	waitFor(t, 20*time.Second, "LOW on every worker, all LIVE", func() bool {
+		for _, w := range ws {
+			p := w.Policies()
+			if len(p.Priorities) != 1 || p.Priorities[0].Priority != "LOW" {
+				return false
+			}
+		}
+		var nodes api.Nodes
+		if coordinatorCall(t, "GET", rest+"/api/v1/nodes", token, nil, &nodes) != 200 {
+			return false
+		}
+		for _, n := range nodes.Results {
+			last, err := time.Parse(time.RFC3339Nano, n.LastHeartbeat)
+			if n.State != "LIVE" || err != nil || !last.After(stopped) {
+				return false // not yet heard by the new leader
+			}
+		}
+		return true
+	})
+	base = rest
+
 	// Clear-stale through the coordinators reaches every worker (with the
 	// token) and removes nothing: every file is on its owner.
 	var res api.CacheOpResult
