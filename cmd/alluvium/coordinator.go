@@ -30,6 +30,8 @@ type serverFlags struct {
 	snapshotThreshold uint64
 	mountTable        string
 	logStore          string
+	workerTimeout     time.Duration
+	ringMode          string
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
@@ -38,6 +40,8 @@ func (s *serverFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
 	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
 	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 60*time.Second, "how often to check whether to snapshot the raft log")
+	fs.DurationVar(&s.workerTimeout, "worker-timeout", 5*time.Second, "a worker silent this long is marked LOST")
+	fs.StringVar(&s.ringMode, "ring-mode", coordinator.RingDynamic, "dynamic: LIVE workers own keys; static: all but decommissioned workers do")
 	fs.StringVar(&s.logStore, "raft-log-store", coordinator.LogStoreWAL, "raft log storage for a new data dir: bolt or wal (an existing data dir keeps its own)")
 	fs.StringVar(&s.mountTable, "mount-table", "", "JSON file with a static mount table ([{\"path\", \"ufs\", \"options\"}]); the API then refuses mount changes")
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 16384, "log entries since the last snapshot that trigger a new one")
@@ -73,6 +77,8 @@ func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 	cfg.SnapshotInterval = s.snapshotInterval
 	cfg.SnapshotThreshold = s.snapshotThreshold
 	cfg.LogStore = s.logStore
+	cfg.WorkerTimeout = s.workerTimeout
+	cfg.RingMode = s.ringMode
 	if s.mountTable != "" {
 		mounts, err := readMountTable(s.mountTable)
 		if err != nil {
