@@ -211,10 +211,7 @@ func TestWithCoordinators(t *testing.T) {
 	}
 	c.Leader() // a new one is elected
 	waitFor(t, 20*time.Second, "a priority set after the failover", func() bool {
-		if coordinatorCall(t, "POST", rest+"/api/v1/priority", token, api.Priority{Path: "/m", Priority: "LOW"}, nil) != 200 {
-			return false
-		}
-		return true
+		return coordinatorCall(t, "POST", rest+"/api/v1/priority", token, api.Priority{Path: "/m", Priority: "LOW"}, nil) == 200
 	})
 	waitFor(t, 20*time.Second, "LOW on every worker, all LIVE", func() bool {
 		for _, w := range ws {
