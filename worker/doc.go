@@ -24,6 +24,10 @@
 //     it as a bearer token; the data API stays open, like the coordinators'
 //     read paths of data.
 //
+// GET /api/v1/health and GET /api/v1/stats (the cache's counters, JSON) are
+// open too. Files past their TTL are swept in the background; reads never
+// see them either way.
+//
 // Worker does not listen itself: the caller serves Handler on the address
 // it advertises in Config.HTTPAddress, which keeps ports and TLS choices in
 // the binary.
