@@ -117,3 +117,23 @@ type CachedFiles struct {
 	Results []CachedFile `json:"results"`
 	NextKey string       `json:"nextKey,omitempty"`
 }
+
+// PathList is the route prefix of a worker's listing API: GET
+// /api/v1/list/<alluxio path>?cursor=&count= lists the UFS files at or
+// under the path (recursively, in byte order), a page at a time.
+const PathList = "/api/v1/list"
+
+// ListedFile is one file of a listing, with whether the answering worker
+// caches all of it.
+type ListedFile struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	ModTime string `json:"mtime,omitempty"`
+	Cached  bool   `json:"cached,omitempty"`
+}
+
+// Listing is a page of a listing; Cursor, when set, asks for the next.
+type Listing struct {
+	Results []ListedFile `json:"results"`
+	Cursor  string       `json:"cursor,omitempty"`
+}

@@ -2,11 +2,13 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/alluvium/alluvium/api"
@@ -92,7 +94,58 @@ func (c *Client) openData(ctx context.Context, u, rangeHeader string) (*Reader, 
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		var body api.Error
+		if json.Unmarshal(msg, &body) == nil && body.Status != "" {
+			return nil, &Error{StatusCode: resp.StatusCode, Message: body.Status}
+		}
 		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
 	}
 	return &Reader{ReadCloser: resp.Body, Size: resp.ContentLength}, nil
+}
+
+// List returns a page of the UFS files at or under an Alluxio path,
+// recursively, as a LIVE worker lists them (with whether it caches each).
+// Pass the returned cursor back for the next page; "" is the end.
+func (c *Client) List(ctx context.Context, path, cursor string, count int) (api.Listing, error) {
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return api.Listing{}, err
+	}
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if count > 0 {
+		q.Set("count", strconv.Itoa(count))
+	}
+	var errs []error
+	for _, n := range nodes.Results {
+		if n.State != "LIVE" {
+			continue
+		}
+		u := "http://" + n.Address + api.PathList + escapePath(path)
+		if len(q) > 0 {
+			u += "?" + q.Encode()
+		}
+		var out api.Listing
+		err := c.getWorkerJSON(ctx, u, &out)
+		if err == nil {
+			return out, nil
+		}
+		var ce *Error
+		if errors.As(err, &ce) && ce.StatusCode < 500 {
+			return api.Listing{}, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", n.ID, err))
+	}
+	return api.Listing{}, fmt.Errorf("%w: no live worker could list %s: %w", ErrUnavailable, path, errors.Join(errs...))
+}
+
+func (c *Client) getWorkerJSON(ctx context.Context, u string, out any) error {
+	rd, err := c.openData(ctx, u, "")
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	return json.NewDecoder(io.LimitReader(rd, 64<<20)).Decode(out)
 }

@@ -26,6 +26,7 @@ const maxBody = 1 << 20
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.PathWorkerDataRoot+"/", w.serveData) // GET patterns match HEAD too
+	mux.HandleFunc("GET "+api.PathList+"/", w.serveList)
 	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
 	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
 	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.serveLoad))

@@ -45,7 +45,7 @@ func addClientCommands(root *cobra.Command) {
 		newLoadCommand(cf), newFreeCommand(cf), newRebalanceCommand(cf), newJobCommand(cf),
 		newMountCommand(cf), newQuotaCommand(cf), newTTLCommand(cf), newPriorityCommand(cf),
 		newCacheFilterCommand(cf), newCacheCommand(cf), newNodesCommand(cf), newFileIndexCommand(cf),
-		newCoordinatorsCommand(cf), newHealthCommand(cf), newCatCommand(cf),
+		newCoordinatorsCommand(cf), newHealthCommand(cf), newCatCommand(cf), newLsCommand(cf),
 	} {
 		cmd.GroupID = clientGroup
 		cf.register(cmd.PersistentFlags())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -152,6 +153,18 @@ func TestWorkersEndToEnd(t *testing.T) {
 		}
 	}
 	readAll("first read")
+
+	// ls lists every file, with its size, through a worker.
+	out, err := cli("ls", "/data", "-o", "json")
+	var listing api.Listing
+	if err != nil || json.Unmarshal([]byte(out), &listing) != nil || len(listing.Results) != len(want) {
+		t.Fatalf("alluvium ls /data: %v %s", err, out)
+	}
+	for _, f := range listing.Results {
+		if data, ok := want[f.Path]; !ok || int64(len(data)) != f.Size {
+			t.Fatalf("ls lists %+v, which is not a file of the folder", f)
+		}
+	}
 
 	// The data API through any worker (redirected to the owner), whole and
 	// by range.
