@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alluvium/alluvium/coordinator"
@@ -30,6 +31,9 @@ type Node struct {
 
 	srv  *http.Server
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens, starts the coordinator, and serves the API.
@@ -63,13 +67,16 @@ func Start(cfg Config) (*Node, error) {
 }
 
 // Close stops serving (letting requests in flight finish for a few seconds)
-// and shuts the coordinator down.
+// and shuts the coordinator down. It is safe to call more than once.
 func (n *Node) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	errHTTP := n.srv.Shutdown(ctx)
-	if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
-		errHTTP = errors.Join(errHTTP, err)
-	}
-	return errors.Join(errHTTP, n.Coordinator.Shutdown())
+	n.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errHTTP := n.srv.Shutdown(ctx)
+		if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
+			errHTTP = errors.Join(errHTTP, err)
+		}
+		n.closeErr = errors.Join(errHTTP, n.Coordinator.Shutdown())
+	})
+	return n.closeErr
 }

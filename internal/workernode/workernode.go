@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alluvium/alluvium/worker"
@@ -19,6 +20,9 @@ type Node struct {
 	URL    string
 	srv    *http.Server
 	done   chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens on ln (or bind when ln is nil), starts the worker and serves
@@ -52,13 +56,17 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	return n, nil
 }
 
-// Close stops serving, then shuts the worker down (its cache stays on disk).
+// Close stops serving, then shuts the worker down (its cache stays on
+// disk). It is safe to call more than once.
 func (n *Node) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	errHTTP := n.srv.Shutdown(ctx)
-	if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
-		errHTTP = errors.Join(errHTTP, err)
-	}
-	return errors.Join(errHTTP, n.Worker.Shutdown(ctx))
+	n.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errHTTP := n.srv.Shutdown(ctx)
+		if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
+			errHTTP = errors.Join(errHTTP, err)
+		}
+		n.closeErr = errors.Join(errHTTP, n.Worker.Shutdown(ctx))
+	})
+	return n.closeErr
 }
