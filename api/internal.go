@@ -54,8 +54,10 @@ type HeartbeatAnswer struct {
 type WorkerPolicies struct {
 	Version uint64 `json:"version"`
 	// Mounts carry their options unmasked: workers need the credentials.
-	Mounts     []Mount          `json:"mounts"`
-	Workers    []Node           `json:"workers"` // membership, for the ring
+	Mounts  []Mount `json:"mounts"`
+	Workers []Node  `json:"workers"` // membership, for the ring
+	// Budgets are this worker's shares of the quotas (quota directory ->
+	// bytes): hard caps it enforces locally.
 	Budgets    map[string]int64 `json:"budgets,omitempty"`
 	TTLs       []TTL            `json:"ttls,omitempty"`
 	Priorities []Priority       `json:"priorities,omitempty"`
