@@ -1,11 +1,9 @@
 package coordinator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -199,22 +197,8 @@ func (p *peerClient) close() { p.client.CloseIdleConnections() }
 func (p *peerClient) postCoordinator(ctx context.Context, base string, info fsm.Coordinator) error {
 	body, _ := json.Marshal(info)
 	url := strings.TrimSuffix(base, "/") + CoordinatorsPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if p.token != "" {
-		req.Header.Set("Authorization", "Bearer "+p.token)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))
+	if err := p.post(ctx, url, body); err != nil {
+		return fmt.Errorf("POST %s: %w", url, err)
 	}
 	return nil
 }

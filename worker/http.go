@@ -85,19 +85,28 @@ func decode(rw http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// serveData answers GET and HEAD /api/v1/data/<alluxio path>.
-func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
-	p := strings.TrimPrefix(r.URL.Path, api.PathWorkerDataRoot)
+// resolve maps an Alluxio path to its UFS through the mount table, or
+// answers the error (404 outside every mount, 400 for a bad path).
+func (w *Worker) resolve(rw http.ResponseWriter, p string) (ufs.UFS, ufs.Location, bool) {
 	fs, loc, err := w.resolver.Resolve(p)
 	switch {
 	case errors.Is(err, ufs.ErrNotFound):
 		writeError(rw, http.StatusNotFound, err.Error())
-		return
 	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
 		writeError(rw, http.StatusBadRequest, err.Error())
-		return
 	case err != nil:
 		writeError(rw, http.StatusServiceUnavailable, err.Error())
+	default:
+		return fs, loc, true
+	}
+	return nil, ufs.Location{}, false
+}
+
+// serveData answers GET and HEAD /api/v1/data/<alluxio path>.
+func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, api.PathWorkerDataRoot)
+	fs, loc, ok := w.resolve(rw, p)
+	if !ok {
 		return
 	}
 	local := r.URL.Query().Get("local") == "true" || r.Header.Get(LocalHeader) == "true"
@@ -140,7 +149,7 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", ct)
 	h.Set("Accept-Ranges", "bytes")
 	rd := &reader{ctx: r.Context(), c: w.cache, path: loc.Path, o: o, size: meta.Size}
-	http.ServeContent(rw, r, "", meta.ModTime, rd)
+	http.ServeContent(pageWriter{ResponseWriter: rw, rd: rd}, r, "", meta.ModTime, rd)
 }
 
 func writeUFSError(rw http.ResponseWriter, p string, err error) {

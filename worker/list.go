@@ -1,14 +1,12 @@
 package worker
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/ufs"
 )
 
 // MaxListCount bounds one page of a listing.
@@ -29,16 +27,8 @@ func (w *Worker) serveList(rw http.ResponseWriter, r *http.Request) {
 		}
 		count = n
 	}
-	fs, loc, err := w.resolver.Resolve(p)
-	switch {
-	case errors.Is(err, ufs.ErrNotFound):
-		writeError(rw, http.StatusNotFound, err.Error())
-		return
-	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
-		writeError(rw, http.StatusBadRequest, err.Error())
-		return
-	case err != nil:
-		writeError(rw, http.StatusServiceUnavailable, err.Error())
+	fs, loc, ok := w.resolve(rw, p)
+	if !ok {
 		return
 	}
 	files, next, err := fs.List(r.Context(), loc.Rel, r.URL.Query().Get("cursor"), count)
