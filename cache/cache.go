@@ -319,6 +319,33 @@ func (c *Cache) ReadAt(ctx context.Context, path string, o Origin, p []byte, off
 	return n, nil
 }
 
+// View returns the bytes of path from off to the end of the page holding
+// off, fetching the page from o on a miss as ReadAt does, but without
+// copying: the slice is the cache's own page, shared with other readers,
+// and must not be modified. It returns io.EOF when off is at or past the
+// end of the file. A server writes a whole cached page to a connection in
+// one call this way, instead of copying it through a buffer.
+func (c *Cache) View(ctx context.Context, path string, o Origin, off int64) ([]byte, error) {
+	if off < 0 {
+		return nil, errors.New("cache: negative offset")
+	}
+	v, err := c.prepare(ctx, path, o)
+	if err != nil {
+		return nil, err
+	}
+	if off >= v.meta.Size {
+		return nil, io.EOF
+	}
+	idx := off / c.cfg.PageSize
+	data, err := c.page(ctx, path, o, v, idx)
+	if err != nil {
+		return nil, err
+	}
+	// Full slice expression: an append by the caller cannot write into
+	// the page.
+	return data[off-idx*c.cfg.PageSize : len(data) : len(data)], nil
+}
+
 // Size returns the size of the file as the cache would serve it.
 func (c *Cache) Size(ctx context.Context, path string, o Origin) (Meta, error) {
 	v, err := c.prepare(ctx, path, o)

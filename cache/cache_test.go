@@ -484,3 +484,52 @@ func TestCapacityBound(t *testing.T) {
 		}
 	}
 }
+
+// TestViewIsTheRestOfThePage checks View at page starts, inside pages and
+// at the end, with and without the memory tier, and that a view of a
+// cached page needs no origin read.
+func TestViewIsTheRestOfThePage(t *testing.T) {
+	for _, memory := range []int64{0, 1 << 20} {
+		t.Run(fmt.Sprintf("memory=%d", memory), func(t *testing.T) {
+			u := newUFS(t)
+			content := u.put("f", 2*page+100) // 3 pages, the last one short
+			cfg := cache.DefaultConfig()
+			cfg.Dir, cfg.PageSize, cfg.CapacityBytes, cfg.MemoryBytes = t.TempDir(), page, 1<<20, memory
+			c, err := cache.Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Close)
+			ctx := context.Background()
+			for pass := range 2 {
+				for _, off := range []int64{0, 1, page - 1, page, page + 17, 2 * page, 2*page + 99} {
+					got, err := c.View(ctx, "/f", u.origin("f"), off)
+					if err != nil {
+						t.Fatalf("pass %d, view at %d: %v", pass, off, err)
+					}
+					end := min((off/page+1)*page, int64(len(content)))
+					if !bytes.Equal(got, content[off:end]) {
+						t.Fatalf("pass %d, view at %d: %d bytes, want content[%d:%d]", pass, off, len(got), off, end)
+					}
+					if cap(got) != len(got) {
+						t.Fatalf("view at %d has room to append into the page", off)
+					}
+				}
+				if pass == 0 {
+					u.reads.Store(0)
+				}
+			}
+			if n := u.reads.Load(); n != 0 {
+				t.Fatalf("views of cached pages read the origin %d times", n)
+			}
+			for _, off := range []int64{int64(len(content)), int64(len(content)) + 5} {
+				if _, err := c.View(ctx, "/f", u.origin("f"), off); err != io.EOF {
+					t.Fatalf("view at %d: %v, want io.EOF", off, err)
+				}
+			}
+			if _, err := c.View(ctx, "/f", u.origin("f"), -1); err == nil {
+				t.Fatal("negative offset accepted")
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 
 	"github.com/alluvium/alluvium/cache"
 	"github.com/alluvium/alluvium/ufs"
@@ -79,6 +80,59 @@ func (r *reader) Read(p []byte) (int, error) {
 		err = nil
 	}
 	return n, err
+}
+
+// view returns the next bytes of the file, at most max, as a view of the
+// cache's page holding them (see cache.Cache.View), and advances past them.
+func (r *reader) view(max int64) ([]byte, error) {
+	if r.off >= r.size {
+		return nil, io.EOF
+	}
+	b, err := r.c.View(r.ctx, r.path, r.o, r.off)
+	if err != nil {
+		return nil, err
+	}
+	b = b[:min(int64(len(b)), max, r.size-r.off)]
+	r.off += int64(len(b))
+	return b, nil
+}
+
+// pageWriter is the ResponseWriter given to http.ServeContent. When
+// ServeContent copies a range of the file (io.CopyN of the reader, after a
+// Seek), its ReadFrom writes the cache's pages straight to the connection,
+// one Write a page, instead of copying them through 32 KiB buffers: a 1
+// MiB page leaves in one write. Other copies (the multipart body of a
+// multi-range request) go the ordinary way.
+type pageWriter struct {
+	http.ResponseWriter
+	rd *reader
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (pw pageWriter) Unwrap() http.ResponseWriter { return pw.ResponseWriter }
+
+func (pw pageWriter) ReadFrom(src io.Reader) (int64, error) {
+	lr, ok := src.(*io.LimitedReader)
+	if !ok || lr.R != pw.rd {
+		return io.Copy(pw.ResponseWriter, src)
+	}
+	var n int64
+	for lr.N > 0 {
+		b, err := pw.rd.view(lr.N)
+		if err == io.EOF {
+			return n, nil // as io.Copy: CopyN reports the short copy
+		}
+		if err != nil {
+			return n, err
+		}
+		m, err := pw.ResponseWriter.Write(b)
+		n += int64(m)
+		lr.N -= int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 func (r *reader) Seek(offset int64, whence int) (int64, error) {
