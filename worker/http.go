@@ -149,7 +149,7 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", ct)
 	h.Set("Accept-Ranges", "bytes")
 	rd := &reader{ctx: r.Context(), c: w.cache, path: loc.Path, o: o, size: meta.Size}
-	http.ServeContent(rw, r, "", meta.ModTime, rd)
+	http.ServeContent(pageWriter{ResponseWriter: rw, rd: rd}, r, "", meta.ModTime, rd)
 }
 
 func writeUFSError(rw http.ResponseWriter, p string, err error) {
