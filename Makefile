@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench bench-api lint fmt vet fuzz clean
+.PHONY: build run test test-short bench bench-api bench-read lint fmt vet fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
@@ -38,6 +38,20 @@ bench-api: build
 	  $$SUDO systemctl disable --now etcd >/dev/null 2>&1 || true; \
 	fi
 	$(GO) run ./bench/apibench -alluvium $(BIN) -etcd /usr/bin/etcd $(APIBENCH_FLAGS)
+
+# The read benchmark of issue 5 (about a minute): cached reads from one
+# worker over HTTP against nginx (sendfile) serving the same files from disk,
+# 1 MiB GETs at 16 connections and 4 KiB GETs at 64, side by side. Installs
+# Debian's nginx-light when /usr/sbin/nginx is missing (and keeps its
+# packaged service from running). Flags: make bench-read
+# READBENCH_FLAGS='-duration 5s -rounds 2 -cpuprofile /tmp/read'.
+bench-read:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light || exit 1; \
+	  { $$SUDO systemctl disable --now nginx || { $$SUDO service nginx stop; $$SUDO update-rc.d nginx disable; }; } >/dev/null 2>&1 || true; \
+	fi
+	$(GO) run ./bench/readbench -nginx /usr/sbin/nginx $(READBENCH_FLAGS)
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
