@@ -52,6 +52,11 @@ type Config struct {
 	// WorkerTimeout is how long a LIVE worker may be silent before the
 	// leader commits it LOST.
 	WorkerTimeout time.Duration
+	// SchedulerInterval is how often the leader looks for jobs to run.
+	SchedulerInterval time.Duration
+	// JobRetention and JobRetentionCount bound the finished jobs kept.
+	JobRetention      time.Duration
+	JobRetentionCount int
 	// RingMode is RingDynamic (LIVE workers place keys) or RingStatic (all
 	// but decommissioned ones do).
 	RingMode string
@@ -129,6 +134,9 @@ func DefaultConfig() Config {
 		LogStore:           LogStoreWAL,
 		WorkerTimeout:      5 * time.Second,
 		RingMode:           RingDynamic,
+		SchedulerInterval:  500 * time.Millisecond,
+		JobRetention:       7 * 24 * time.Hour,
+		JobRetentionCount:  10000,
 		AnnounceInterval:   500 * time.Millisecond,
 		Logger:             slog.Default(),
 		CheckUFS:           ufs.CheckReachable,
@@ -182,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WorkerTimeout <= 0 {
 		errs = append(errs, errors.New("worker timeout must be positive"))
+	}
+	if c.SchedulerInterval <= 0 || c.JobRetention <= 0 || c.JobRetentionCount < 0 {
+		errs = append(errs, errors.New("scheduler interval and job retention must be positive"))
 	}
 	if c.RingMode != RingDynamic && c.RingMode != RingStatic {
 		errs = append(errs, fmt.Errorf("ring mode %q: want %s or %s", c.RingMode, RingDynamic, RingStatic))

@@ -95,6 +95,8 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	c.OnLeader("worker-liveness", c.livenessLoop)
 	c.OnLeader("quota-budgets", c.budgetLoop)
+	c.OnLeader("scheduler", c.schedulerLoop)
+	c.OnLeader("job-retention", c.pruneJobsLoop)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()
 	go func() { defer c.wg.Done(); c.announceLoop(!hasState && cfg.Join != "") }()

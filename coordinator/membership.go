@@ -186,13 +186,19 @@ func (c *Coordinator) announce() error {
 type peerClient struct {
 	token  string
 	client *http.Client
+	// tasks carries job tasks to workers: a load of a batch may take long.
+	tasks *http.Client
 }
 
 func newPeerClient(token string) *peerClient {
-	return &peerClient{token: token, client: &http.Client{Timeout: 10 * time.Second}}
+	return &peerClient{token: token, client: &http.Client{Timeout: 10 * time.Second},
+		tasks: &http.Client{Timeout: 10 * time.Minute}}
 }
 
-func (p *peerClient) close() { p.client.CloseIdleConnections() }
+func (p *peerClient) close() {
+	p.client.CloseIdleConnections()
+	p.tasks.CloseIdleConnections()
+}
 
 func (p *peerClient) postCoordinator(ctx context.Context, base string, info fsm.Coordinator) error {
 	body, _ := json.Marshal(info)

@@ -80,7 +80,8 @@ type JobCounters struct {
 	PrunedBytes         int64 `json:"prunedBytes,omitempty"`
 }
 
-func (c *JobCounters) add(d JobCounters) {
+// Add adds the counters of d.
+func (c *JobCounters) Add(d JobCounters) {
 	c.ScannedFiles += d.ScannedFiles
 	c.LoadedNonEmptyFiles += d.LoadedNonEmptyFiles
 	c.LoadedFiles += d.LoadedFiles
@@ -316,7 +317,7 @@ func (f *FSM) applyUpdateJob(_ uint64, c *UpdateJob) any {
 	}
 	now := c.Now.UTC()
 	j := old.clone()
-	j.JobCounters.add(c.Delta)
+	j.JobCounters.Add(c.Delta)
 	if c.Cursor != nil {
 		j.Cursor = *c.Cursor
 	}

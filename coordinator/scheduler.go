@@ -1,0 +1,456 @@
+package coordinator
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alluvium/alluvium/apath"
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/ring"
+	"github.com/alluvium/alluvium/ufs"
+)
+
+// The scheduler runs on the leader: one runner per active job. A runner
+// lists the job's files in pages from the job's committed cursor, sends
+// each page to the workers that own the files, and commits the page's
+// counters together with the new cursor, so a new leader resumes where the
+// old one stopped, loading at most one page per worker again.
+
+// taskAttempts is how often a file is tried before it counts as failed.
+const taskAttempts = 3
+
+type scheduler struct {
+	c       *Coordinator
+	pool    *ufs.Pool
+	mu      sync.Mutex
+	running map[string]bool
+	wg      sync.WaitGroup
+}
+
+// schedulerLoop starts a runner for every active job, as long as this node
+// leads.
+func (c *Coordinator) schedulerLoop(ctx context.Context) {
+	s := &scheduler{c: c, pool: ufs.NewPool(), running: map[string]bool{}}
+	defer func() {
+		s.wg.Wait()
+		s.pool.Close()
+	}()
+	t := time.NewTicker(c.cfg.SchedulerInterval)
+	defer t.Stop()
+	for {
+		s.pool.Sync(c.fsm.Mounts())
+		for _, j := range c.fsm.ActiveJobs() {
+			s.mu.Lock()
+			if !s.running[j.ID] && (j.Type == fsm.JobLoad || j.Type == fsm.JobFree) {
+				s.running[j.ID] = true
+				s.wg.Add(1)
+				go func(id string) {
+					defer s.wg.Done()
+					err := s.run(ctx, id)
+					if err != nil && ctx.Err() == nil {
+						c.log.Warn("job runner", "job", id, "err", err)
+					}
+					s.mu.Lock()
+					delete(s.running, id)
+					s.mu.Unlock()
+				}(j.ID)
+			}
+			s.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// cursor is a job's resume point: the root being listed (a path of the job,
+// or a line of its index file) and the UFS listing cursor within it.
+type cursor struct {
+	Root  int    `json:"r"`
+	Inner string `json:"c,omitempty"`
+}
+
+func parseCursor(s string) cursor {
+	var c cursor
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &c)
+	}
+	return c
+}
+
+func (c cursor) String() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// file is a file a job works on.
+type file struct {
+	path string // Alluxio path
+	size int64
+}
+
+// run drives one job until it ends, stops, or this node stops leading.
+func (s *scheduler) run(ctx context.Context, id string) error {
+	j, ok := s.c.fsm.Job(id)
+	if !ok || !j.State.Active() {
+		return nil
+	}
+	if j.State == fsm.JobWaiting {
+		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: fsm.JobRunning}); err != nil {
+			return ignoreGone(err)
+		}
+	}
+	var filter *regexp.Regexp
+	if j.Options.FileFilterRegex != "" {
+		var err error
+		if filter, err = regexp.Compile(j.Options.FileFilterRegex); err != nil {
+			return s.finish(ctx, id, fsm.JobFailed, "fileFilterRegex: "+err.Error())
+		}
+	}
+	roots := j.Paths
+	if j.Index != "" {
+		lines, err := s.readIndex(ctx, j.Index)
+		if err != nil {
+			return s.finish(ctx, id, fsm.JobFailed, "index file "+j.Index+": "+err.Error())
+		}
+		roots = lines
+	}
+	batch := max(j.Options.BatchSize, 1)
+	cur := parseCursor(j.Cursor)
+	for cur.Root < len(roots) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		files, next, err := s.list(ctx, roots[cur.Root], cur.Inner, batch)
+		var delta fsm.JobCounters
+		var failed []fsm.FailedFile
+		if err != nil {
+			// A root that cannot be listed fails as a file would.
+			delta.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: roots[cur.Root], Reason: err.Error()})
+			next = ""
+		}
+		var kept []file
+		for _, f := range files {
+			if filter == nil || filter.MatchString(f.path) {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) > 0 {
+			d, fl := s.dispatch(ctx, j, kept)
+			delta.Add(d)
+			failed = append(failed, fl...)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // do not commit a page that was cut short
+		}
+		if next == "" {
+			cur = cursor{Root: cur.Root + 1}
+		} else {
+			cur.Inner = next
+		}
+		pos := cur.String()
+		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Delta: delta, Cursor: &pos, Failed: failed}); err != nil {
+			return ignoreGone(err)
+		}
+	}
+	j, _ = s.c.fsm.Job(id)
+	if j.FailedFiles > 0 {
+		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples", j.FailedFiles))
+	}
+	return s.finish(ctx, id, fsm.JobSucceeded, "")
+}
+
+func (s *scheduler) finish(ctx context.Context, id string, state fsm.JobState, msg string) error {
+	_, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: state, ErrorMessage: msg})
+	return ignoreGone(err)
+}
+
+// ignoreGone treats a job that was stopped meanwhile as done.
+func ignoreGone(err error) error {
+	if errors.Is(err, fsm.ErrGone) {
+		return nil
+	}
+	return err
+}
+
+// list returns a page of the files at or under root (an Alluxio path or a
+// UFS URI).
+func (s *scheduler) list(ctx context.Context, root, after string, limit int) ([]file, string, error) {
+	r := ufs.Resolver{Mounts: s.c.fsm.Mounts, Pool: s.pool}
+	fs, loc, err := r.Resolve(root)
+	if err != nil {
+		return nil, "", err
+	}
+	infos, next, err := fs.List(ctx, loc.Rel, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	files := make([]file, 0, len(infos))
+	for _, fi := range infos {
+		files = append(files, file{path: apath.Join(loc.Mount.Path, fi.Path), size: fi.Size})
+	}
+	return files, next, nil
+}
+
+// MaxIndexBytes bounds an index file, which is read whole.
+const MaxIndexBytes = 64 << 20
+
+// readIndex reads an index file: one path a line; blank and # lines skipped.
+func (s *scheduler) readIndex(ctx context.Context, index string) ([]string, error) {
+	r := ufs.Resolver{Mounts: s.c.fsm.Mounts, Pool: s.pool}
+	fs, loc, err := r.Resolve(index)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := fs.Open(ctx, loc.Rel, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var lines []string
+	sc := bufio.NewScanner(io.LimitReader(rc, MaxIndexBytes))
+	sc.Buffer(make([]byte, 64<<10), apath.MaxLen+2)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line != "" && !strings.HasPrefix(line, "#") {
+			lines = append(lines, line)
+		}
+	}
+	return lines, sc.Err()
+}
+
+// ringNow is the ring of the current members.
+func (s *scheduler) ringNow() (*ring.Ring, map[string]string, error) {
+	addr := map[string]string{}
+	var ids []string
+	for _, w := range s.c.ringMembers() {
+		ids = append(ids, w.ID)
+		addr[w.ID] = w.Address
+	}
+	r, err := ring.New(ids, ring.DefaultConfig())
+	return r, addr, err
+}
+
+// dispatch sends a page of files to the workers and returns the counters.
+func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []file) (fsm.JobCounters, []fsm.FailedFile) {
+	var d fsm.JobCounters
+	d.ScannedFiles = int64(len(files))
+	rg, addr, err := s.ringNow()
+	if err != nil || rg.Len() == 0 {
+		reason := "no live worker"
+		if err != nil {
+			reason = err.Error()
+		}
+		var failed []fsm.FailedFile
+		for _, f := range files {
+			d.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: reason})
+		}
+		return d, failed
+	}
+	if j.Type == fsm.JobFree {
+		return s.free(ctx, j, files, rg, addr, d)
+	}
+	return s.load(ctx, j, files, rg, addr, d)
+}
+
+// outcome is what the replicas of one file did.
+type outcome struct {
+	loaded, skipped int
+	bytes           int64
+	err             string
+}
+
+func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string, d fsm.JobCounters) (fsm.JobCounters, []fsm.FailedFile) {
+	replicas := max(j.Options.Replicas, 1)
+	byWorker := map[string][]string{}
+	size := map[string]int64{}
+	for _, f := range files {
+		size[f.path] = f.size
+		d.TotalBytes += f.size
+		for _, w := range rg.Owners(f.path, replicas) {
+			byWorker[w] = append(byWorker[w], f.path)
+		}
+	}
+	task := api.LoadTask{JobID: j.ID, SkipIfExists: j.Options.SkipIfExists, IfChanged: j.Options.LoadPolicy == "IF_CHANGED",
+		LoadMetadataOnly: j.Options.LoadMetadataOnly, BandwidthBytes: j.Options.Bandwidth}
+	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
+		t := task
+		t.Paths = paths
+		return t
+	}, "http://%s"+api.PathTaskLoad)
+
+	out := map[string]*outcome{}
+	held := map[string][]fsm.FileEntry{}
+	for w, rs := range results {
+		for _, r := range rs {
+			o := out[r.Path]
+			if o == nil {
+				o = &outcome{}
+				out[r.Path] = o
+			}
+			switch {
+			case r.Error != "":
+				o.err = r.Error
+			case r.Skipped:
+				o.skipped++
+				held[w] = append(held[w], fsm.FileEntry{Path: r.Path, Size: size[r.Path]})
+			default:
+				o.loaded++
+				o.bytes = max(o.bytes, r.Bytes)
+				held[w] = append(held[w], fsm.FileEntry{Path: r.Path, Size: size[r.Path]})
+			}
+		}
+	}
+	var failed []fsm.FailedFile
+	for _, f := range files {
+		o := out[f.path]
+		switch {
+		case o == nil:
+			d.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: "no worker answered"})
+		case o.err != "":
+			d.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: o.err})
+		case o.loaded == 0:
+			d.SkippedFiles++
+			d.SkippedBytes += f.size
+		default:
+			d.LoadedBytes += f.size
+			if f.size > 0 {
+				d.LoadedNonEmptyFiles++
+			}
+		}
+	}
+	for w, entries := range held {
+		if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: entries, Worker: w}); err != nil {
+			s.c.log.Warn("file index", "err", err)
+		}
+	}
+	return d, failed
+}
+
+func (s *scheduler) free(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string, d fsm.JobCounters) (fsm.JobCounters, []fsm.FailedFile) {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
+	}
+	byWorker := map[string][]string{}
+	for _, w := range rg.Members() { // every live holder, not only the owners
+		byWorker[w] = paths
+	}
+	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
+		return api.FreeTask{JobID: j.ID, Paths: paths}
+	}, "http://%s"+api.PathTaskFree)
+	freed := map[string]int64{}
+	errs := map[string]string{}
+	for w, rs := range results {
+		var gone []string
+		for _, r := range rs {
+			if r.Error != "" {
+				errs[r.Path] = r.Error
+				continue
+			}
+			freed[r.Path] += r.Bytes
+			gone = append(gone, r.Path)
+		}
+		if len(gone) > 0 {
+			if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: gone, Worker: w}); err != nil {
+				s.c.log.Warn("file index", "err", err)
+			}
+		}
+	}
+	var failed []fsm.FailedFile
+	for _, f := range files {
+		if e, bad := errs[f.path]; bad {
+			d.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: e})
+			continue
+		}
+		if freed[f.path] > 0 {
+			d.FreedFiles++
+			d.FreedBytes += freed[f.path]
+		}
+	}
+	return d, failed
+}
+
+// sendAll sends each worker its task (retrying the files that failed, with
+// backoff) and returns the last result of every file per worker. A worker
+// that cannot be reached fails its files with the reason.
+func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, addr map[string]string,
+	task func([]string) any, urlFormat string) map[string][]api.FileResult {
+	out := map[string][]api.FileResult{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w, paths := range byWorker {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			final := map[string]api.FileResult{}
+			todo := paths
+			for attempt := 1; attempt <= taskAttempts && len(todo) > 0; attempt++ {
+				if attempt > 1 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Duration(attempt*attempt) * 100 * time.Millisecond):
+					}
+				}
+				var res api.TaskResult
+				err := s.c.http.postJSON(ctx, fmt.Sprintf(urlFormat, addr[w]), task(todo), &res)
+				var retry []string
+				if err != nil {
+					for _, p := range todo {
+						final[p] = api.FileResult{Path: p, Error: "worker " + w + ": " + err.Error()}
+					}
+					retry = todo
+				} else {
+					for _, r := range res.Results {
+						final[r.Path] = r
+						if r.Error != "" && !r.QuotaExceeded {
+							retry = append(retry, r.Path)
+						}
+					}
+				}
+				todo = retry
+			}
+			mu.Lock()
+			for _, r := range final {
+				out[w] = append(out[w], r)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// pruneJobsLoop deletes finished jobs past their retention, on the leader.
+func (c *Coordinator) pruneJobsLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		cmd := &fsm.PruneJobs{Before: time.Now().Add(-c.cfg.JobRetention), Keep: c.cfg.JobRetentionCount}
+		if n, err := c.Apply(ctx, cmd); err == nil && n.(int) > 0 {
+			c.log.Info("pruned finished jobs", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

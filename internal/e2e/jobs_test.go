@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/client"
+	"github.com/alluvium/alluvium/internal/testcluster"
+	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/alluvium/alluvium/worker"
+)
+
+// cluster3 is three coordinators and three workers over a UFS folder
+// mounted at /data.
+func cluster3(t *testing.T) (*env, []*workernode.Node) {
+	t.Helper()
+	tc := testcluster.Start(t, 3, testcluster.Options{})
+	tc.WaitPublished()
+	var urls []string
+	for _, m := range tc.Nodes {
+		urls = append(urls, m.URL())
+	}
+	c, err := client.New(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, tc: tc, ufs: t.TempDir(), c: c}
+	var ws []*workernode.Node
+	for range 3 {
+		cfg := worker.DefaultConfig()
+		cfg.DataDir, cfg.Coordinators = t.TempDir(), urls
+		cfg.PageSize, cfg.MemoryBytes = page, 0
+		cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
+		n, err := workernode.Start(cfg, nil, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		ws = append(ws, n)
+	}
+	ctx := context.Background()
+	e.eventually("three LIVE workers", func() bool {
+		ns, err := c.Nodes(ctx)
+		live := 0
+		for _, n := range ns.Results {
+			if n.State == "LIVE" {
+				live++
+			}
+		}
+		return err == nil && live == 3
+	})
+	if _, err := c.AddMount(ctx, api.Mount{Path: "/data", UFS: "file://" + e.ufs}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		e.w = w
+		e.synced()
+	}
+	return e, ws
+}
+
+func (e *env) waitJob(get func() (api.Job, error)) api.Job {
+	e.t.Helper()
+	var j api.Job
+	e.eventually("the job ends", func() bool {
+		var err error
+		j, err = get()
+		return err == nil && (j.State == "SUCCEEDED" || j.State == "FAILED" || j.State == "STOPPED")
+	})
+	return j
+}
+
+func TestLoadAndFreeJobs(t *testing.T) {
+	e, ws := cluster3(t)
+	ctx := context.Background()
+	var total int64
+	for i := range 60 {
+		size := []int{0, 1, page, 3*page + 7, 100}[i%5]
+		e.put(fmt.Sprintf("set/f%03d.bin", i), size)
+		total += int64(size)
+	}
+	e.put("other/skip.txt", 10)
+	replicas := 2
+	bs := 7
+	if _, err := e.c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/set", "/data/other"}, Alias: "set",
+		Options: &api.LoadOptions{Replicas: &replicas, BatchSize: &bs, FileFilterRegex: `\.bin$`}}); err != nil {
+		t.Fatal(err)
+	}
+	j := e.waitJob(func() (api.Job, error) { return e.c.LoadJob(ctx, client.ByAlias("set")) })
+	if j.State != "SUCCEEDED" || j.ScannedFiles != 60 || j.LoadedBytes != total || j.FailedFiles != 0 {
+		t.Fatalf("load: %+v", j)
+	}
+	// Every file is on exactly `replicas` workers.
+	for i := range 60 {
+		p := fmt.Sprintf("/data/set/f%03d.bin", i)
+		holders := 0
+		for _, w := range ws {
+			if st, ok := w.Worker.Cache().Stat(p); ok && st.Complete() {
+				holders++
+			}
+		}
+		if size := []int{0, 1, page, 3*page + 7, 100}[i%5]; size > 0 && holders != replicas {
+			t.Fatalf("%s is cached on %d workers, want %d", p, holders, replicas)
+		}
+	}
+	// The file index knows the holders.
+	idx, err := e.c.FileIndex(ctx, "/data/set/", "", 0)
+	if err != nil || len(idx.Results) != 60 {
+		t.Fatalf("file index: %d entries, %v", len(idx.Results), err)
+	}
+	// Free: nothing of those files stays cached anywhere.
+	if _, err := e.c.SubmitFree(ctx, api.FreeRequest{Paths: []string{"/data/set"}, Alias: "set"}); err != nil {
+		t.Fatal(err)
+	}
+	f := e.waitJob(func() (api.Job, error) { return e.c.FreeJob(ctx, client.ByAlias("set")) })
+	if f.State != "SUCCEEDED" || f.FreedBytes == 0 {
+		t.Fatalf("free: %+v", f)
+	}
+	for _, w := range ws {
+		if used := w.Worker.Cache().UsedBytesUnder("/data/set"); used != 0 {
+			t.Fatalf("%s still caches %d bytes of the freed files", w.Worker.ID(), used)
+		}
+	}
+}
