@@ -328,6 +328,7 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 			d.SkippedFiles++
 			d.SkippedBytes += f.size
 		default:
+			d.LoadedFiles++
 			d.LoadedBytes += f.size
 			if f.size > 0 {
 				d.LoadedNonEmptyFiles++

@@ -110,7 +110,8 @@ func processedFiles(j api.Job) int64 {
 	case "rebalance":
 		return j.LoadedFiles + j.PrunedFiles + j.FailedFiles
 	}
-	return j.LoadedNonEmptyFiles + j.SkippedFiles + j.FailedFiles
+	// loadedFiles counts empty files too; older jobs only set the non-empty count.
+	return max(j.LoadedFiles, j.LoadedNonEmptyFiles) + j.SkippedFiles + j.FailedFiles
 }
 
 // movedBytes is the bytes a job has moved: loaded or freed.
