@@ -21,6 +21,13 @@ import (
 // and returns it with a client of one of its followers.
 func startCluster(t *testing.T, opts testcluster.Options) (*testcluster.Cluster, *client.Client) {
 	t.Helper()
+	configure := opts.Coordinator
+	opts.Coordinator = func(cfg *coordinator.Config) {
+		cfg.NoScheduler = true // jobs stay as submitted: these tests are about the API
+		if configure != nil {
+			configure(cfg)
+		}
+	}
 	c := testcluster.Start(t, 3, opts)
 	c.WaitPublished()
 	w := fsm.Worker{ID: "worker-1", Address: "127.0.0.1:9001", CapacityBytes: 1 << 30}

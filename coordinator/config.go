@@ -52,6 +52,9 @@ type Config struct {
 	// WorkerTimeout is how long a LIVE worker may be silent before the
 	// leader commits it LOST.
 	WorkerTimeout time.Duration
+	// NoScheduler keeps jobs as replicated state without running them: for
+	// tests of the API alone, where a job must stay as it was submitted.
+	NoScheduler bool
 	// SchedulerInterval is how often the leader looks for jobs to run.
 	SchedulerInterval time.Duration
 	// JobRetention and JobRetentionCount bound the finished jobs kept.

@@ -95,7 +95,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	c.OnLeader("worker-liveness", c.livenessLoop)
 	c.OnLeader("quota-budgets", c.budgetLoop)
-	c.OnLeader("scheduler", c.schedulerLoop)
+	if !cfg.NoScheduler {
+		c.OnLeader("scheduler", c.schedulerLoop)
+	}
 	c.OnLeader("job-retention", c.pruneJobsLoop)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/testcluster"
@@ -19,7 +20,7 @@ import (
 // loopback) in newLeader's initial state.
 func startCluster(t *testing.T) *testcluster.Cluster {
 	t.Helper()
-	c := testcluster.Start(t, 3, testcluster.Options{})
+	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) { cfg.NoScheduler = true }})
 	c.WaitPublished()
 	co := c.Nodes[c.Leader()].Node.Coordinator
 	ctx := context.Background()

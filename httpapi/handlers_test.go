@@ -36,7 +36,8 @@ type step struct {
 // with a mount at /data and one registered worker.
 func newLeader(t testing.TB) *coordinator.Coordinator {
 	t.Helper()
-	c := coordinatortest.New(t, 1)
+	// Jobs stay as submitted: the contract is about the API, not the scheduler.
+	c := coordinatortest.New(t, 1, coordinatortest.WithConfig(func(cfg *coordinator.Config) { cfg.NoScheduler = true }))
 	co := c.WaitLeader()
 	ctx := context.Background()
 	if _, err := co.Apply(ctx, &fsm.AddMount{Mount: fsm.Mount{Path: "/data", UFS: "file:///srv/data"}}); err != nil {

@@ -62,6 +62,7 @@ func TestCLIAgainstACluster(t *testing.T) {
 	c := testcluster.Start(t, 3, testcluster.Options{
 		Coordinator: func(cfg *coordinator.Config) {
 			cfg.AuthToken = token
+			cfg.NoScheduler = true // jobs stay as submitted: this test is about the CLI
 			// Calm timings ride out a busy machine: a spurious election
 			// mid-test would leave a write's outcome unknown, which the CLI
 			// rightly reports rather than hides.

@@ -73,6 +73,11 @@ func (n *Node) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		errHTTP := n.srv.Shutdown(ctx)
+		if errors.Is(errHTTP, context.DeadlineExceeded) {
+			// Long polls (workers' policy pulls) may still be waiting:
+			// after the grace period, close their connections.
+			errHTTP = n.srv.Close()
+		}
 		if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
 			errHTTP = errors.Join(errHTTP, err)
 		}
