@@ -203,20 +203,20 @@ func TestApplyJobLifecycle(t *testing.T) {
 			return &UpdateJob{ID: id, Delta: JobCounters{LoadedFiles: 1}, Now: at(13 * time.Minute)}
 		}), ErrGone, nil},
 		{"stop a succeeded job by key", &StopJob{Key: key, Now: at(13 * time.Minute)}, ErrGone, nil},
-		{"resubmit supersedes", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt"}, Now: at(14 * time.Minute)}, nil,
-			func(t *testing.T, f *FSM, res any) {
-				nj := res.(Job)
-				if nj.ID <= id {
-					t.Fatalf("new id %s does not sort after %s", nj.ID, id)
+		{"resubmit runs it again", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt", Options: JobOptions{SkipIfExists: true}}, Now: at(14 * time.Minute)},
+			ErrConflict, func(t *testing.T, f *FSM, res any) {
+				var e *JobExistsError
+				if !errors.As(res.(error), &e) || e.ID != id || !e.Resumed {
+					t.Fatalf("resubmit of a succeeded job: %v", res)
 				}
-				eq(t, "new Attempts", nj.Attempts, 1)
-				eq(t, "new State", nj.State, JobWaiting)
-				old := job(t, f)
-				eq(t, "old State", old.State, JobSucceeded)
+				j := job(t, f)
+				eq(t, "State", j.State, JobWaiting)
+				eq(t, "Attempts", j.Attempts, 4) // submitted, resumed twice, run again
+				eq(t, "LoadedFiles", j.LoadedFiles, int64(0))
+				eq(t, "Cursor", j.Cursor, "")
+				eq(t, "SkipIfExists", j.Options.SkipIfExists, true)
 				byKey, _ := f.JobByKey(key)
-				eq(t, "JobByKey", byKey.ID, nj.ID)
-				js, next := f.Jobs("", "", 0)
-				eq(t, "Jobs", []string{js[0].ID, js[1].ID, next}, []string{id, nj.ID, ""})
+				eq(t, "JobByKey", byKey.ID, id)
 			}},
 	})
 }
@@ -334,7 +334,7 @@ func TestJobIDsIncreaseBeyondULIDTime(t *testing.T) {
 	first := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0})
 	a.job(&UpdateJob{ID: first.ID, State: JobSucceeded, Now: t0})
 	far := time.UnixMilli(int64(ulid.MaxTime()) + 1).UTC()
-	second := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: far})
+	second := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: far})
 	live, _ := a.f.JobByKey(key)
 	after, _ := restored(t, a.f).JobByKey(key)
 	if second.ID <= first.ID || live.ID != after.ID {
@@ -406,15 +406,15 @@ func TestApplyPruneJobs(t *testing.T) {
 	}
 }
 
-// TestPruneKeepsTheNewestJobOfAKey: when the newest job of a key is pruned,
-// the key falls back to the older job with it, and the next id still sorts
-// after every id ever assigned.
-func TestPruneKeepsTheNewestJobOfAKey(t *testing.T) {
+// TestPruneKeepsIDsIncreasing: after the newest job is pruned, the key of
+// an older job still names it, and the next id still sorts after every id
+// ever assigned, even when the clock went back.
+func TestPruneKeepsIDsIncreasing(t *testing.T) {
 	a := newApplier(t)
 	key := KeyByIndex(JobLoad, "/i")
 	old := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0})
 	a.job(&UpdateJob{ID: old.ID, State: JobSucceeded, Now: at(5 * time.Hour)})
-	newer := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: at(6 * time.Hour)})
+	newer := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: at(6 * time.Hour)})
 	a.job(&UpdateJob{ID: newer.ID, State: JobSucceeded, Now: at(time.Hour)}) // the clock went back
 	if n := a.ok(&PruneJobs{Before: at(2 * time.Hour), Keep: -1}); n != 1 {
 		t.Fatalf("pruned %v, want 1", n)
@@ -423,7 +423,7 @@ func TestPruneKeepsTheNewestJobOfAKey(t *testing.T) {
 		t.Fatalf("JobByKey after prune = %s, %v; want %s", j.ID, ok, old.ID)
 	}
 	requireSameView(t, a.f, restored(t, a.f))
-	next := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0})
+	next := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: t0})
 	if next.ID <= newer.ID {
 		t.Fatalf("id %s after prune does not sort after the pruned %s", next.ID, newer.ID)
 	}

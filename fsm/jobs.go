@@ -243,18 +243,25 @@ func (f *FSM) applySubmitJob(index uint64, c *SubmitJob) any {
 	key := in.Key()
 	if id, ok := f.s.jobKeys[key]; ok {
 		old := f.s.jobs[id]
+		j := old.clone()
 		switch old.State {
-		case JobStopped, JobFailed:
-			j := old.clone()
+		case JobStopped: // resumed from its cursor, as it was
 			j.State, j.EndTime, j.ErrorMessage = JobWaiting, time.Time{}, ""
-			j.Attempts++
-			f.s.jobs[id] = j
-			return &JobExistsError{ID: id, State: j.State, Resumed: true}
-		case JobSucceeded:
-			// Superseded: the finished job stays listed by id only.
+		case JobFailed, JobSucceeded:
+			// Run again from the start with the new options: files the
+			// workers hold already are not loaded again, and a failed
+			// file gets new attempts.
+			j.Options = in.Options
+			j.State, j.StartTime, j.EndTime = JobWaiting, time.Time{}, time.Time{}
+			j.JobCounters = JobCounters{}
+			j.FailedFileSamples, j.FailedFileListPath, j.ErrorMessage, j.QuotaCheckError = nil, "", "", ""
+			j.Cursor, j.Phase = "", ""
 		default:
 			return &JobExistsError{ID: id, State: old.State}
 		}
+		j.Attempts++
+		f.s.jobs[id] = j
+		return &JobExistsError{ID: id, State: j.State, Resumed: true}
 	}
 	j := in
 	j.ID = f.s.nextJobID(index, now)

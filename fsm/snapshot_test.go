@@ -72,7 +72,7 @@ var domains = []struct {
 			v.Workers[2].State == WorkerDecommissioned && v.Workers[0].StateSince.Equal(at(time.Minute+123456789))
 	}},
 	{"jobs", fillJobs, func(v view) bool {
-		if len(v.Jobs) != 5 || len(v.ActiveJobs) != 3 || len(v.KeyedJobs) != 4 {
+		if len(v.Jobs) != 4 || len(v.ActiveJobs) != 2 || len(v.KeyedJobs) != 4 {
 			return false
 		}
 		j := v.ActiveJobs[0]
@@ -101,7 +101,7 @@ func ensureS3(a *applier) {
 }
 
 // fillJobs leaves jobs in every kind of state, with progress, samples and a
-// cursor, a superseded job and a pruned one.
+// cursor, a job run again and a pruned one.
 func fillJobs(a *applier) {
 	running := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index", Options: JobOptions{BatchSize: 7, Replicas: 2}}, Now: t0})
 	a.job(&UpdateJob{ID: running.ID, State: JobRunning, Delta: JobCounters{ScannedFiles: 3, LoadedBytes: 4096, FailedFiles: 2},
@@ -113,7 +113,8 @@ func fillJobs(a *applier) {
 
 	done := a.job(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a", "/s3/b"}, Alias: "nightly", Options: JobOptions{Force: true}}, Now: t0})
 	a.job(&UpdateJob{ID: done.ID, State: JobSucceeded, Delta: JobCounters{FreedFiles: 2, FreedBytes: 10}, Now: at(time.Minute)})
-	a.job(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: at(2 * time.Minute)}) // supersedes
+	a.apply(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: at(2 * time.Minute)}) // runs it again
+	a.job(&UpdateJob{ID: done.ID, State: JobSucceeded, Delta: JobCounters{FreedFiles: 1, FreedBytes: 5}, Now: at(3 * time.Minute)})
 
 	failed := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL", Options: JobOptions{LoadBandwidth: 1 << 20, SkipPrune: true}}, Now: t0})
 	a.job(&UpdateJob{ID: failed.ID, State: JobFailed, ErrorMessage: "no workers", Now: at(time.Hour)})

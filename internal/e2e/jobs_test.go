@@ -106,6 +106,17 @@ func TestLoadAndFreeJobs(t *testing.T) {
 			t.Fatalf("%s is cached on %d workers, want %d", p, holders, replicas)
 		}
 	}
+	// A second submit answers 409 with the same id and runs the job again:
+	// with skipIfExists, every cached file is skipped.
+	_, err := e.c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/set", "/data/other"}, Alias: "set",
+		Options: &api.LoadOptions{Replicas: &replicas, BatchSize: &bs, FileFilterRegex: `\.bin$`, SkipIfExists: true}})
+	if !client.IsConflict(err) || client.ConflictID(err) != j.ID {
+		t.Fatalf("second submit: %v, want 409 with id %s", err, j.ID)
+	}
+	again := e.waitJob(func() (api.Job, error) { return e.c.LoadJob(ctx, client.ByAlias("set")) })
+	if again.ID != j.ID || again.State != "SUCCEEDED" || again.SkippedFiles < 48 || again.LoadedBytes != 0 || again.Attempts != 2 {
+		t.Fatalf("second run: %+v", again)
+	}
 	// The file index knows the holders.
 	idx, err := e.c.FileIndex(ctx, "/data/set/", "", 0)
 	if err != nil || len(idx.Results) != 60 {
