@@ -20,6 +20,7 @@ type jobFlags struct {
 	paths                  []string
 	index, alias           string
 	submit, progress, stop bool
+	wait                   bool
 
 	batchSize, replicas int
 	regex               string
@@ -31,7 +32,7 @@ type jobFlags struct {
 }
 
 // submitOnly are the flags that make sense with --submit only.
-var submitOnly = []string{"batch-size", "replicas", "file-filter-regex", "skip-if-exists", "load-policy",
+var submitOnly = []string{"wait", "batch-size", "replicas", "file-filter-regex", "skip-if-exists", "load-policy",
 	"metadata-only", "verify", "bandwidth", "force",
 	"load-batch-size", "load-bandwidth", "prune-bandwidth", "skip-prune"}
 
@@ -135,6 +136,7 @@ func newJobVerbCommand(cf *clientFlags, f *jobFlags, cmd *cobra.Command) *cobra.
 	fs.BoolVar(&f.submit, "submit", false, "submit the job (or resume it)")
 	fs.BoolVar(&f.progress, "progress", false, "show the job's progress")
 	fs.BoolVar(&f.stop, "stop", false, "stop the job")
+	fs.BoolVar(&f.wait, "wait", false, "with --submit: follow the job with a live progress bar until it ends")
 	fs.IntVar(&f.batchSize, "batch-size", 0, "files per batch sent to a worker (server default 200)")
 	fs.IntVar(&f.replicas, "replicas", 1, "number of workers that hold each file")
 	fs.StringVar(&f.regex, "file-filter-regex", "", "only files whose full path matches this RE2 regex")
@@ -159,7 +161,10 @@ func newJobVerbCommand(cf *clientFlags, f *jobFlags, cmd *cobra.Command) *cobra.
 		sel := api.JobSelector{Index: index, Alias: alias}
 		switch act {
 		case "submit":
-			return f.doSubmit(s, fs, api.Job{Type: f.typ, Index: index, Paths: paths, Alias: alias})
+			if err := f.doSubmit(s, fs, api.Job{Type: f.typ, Index: index, Paths: paths, Alias: alias}); err != nil || !f.wait {
+				return err
+			}
+			return s.waitJob(f.typ, sel)
 		case "progress":
 			job, err := s.getJob(f.typ, sel)
 			if err != nil {
