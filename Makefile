@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench bench-api bench-read lint fmt vet fuzz clean
+.PHONY: build run test test-short bench bench-api bench-load bench-read lint fmt vet fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
@@ -52,6 +52,10 @@ bench-read:
 	  { $$SUDO systemctl disable --now nginx || { $$SUDO service nginx stop; $$SUDO update-rc.d nginx disable; }; } >/dev/null 2>&1 || true; \
 	fi
 	$(GO) run ./bench/readbench -nginx /usr/sbin/nginx $(READBENCH_FLAGS)
+
+# Load jobs against cp -r: 8 x 256 MiB and 100,000 x 4 KiB into 3 workers.
+bench-load:
+	$(GO) run ./bench/loadbench $(LOADBENCH_FLAGS)
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
