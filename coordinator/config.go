@@ -137,7 +137,7 @@ func DefaultConfig() Config {
 		LogStore:           LogStoreWAL,
 		WorkerTimeout:      5 * time.Second,
 		RingMode:           RingDynamic,
-		SchedulerInterval:  500 * time.Millisecond,
+		SchedulerInterval:  200 * time.Millisecond,
 		JobRetention:       7 * 24 * time.Hour,
 		JobRetentionCount:  10000,
 		AnnounceInterval:   500 * time.Millisecond,
