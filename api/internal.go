@@ -14,6 +14,7 @@ const (
 	// Coordinator -> worker.
 	PathTaskLoad       = "/api/v1/internal/tasks/load"
 	PathTaskFree       = "/api/v1/internal/tasks/free"
+	PathTaskPrune      = "/api/v1/internal/tasks/prune" // body FreeTask: drop copies a rebalance moved
 	PathClearStale     = "/api/v1/internal/cache/clear-stale"
 	PathCachedFiles    = "/api/v1/internal/cache/files"
 	PathWorkerDataRoot = "/api/v1/data"

@@ -50,7 +50,7 @@ func (c *Coordinator) schedulerLoop(ctx context.Context) {
 		s.pool.Sync(c.fsm.Mounts())
 		for _, j := range c.fsm.ActiveJobs() {
 			s.mu.Lock()
-			if !s.running[j.ID] && (j.Type == fsm.JobLoad || j.Type == fsm.JobFree) {
+			if !s.running[j.ID] && (j.Type == fsm.JobLoad || j.Type == fsm.JobFree || j.Type == fsm.JobRebalance) {
 				s.running[j.ID] = true
 				s.wg.Add(1)
 				go func(id string) {
@@ -110,6 +110,9 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: fsm.JobRunning}); err != nil {
 			return ignoreGone(err)
 		}
+	}
+	if j.Type == fsm.JobRebalance {
+		return s.rebalance(ctx, j)
 	}
 	var filter *regexp.Regexp
 	if j.Options.FileFilterRegex != "" {

@@ -31,6 +31,7 @@ func (w *Worker) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
 	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.serveLoad))
 	mux.Handle("POST "+api.PathTaskFree, w.auth(w.serveFree))
+	mux.Handle("POST "+api.PathTaskPrune, w.auth(w.servePrune))
 	mux.Handle("POST "+api.PathClearStale, w.auth(w.serveClearStale))
 	mux.Handle("GET "+api.PathClearStale, w.auth(w.serveClearStaleStatus))
 	mux.Handle("GET "+api.PathCachedFiles, w.auth(w.serveCachedFiles))

@@ -131,6 +131,13 @@ func (w *Worker) serveFree(rw http.ResponseWriter, r *http.Request) {
 	writeJSON(rw, http.StatusOK, res)
 }
 
+// servePrune runs a prune task: a rebalance drops the copies this worker
+// no longer owns, once their new owners hold them. Dropping is a free's
+// work (the coordinator paces prunes under pruneBandwidth).
+func (w *Worker) servePrune(rw http.ResponseWriter, r *http.Request) {
+	w.serveFree(rw, r)
+}
+
 // clearStale is the state of the background clear-stale scan.
 type clearStale struct {
 	mu     sync.Mutex

@@ -1,0 +1,239 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+)
+
+// A rebalance job walks the global file index (the record of what is cached
+// where) in pages of loadBatchSize entries, in path order; the cursor is the
+// last path of the last committed page. For each file of a page:
+//
+//   - holders that are off the ring (decommissioned, or LOST on a dynamic
+//     ring) are dropped from the index without being contacted;
+//   - the file keeps its replication degree n = the number of holders it
+//     had (at least 1, at most the ring's size), and its owners are the n
+//     owners on the current ring;
+//   - each owner (the target only, unless ALL) that does not hold the file
+//     loads it from the UFS;
+//   - unless skipPrune, each live holder (the target only, unless ALL) that
+//     is not an owner drops it, but only once every owner holds it: the
+//     last copy is never dropped.
+//
+// Load and prune run page by page, not in two passes over the whole index:
+// the load adds holders, so a later prune pass could no longer tell a
+// file's replication degree from its holders. A page's counters are
+// committed with the cursor, so a new leader redoes at most one page.
+
+// rebalanceAll is the target that rebalances every worker.
+const rebalanceAll = "ALL"
+
+// rebalancePhase is the job's Phase while it runs.
+const rebalancePhase = "load+prune"
+
+func (s *scheduler) rebalance(ctx context.Context, j fsm.Job) error {
+	id := j.ID
+	if j.Phase != rebalancePhase {
+		ph := rebalancePhase
+		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Phase: &ph}); err != nil {
+			return ignoreGone(err)
+		}
+	}
+	batch := max(j.Options.LoadBatchSize, 1)
+	cur := j.Cursor
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		entries, _ := s.c.fsm.FileIndexList("", cur, batch)
+		if len(entries) == 0 {
+			break
+		}
+		delta, failed := s.rebalancePage(ctx, j, entries)
+		if ctx.Err() != nil {
+			return ctx.Err() // do not commit a page that was cut short
+		}
+		cur = entries[len(entries)-1].Path
+		pos := cur
+		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Delta: delta, Cursor: &pos, Failed: failed}); err != nil {
+			return ignoreGone(err)
+		}
+	}
+	j, _ = s.c.fsm.Job(id)
+	if j.FailedFiles > 0 {
+		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples", j.FailedFiles))
+	}
+	return s.finish(ctx, id, fsm.JobSucceeded, "")
+}
+
+// rebalancePage loads and prunes one page of the file index.
+func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.FileEntry) (fsm.JobCounters, []fsm.FailedFile) {
+	var d fsm.JobCounters
+	d.ScannedFiles = int64(len(entries))
+	rg, addr, err := s.ringNow()
+	if err != nil || rg.Len() == 0 {
+		reason := "no live worker"
+		if err != nil {
+			reason = err.Error()
+		}
+		var failed []fsm.FailedFile
+		for _, e := range entries {
+			d.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: e.Path, Reason: reason})
+		}
+		return d, failed
+	}
+	all := j.Target == rebalanceAll
+	targeted := func(w string) bool { return all || w == j.Target }
+
+	// Plan: drop off-ring holders, find owners, the loads to send.
+	gone := map[string][]string{}   // off-ring holder -> paths
+	live := map[string][]string{}   // path -> live holders
+	owners := map[string][]string{} // path -> owners
+	loads := map[string][]string{}  // owner -> paths to load
+	size := map[string]int64{}
+	for _, e := range entries {
+		size[e.Path] = e.Size
+		for _, h := range e.Workers {
+			if rg.Has(h) {
+				live[e.Path] = append(live[e.Path], h)
+			} else if targeted(h) {
+				gone[h] = append(gone[h], e.Path)
+			}
+		}
+		n := min(max(len(e.Workers), 1), rg.Len())
+		owners[e.Path] = rg.Owners(e.Path, n)
+		for _, o := range owners[e.Path] {
+			if targeted(o) && !slices.Contains(live[e.Path], o) {
+				loads[o] = append(loads[o], e.Path)
+			}
+		}
+	}
+	for h, paths := range gone {
+		if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: paths, Worker: h}); err != nil {
+			s.c.log.Warn("file index", "err", err)
+		}
+	}
+
+	// Load.
+	failedBy := map[string]string{}
+	if len(loads) > 0 {
+		task := api.LoadTask{JobID: j.ID, SkipIfExists: true, BandwidthBytes: j.Options.LoadBandwidth}
+		results := s.sendAll(ctx, loads, addr, func(paths []string) any {
+			t := task
+			t.Paths = paths
+			return t
+		}, "http://%s"+api.PathTaskLoad)
+		for w, rs := range results {
+			var held []fsm.FileEntry
+			for _, r := range rs {
+				if r.Error != "" {
+					failedBy[r.Path] = r.Error
+					continue
+				}
+				if !r.Skipped {
+					d.LoadedFiles++
+					d.LoadedBytes += r.Bytes
+				}
+				held = append(held, fsm.FileEntry{Path: r.Path, Size: size[r.Path]})
+				live[r.Path] = append(live[r.Path], w)
+			}
+			if len(held) > 0 {
+				if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: held, Worker: w}); err != nil {
+					s.c.log.Warn("file index", "err", err)
+				}
+			}
+		}
+		for w, paths := range loads {
+			answered := map[string]bool{}
+			for _, r := range results[w] {
+				answered[r.Path] = true
+			}
+			for _, p := range paths {
+				if !answered[p] {
+					if _, known := failedBy[p]; !known {
+						failedBy[p] = "worker " + w + " did not answer"
+					}
+				}
+			}
+		}
+	}
+
+	// Prune: a live holder that is not an owner drops its copy once every
+	// owner holds the file.
+	if !j.Options.SkipPrune {
+		prunes := map[string][]string{} // holder -> paths
+		for _, e := range entries {
+			hs := live[e.Path]
+			complete := true
+			for _, o := range owners[e.Path] {
+				if !slices.Contains(hs, o) {
+					complete = false
+					break
+				}
+			}
+			if !complete || len(owners[e.Path]) == 0 {
+				continue
+			}
+			for _, h := range hs {
+				if targeted(h) && !slices.Contains(owners[e.Path], h) {
+					prunes[h] = append(prunes[h], e.Path)
+				}
+			}
+		}
+		if len(prunes) > 0 {
+			start := time.Now()
+			results := s.sendAll(ctx, prunes, addr, func(paths []string) any {
+				return api.FreeTask{JobID: j.ID, Paths: paths}
+			}, "http://%s"+api.PathTaskPrune)
+			var most int64 // the most bytes a worker dropped
+			for w, rs := range results {
+				var dropped []string
+				var bytes int64
+				for _, r := range rs {
+					if r.Error != "" {
+						failedBy[r.Path] = "prune on " + w + ": " + r.Error
+						continue
+					}
+					dropped = append(dropped, r.Path)
+					if !r.Skipped {
+						d.PrunedFiles++
+						d.PrunedBytes += r.Bytes
+						bytes += r.Bytes
+					}
+				}
+				most = max(most, bytes)
+				if len(dropped) > 0 {
+					if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: dropped, Worker: w}); err != nil {
+						s.c.log.Warn("file index", "err", err)
+					}
+				}
+			}
+			// pruneBandwidth paces each worker's drops: the next page waits
+			// until the busiest worker is back under its rate.
+			if bw := j.Options.PruneBandwidth; bw > 0 && most > 0 {
+				wait := time.Duration(float64(most)/float64(bw)*float64(time.Second)) - time.Since(start)
+				if wait > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(wait):
+					}
+				}
+			}
+		}
+	}
+
+	var failed []fsm.FailedFile
+	for _, e := range entries {
+		if reason, bad := failedBy[e.Path]; bad {
+			d.FailedFiles++
+			failed = append(failed, fsm.FailedFile{Path: e.Path, Reason: reason})
+		}
+	}
+	return d, failed
+}

@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/client"
+	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/alluvium/alluvium/ring"
+	"github.com/alluvium/alluvium/worker"
+)
+
+// addWorker starts one more worker of the cluster and waits until it is
+// LIVE and every worker enforces the cluster's policies.
+func (e *env) addWorker(ws []*workernode.Node) []*workernode.Node {
+	e.t.Helper()
+	var urls []string
+	for _, m := range e.tc.Nodes {
+		urls = append(urls, m.URL())
+	}
+	cfg := worker.DefaultConfig()
+	cfg.DataDir, cfg.Coordinators = e.t.TempDir(), urls
+	cfg.PageSize, cfg.MemoryBytes = page, 0
+	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
+	n, err := workernode.Start(cfg, nil, "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { n.Close() })
+	e.eventually("the new worker is LIVE", func() bool {
+		nd, err := e.c.Node(context.Background(), n.Worker.ID())
+		return err == nil && nd.State == "LIVE"
+	})
+	ws = append(ws, n)
+	e.syncAll(ws)
+	return ws
+}
+
+// syncAll waits until every worker enforces the policies the cluster has now.
+func (e *env) syncAll(ws []*workernode.Node) {
+	e.t.Helper()
+	for _, w := range ws {
+		e.w = w
+		e.synced()
+	}
+}
+
+// loadFiles writes n files under /data/rb and loads them with one replica.
+func (e *env) loadFiles(n int) map[string][]byte {
+	e.t.Helper()
+	ctx := context.Background()
+	want := map[string][]byte{}
+	for i := range n {
+		name := fmt.Sprintf("rb/f%04d.bin", i)
+		want["/data/"+name] = e.put(name, 1+i%(2*page))
+	}
+	replicas, bs := 1, 200
+	if _, err := e.c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/rb"}, Alias: "rb",
+		Options: &api.LoadOptions{Replicas: &replicas, BatchSize: &bs}}); err != nil {
+		e.t.Fatal(err)
+	}
+	j := e.waitJob(func() (api.Job, error) { return e.c.LoadJob(ctx, client.ByAlias("rb")) })
+	if j.State != "SUCCEEDED" || j.ScannedFiles != int64(n) || j.FailedFiles != 0 {
+		e.t.Fatalf("load: %+v", j)
+	}
+	return want
+}
+
+// rebalanceAll runs a rebalance of every worker to its end.
+func (e *env) rebalanceAll() api.Job {
+	e.t.Helper()
+	ctx := context.Background()
+	bs := 97
+	if _, err := e.c.SubmitRebalance(ctx, api.RebalanceRequest{Target: "ALL",
+		Options: &api.RebalanceOptions{LoadBatchSize: &bs}}); err != nil && !client.IsConflict(err) {
+		e.t.Fatal(err) // 409: a finished job with that target runs again
+	}
+	return e.waitJob(func() (api.Job, error) { return e.c.RebalanceJob(ctx, api.JobSelector{Target: "ALL"}) })
+}
+
+// checkPlacement checks that every file is cached on its owner of the ring
+// of live, and on no other worker of all, that the file index says so, and
+// that every file reads back as written. It answers the files per worker.
+func (e *env) checkPlacement(want map[string][]byte, live, all []*workernode.Node) map[string]int {
+	e.t.Helper()
+	ctx := context.Background()
+	var ids []string
+	for _, w := range live {
+		ids = append(ids, w.Worker.ID())
+	}
+	rg, err := ring.New(ids, ring.DefaultConfig())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	per := map[string]int{}
+	for p := range want {
+		owner := rg.Owners(p, 1)[0]
+		per[owner]++
+		for _, w := range all {
+			st, ok := w.Worker.Cache().Stat(p)
+			held := ok && st.Complete()
+			if w.Worker.ID() == owner && !held {
+				e.t.Fatalf("%s is not cached on its owner %s", p, owner)
+			}
+			if w.Worker.ID() != owner && ok {
+				e.t.Fatalf("%s is still cached on %s, which does not own it (owner %s)", p, w.Worker.ID(), owner)
+			}
+		}
+	}
+	seen := 0
+	last := ""
+	for {
+		idx, err := e.c.FileIndex(ctx, "/data/rb/", last, 500)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, f := range idx.Results {
+			seen++
+			if _, ok := want[f.Path]; !ok {
+				e.t.Fatalf("file index: unknown %s", f.Path)
+			}
+			if owner := rg.Owners(f.Path, 1)[0]; !slices.Equal(f.Workers, []string{owner}) {
+				e.t.Fatalf("file index: %s is held by %v, want [%s]", f.Path, f.Workers, owner)
+			}
+		}
+		if idx.NextKey == "" {
+			break
+		}
+		last = idx.NextKey
+	}
+	if seen != len(want) {
+		e.t.Fatalf("file index: %d entries, want %d", seen, len(want))
+	}
+	for p, data := range want {
+		r, err := e.c.Open(ctx, p, "")
+		if err != nil {
+			e.t.Fatalf("read %s: %v", p, err)
+		}
+		var got bytes.Buffer
+		_, err = got.ReadFrom(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got.Bytes(), data) {
+			e.t.Fatalf("read %s: %d bytes (%v), want %d identical bytes", p, got.Len(), err, len(data))
+		}
+	}
+	return per
+}
+
+// ringShare is the share of keys that id owns on the ring of ws.
+func (e *env) ringShare(ws []*workernode.Node, id string) float64 {
+	e.t.Helper()
+	var ids []string
+	for _, w := range ws {
+		ids = append(ids, w.Worker.ID())
+	}
+	rg, err := ring.New(ids, ring.DefaultConfig())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	const keys = 100000
+	mine := 0
+	for i := range keys {
+		if rg.Owners(fmt.Sprintf("/key/%d", i), 1)[0] == id {
+			mine++
+		}
+	}
+	return float64(mine) / keys
+}
+
+func TestRebalanceMovesFilesToANewWorker(t *testing.T) {
+	e, ws := cluster3(t)
+	// 1000 files: the new worker's share of the ring is a quarter, and a
+	// sample that large stays within 0.2..0.3 of the files (3.6 sigma).
+	const n = 1000
+	want := e.loadFiles(n)
+	ws = e.addWorker(ws)
+	j := e.rebalanceAll()
+	if j.State != "SUCCEEDED" || j.ScannedFiles != n || j.FailedFiles != 0 || j.LoadedFiles == 0 ||
+		j.PrunedFiles != j.LoadedFiles || j.LoadedBytes == 0 || j.PrunedBytes != j.LoadedBytes {
+		t.Fatalf("rebalance: %+v", j)
+	}
+	per := e.checkPlacement(want, ws, ws)
+	// The new worker holds its share of the ring. That share is not a
+	// quarter to within 20%: the ring (20 virtual nodes a member, a load
+	// bound of twice the average) gives members from about 0.18 to 0.31 of
+	// the keys. So the files it holds are compared with its share of many
+	// random keys; 1000 files stay within 0.05 of that (3.6 sigma).
+	share := float64(per[ws[3].Worker.ID()]) / n
+	if ringShare := e.ringShare(ws, ws[3].Worker.ID()); share < ringShare-0.05 || share > ringShare+0.05 || share > 0.5 {
+		t.Fatalf("the new worker owns %.3f of the files, its share of the ring is %.3f (%v)", share, ringShare, per)
+	}
+	if int64(per[ws[3].Worker.ID()]) != j.LoadedFiles {
+		t.Fatalf("the new worker owns %d files, the job loaded %d", per[ws[3].Worker.ID()], j.LoadedFiles)
+	}
+	// A second run finds nothing to do.
+	again := e.rebalanceAll()
+	if again.State != "SUCCEEDED" || again.ScannedFiles != n || again.LoadedFiles != 0 || again.PrunedFiles != 0 {
+		t.Fatalf("second rebalance: %+v", again)
+	}
+}
+
+func TestRebalanceAfterDecommissionLosesNothing(t *testing.T) {
+	e, ws := cluster3(t)
+	const n = 150
+	want := e.loadFiles(n)
+	gone := ws[0]
+	if _, err := e.c.Decommission(context.Background(), gone.Worker.ID()); err != nil {
+		t.Fatal(err)
+	}
+	e.syncAll(ws[1:])
+	onGone := 0
+	for p := range want {
+		if _, ok := gone.Worker.Cache().Stat(p); ok {
+			onGone++
+		}
+	}
+	if onGone == 0 {
+		t.Fatal("the decommissioned worker held none of the files; the test proves nothing")
+	}
+	j := e.rebalanceAll()
+	if j.State != "SUCCEEDED" || j.ScannedFiles != n || j.FailedFiles != 0 || j.LoadedFiles != int64(onGone) {
+		t.Fatalf("rebalance: %+v (the decommissioned worker held %d files)", j, onGone)
+	}
+	// The decommissioned worker is not contacted: its copies stay, but the
+	// index no longer lists it, and every file is on its owner.
+	e.checkPlacement(want, ws[1:], ws[1:])
+}
