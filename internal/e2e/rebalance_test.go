@@ -230,3 +230,53 @@ func TestRebalanceAfterDecommissionLosesNothing(t *testing.T) {
 	// index no longer lists it, and every file is on its owner.
 	e.checkPlacement(want, ws[1:], ws[1:])
 }
+
+func TestRebalanceOfOneTargetWithSkipPrune(t *testing.T) {
+	e, ws := cluster3(t)
+	const n = 200
+	want := e.loadFiles(n)
+	ws = e.addWorker(ws)
+	ctx := context.Background()
+	target := ws[3].Worker.ID()
+	bs := 50
+	if _, err := e.c.SubmitRebalance(ctx, api.RebalanceRequest{Target: target,
+		Options: &api.RebalanceOptions{LoadBatchSize: &bs, SkipPrune: true}}); err != nil {
+		t.Fatal(err)
+	}
+	j := e.waitJob(func() (api.Job, error) { return e.c.RebalanceJob(ctx, api.JobSelector{Target: target}) })
+	if j.State != "SUCCEEDED" || j.ScannedFiles != n || j.FailedFiles != 0 || j.LoadedFiles == 0 || j.PrunedFiles != 0 {
+		t.Fatalf("rebalance: %+v", j)
+	}
+	var ids []string
+	for _, w := range ws {
+		ids = append(ids, w.Worker.ID())
+	}
+	rg, err := ring.New(ids, ring.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for p := range want {
+		holders := 0
+		for _, w := range ws[:3] {
+			if st, ok := w.Worker.Cache().Stat(p); ok && st.Complete() {
+				holders++
+			}
+		}
+		_, onTarget := ws[3].Worker.Cache().Stat(p)
+		owned := rg.Owners(p, 1)[0] == target
+		if holders != 1 || onTarget != owned {
+			t.Fatalf("%s: %d old holders (want 1, nothing pruned), on the target %v, owned by it %v", p, holders, onTarget, owned)
+		}
+		if owned {
+			moved++
+			e2, err := e.c.FileIndex(ctx, p, "", 1)
+			if err != nil || len(e2.Results) != 1 || len(e2.Results[0].Workers) != 2 || !slices.Contains(e2.Results[0].Workers, target) {
+				t.Fatalf("file index of %s: %+v %v", p, e2, err)
+			}
+		}
+	}
+	if int64(moved) != j.LoadedFiles {
+		t.Fatalf("the target owns %d files, the job loaded %d", moved, j.LoadedFiles)
+	}
+}
