@@ -73,21 +73,16 @@ func (s *scheduler) rebalance(ctx context.Context, j fsm.Job) error {
 
 // rebalancePage loads and prunes one page of the file index.
 func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.FileEntry) (fsm.JobCounters, []fsm.FailedFile) {
+	rg, addr, err := s.liveRing()
+	if err != nil {
+		paths := make([]string, len(entries))
+		for i, e := range entries {
+			paths[i] = e.Path
+		}
+		return failAll(paths, err.Error())
+	}
 	var d fsm.JobCounters
 	d.ScannedFiles = int64(len(entries))
-	rg, addr, err := s.ringNow()
-	if err != nil || rg.Len() == 0 {
-		reason := "no live worker"
-		if err != nil {
-			reason = err.Error()
-		}
-		var failed []fsm.FailedFile
-		for _, e := range entries {
-			d.FailedFiles++
-			failed = append(failed, fsm.FailedFile{Path: e.Path, Reason: reason})
-		}
-		return d, failed
-	}
 	all := j.Target == rebalanceAll
 	targeted := func(w string) bool { return all || w == j.Target }
 

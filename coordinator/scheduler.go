@@ -246,23 +246,37 @@ func (s *scheduler) ringNow() (*ring.Ring, map[string]string, error) {
 	return r, addr, err
 }
 
+// liveRing is ringNow, failing when no worker can take work.
+func (s *scheduler) liveRing() (*ring.Ring, map[string]string, error) {
+	rg, addr, err := s.ringNow()
+	if err == nil && rg.Len() == 0 {
+		err = errors.New("no live worker")
+	}
+	return rg, addr, err
+}
+
+// failAll counts every file of a page as scanned and failed, for one reason.
+func failAll(paths []string, reason string) (fsm.JobCounters, []fsm.FailedFile) {
+	d := fsm.JobCounters{ScannedFiles: int64(len(paths)), FailedFiles: int64(len(paths))}
+	failed := make([]fsm.FailedFile, 0, len(paths))
+	for _, p := range paths {
+		failed = append(failed, fsm.FailedFile{Path: p, Reason: reason})
+	}
+	return d, failed
+}
+
 // dispatch sends a page of files to the workers and returns the counters.
 func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []file) (fsm.JobCounters, []fsm.FailedFile) {
+	rg, addr, err := s.liveRing()
+	if err != nil {
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.path
+		}
+		return failAll(paths, err.Error())
+	}
 	var d fsm.JobCounters
 	d.ScannedFiles = int64(len(files))
-	rg, addr, err := s.ringNow()
-	if err != nil || rg.Len() == 0 {
-		reason := "no live worker"
-		if err != nil {
-			reason = err.Error()
-		}
-		var failed []fsm.FailedFile
-		for _, f := range files {
-			d.FailedFiles++
-			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: reason})
-		}
-		return d, failed
-	}
 	if j.Type == fsm.JobFree {
 		return s.free(ctx, j, files, rg, addr, d)
 	}
