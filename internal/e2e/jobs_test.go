@@ -17,6 +17,14 @@ import (
 // mounted at /data.
 func cluster3(t *testing.T) (*env, []*workernode.Node) {
 	t.Helper()
+	return clusterWith(t, 3)
+}
+
+// clusterWith is three coordinators and n workers (4 KiB pages, no memory
+// tier) over a UFS folder mounted at /data, every worker enforcing the
+// current policies.
+func clusterWith(t *testing.T, n int) (*env, []*workernode.Node) {
+	t.Helper()
 	tc := testcluster.Start(t, 3, testcluster.Options{})
 	tc.WaitPublished()
 	var urls []string
@@ -29,37 +37,44 @@ func cluster3(t *testing.T) (*env, []*workernode.Node) {
 	}
 	e := &env{t: t, tc: tc, ufs: t.TempDir(), c: c}
 	var ws []*workernode.Node
-	for range 3 {
-		cfg := worker.DefaultConfig()
-		cfg.DataDir, cfg.Coordinators = t.TempDir(), urls
-		cfg.PageSize, cfg.MemoryBytes = page, 0
-		cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
-		n, err := workernode.Start(cfg, nil, "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		ws = append(ws, n)
+	for range n {
+		ws = append(ws, e.startWorker())
 	}
 	ctx := context.Background()
-	e.eventually("three LIVE workers", func() bool {
+	e.eventually(fmt.Sprintf("%d LIVE workers", n), func() bool {
 		ns, err := c.Nodes(ctx)
 		live := 0
-		for _, n := range ns.Results {
-			if n.State == "LIVE" {
+		for _, nd := range ns.Results {
+			if nd.State == "LIVE" {
 				live++
 			}
 		}
-		return err == nil && live == 3
+		return err == nil && live == n
 	})
 	if _, err := c.AddMount(ctx, api.Mount{Path: "/data", UFS: "file://" + e.ufs}); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range ws {
-		e.w = w
-		e.synced()
-	}
+	e.syncAll(ws)
 	return e, ws
+}
+
+// startWorker starts a worker of the env's cluster, stopped when the test ends.
+func (e *env) startWorker() *workernode.Node {
+	e.t.Helper()
+	var urls []string
+	for _, m := range e.tc.Nodes {
+		urls = append(urls, m.URL())
+	}
+	cfg := worker.DefaultConfig()
+	cfg.DataDir, cfg.Coordinators = e.t.TempDir(), urls
+	cfg.PageSize, cfg.MemoryBytes = page, 0
+	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
+	n, err := workernode.Start(cfg, nil, "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { n.Close() })
+	return n
 }
 
 func (e *env) waitJob(get func() (api.Job, error)) api.Job {

@@ -6,32 +6,18 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/alluvium/alluvium/ring"
-	"github.com/alluvium/alluvium/worker"
 )
 
 // addWorker starts one more worker of the cluster and waits until it is
 // LIVE and every worker enforces the cluster's policies.
 func (e *env) addWorker(ws []*workernode.Node) []*workernode.Node {
 	e.t.Helper()
-	var urls []string
-	for _, m := range e.tc.Nodes {
-		urls = append(urls, m.URL())
-	}
-	cfg := worker.DefaultConfig()
-	cfg.DataDir, cfg.Coordinators = e.t.TempDir(), urls
-	cfg.PageSize, cfg.MemoryBytes = page, 0
-	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
-	n, err := workernode.Start(cfg, nil, "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { n.Close() })
+	n := e.startWorker()
 	e.eventually("the new worker is LIVE", func() bool {
 		nd, err := e.c.Node(context.Background(), n.Worker.ID())
 		return err == nil && nd.State == "LIVE"
