@@ -1,16 +1,14 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
-	"time"
 
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/httpapi"
+	"github.com/alluvium/alluvium/internal/httpserve"
 	"github.com/julienschmidt/httprouter"
 )
 
@@ -29,8 +27,7 @@ type Node struct {
 	// URL is the API's base URL, e.g. "http://127.0.0.1:8001".
 	URL string
 
-	srv  *http.Server
-	done chan error
+	srv *httpserve.Server
 
 	closeOnce sync.Once
 	closeErr  error
@@ -59,29 +56,16 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{
 		Coordinator: co,
 		URL:         "http://" + ln.Addr().String(),
-		srv:         &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second},
-		done:        make(chan error, 1),
+		srv:         httpserve.Start(ln, router),
 	}
-	go func() { n.done <- n.srv.Serve(ln) }()
 	return n, nil
 }
 
-// Close stops serving (letting requests in flight finish for a few seconds)
+// Close stops serving (letting requests in flight finish for httpserve.Grace)
 // and shuts the coordinator down. It is safe to call more than once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		errHTTP := n.srv.Shutdown(ctx)
-		if errors.Is(errHTTP, context.DeadlineExceeded) {
-			// Long polls (workers' policy pulls) may still be waiting:
-			// after the grace period, close their connections.
-			errHTTP = n.srv.Close()
-		}
-		if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
-			errHTTP = errors.Join(errHTTP, err)
-		}
-		n.closeErr = errors.Join(errHTTP, n.Coordinator.Shutdown())
+		n.closeErr = errors.Join(n.srv.Stop(), n.Coordinator.Shutdown())
 	})
 	return n.closeErr
 }

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
-	"time"
 
+	"github.com/alluvium/alluvium/internal/httpserve"
 	"github.com/alluvium/alluvium/worker"
 )
 
@@ -18,8 +17,7 @@ import (
 type Node struct {
 	Worker *worker.Worker
 	URL    string
-	srv    *http.Server
-	done   chan error
+	srv    *httpserve.Server
 
 	closeOnce sync.Once
 	closeErr  error
@@ -45,10 +43,8 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	n := &Node{
 		Worker: w,
 		URL:    "http://" + ln.Addr().String(),
-		srv:    &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second},
-		done:   make(chan error, 1),
+		srv:    httpserve.Start(ln, w.Handler()),
 	}
-	go func() { n.done <- n.srv.Serve(ln) }()
 	if err := w.Start(context.Background()); err != nil {
 		_ = n.Close()
 		return nil, err
@@ -60,18 +56,9 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 // disk). It is safe to call more than once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), httpserve.Grace)
 		defer cancel()
-		errHTTP := n.srv.Shutdown(ctx)
-		if errors.Is(errHTTP, context.DeadlineExceeded) {
-			// Long polls (workers' policy pulls) may still be waiting:
-			// after the grace period, close their connections.
-			errHTTP = n.srv.Close()
-		}
-		if err := <-n.done; !errors.Is(err, http.ErrServerClosed) {
-			errHTTP = errors.Join(errHTTP, err)
-		}
-		n.closeErr = errors.Join(errHTTP, n.Worker.Shutdown(ctx))
+		n.closeErr = errors.Join(n.srv.Stop(), n.Worker.Shutdown(ctx))
 	})
 	return n.closeErr
 }
