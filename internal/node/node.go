@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/dashboard"
 	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/httpserve"
 	"github.com/julienschmidt/httprouter"
@@ -33,7 +34,8 @@ type Node struct {
 	closeErr  error
 }
 
-// Start listens, starts the coordinator, and serves the API.
+// Start listens, starts the coordinator, and serves the API and the
+// dashboard.
 func Start(cfg Config) (*Node, error) {
 	ln := cfg.HTTPListener
 	if ln == nil {
@@ -53,6 +55,7 @@ func Start(cfg Config) (*Node, error) {
 	router := httprouter.New()
 	router.HandleMethodNotAllowed = true
 	httpapi.Register(httpapi.HTTPRouter(router), co, cfg.API)
+	dashboard.Register(httpapi.HTTPRouter(router)) // GET / and /ui/...: the operator's page
 	n := &Node{
 		Coordinator: co,
 		URL:         "http://" + ln.Addr().String(),
