@@ -38,6 +38,15 @@ func ParseSize(s string) (Size, error) {
 	if !ok || num == "" {
 		return 0, fmt.Errorf("size %q: want bytes or a number with a unit such as 512MiB or 10GB", s)
 	}
+	if !strings.Contains(num, ".") {
+		// Whole numbers are exact: through a float64, a size past 2^53
+		// that String wrote would not read back as itself.
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || n > math.MaxInt64/int64(mult) {
+			return 0, fmt.Errorf("size %q is too large", s)
+		}
+		return Size(n * int64(mult)), nil
+	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || v < 0 {
 		return 0, fmt.Errorf("size %q: %q is not a non-negative number", s, num)

@@ -150,7 +150,41 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", ct)
 	h.Set("Accept-Ranges", "bytes")
 	rd := &reader{ctx: r.Context(), c: w.cache, path: loc.Path, o: o, size: meta.Size}
+	if rng, changed := emptySuffixRanges(r.Header.Get("Range"), meta.Size); changed {
+		r = r.Clone(r.Context())
+		r.Header.Set("Range", rng)
+	}
 	http.ServeContent(pageWriter{ResponseWriter: rw, rd: rd}, r, "", meta.ModTime, rd)
+}
+
+// emptySuffixRanges rewrites each suffix range that selects no bytes
+// ("-0", or "-N" of an empty file) as "<size>-", which ServeContent treats
+// as the unsatisfiable range it is: skipped in a set, 416 alone (200 for an
+// empty file). ServeContent itself answers them with a 206 and an inverted
+// Content-Range such as "bytes 10-9/10" (golang/go#81262).
+func emptySuffixRanges(h string, size int64) (string, bool) {
+	specs, ok := strings.CutPrefix(h, "bytes=")
+	if !ok {
+		return h, false
+	}
+	parts := strings.Split(specs, ",")
+	changed := false
+	for i, p := range parts {
+		start, end, ok := strings.Cut(p, "-")
+		if !ok || strings.Trim(start, " \t") != "" {
+			continue
+		}
+		end = strings.Trim(end, " \t")
+		if end == "" || end[0] == '-' {
+			continue // invalid: ServeContent answers 416
+		}
+		n, err := strconv.ParseInt(end, 10, 64)
+		if err == nil && n >= 0 && min(n, size) == 0 {
+			parts[i] = strconv.FormatInt(size, 10) + "-"
+			changed = true
+		}
+	}
+	return "bytes=" + strings.Join(parts, ","), changed
 }
 
 func writeUFSError(rw http.ResponseWriter, p string, err error) {
