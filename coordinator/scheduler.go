@@ -23,7 +23,8 @@ import (
 // lists the job's files in pages from the job's committed cursor, sends
 // each page to the workers that own the files, and commits the page's
 // counters together with the new cursor, so a new leader resumes where the
-// old one stopped, loading at most one page per worker again.
+// old one stopped. The pages that were in flight are sent again; what they
+// had already cached is found cached (no second read from the UFS).
 
 // taskAttempts is how often a file is tried before it counts as failed.
 const taskAttempts = 3
@@ -131,40 +132,34 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 	}
 	batch := max(j.Options.BatchSize, 1)
 	cur := parseCursor(j.Cursor)
-	for cur.Root < len(roots) {
+	// Pages are listed and sent in order, up to pagesInFlight at once (the
+	// workers go on with the next page while the slowest of them finishes
+	// the last one), and committed in order: a committed cursor never runs
+	// ahead of a page that has not finished.
+	var pending []*page
+	defer func() {
+		for _, p := range pending {
+			<-p.done
+		}
+	}()
+	for cur.Root < len(roots) || len(pending) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		files, next, err := s.list(ctx, roots[cur.Root], cur.Inner, batch)
-		var delta fsm.JobCounters
-		var failed []fsm.FailedFile
-		if err != nil {
-			// A root that cannot be listed fails as a file would.
-			delta.FailedFiles++
-			failed = append(failed, fsm.FailedFile{Path: roots[cur.Root], Reason: err.Error()})
-			next = ""
+		if cur.Root < len(roots) && len(pending) < pagesInFlight {
+			p := s.startPage(ctx, j, filter, roots[cur.Root], cur, batch)
+			cur = p.next
+			pending = append(pending, p)
+			continue
 		}
-		var kept []file
-		for _, f := range files {
-			if filter == nil || filter.MatchString(f.path) {
-				kept = append(kept, f)
-			}
-		}
-		if len(kept) > 0 {
-			d, fl := s.dispatch(ctx, j, kept)
-			delta.Add(d)
-			failed = append(failed, fl...)
-		}
+		p := pending[0]
+		pending = pending[1:]
+		<-p.done
 		if ctx.Err() != nil {
 			return ctx.Err() // do not commit a page that was cut short
 		}
-		if next == "" {
-			cur = cursor{Root: cur.Root + 1}
-		} else {
-			cur.Inner = next
-		}
-		pos := cur.String()
-		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Delta: delta, Cursor: &pos, Failed: failed}); err != nil {
+		pos := p.next.String()
+		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Delta: p.delta, Cursor: &pos, Failed: p.failed}); err != nil {
 			return ignoreGone(err)
 		}
 	}
@@ -173,6 +168,52 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples", j.FailedFiles))
 	}
 	return s.finish(ctx, id, fsm.JobSucceeded, "")
+}
+
+// pagesInFlight is how many pages of a job are at the workers at once.
+const pagesInFlight = 3
+
+// page is one page of a job's files on its way through the workers.
+type page struct {
+	next   cursor // the cursor once this page is done
+	done   chan struct{}
+	delta  fsm.JobCounters
+	failed []fsm.FailedFile
+}
+
+// startPage lists the page of root after cur and sends it to the workers in
+// the background; done closes when the workers have answered.
+func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Regexp, root string, cur cursor, batch int) *page {
+	p := &page{done: make(chan struct{})}
+	files, next, err := s.list(ctx, root, cur.Inner, batch)
+	if err != nil {
+		// A root that cannot be listed fails as a file would.
+		p.delta.FailedFiles++
+		p.failed = append(p.failed, fsm.FailedFile{Path: root, Reason: err.Error()})
+		next = ""
+	}
+	if next == "" {
+		p.next = cursor{Root: cur.Root + 1}
+	} else {
+		p.next = cursor{Root: cur.Root, Inner: next}
+	}
+	var kept []file
+	for _, f := range files {
+		if filter == nil || filter.MatchString(f.path) {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == 0 {
+		close(p.done)
+		return p
+	}
+	go func() {
+		defer close(p.done)
+		d, fl := s.dispatch(ctx, j, kept)
+		p.delta.Add(d)
+		p.failed = append(p.failed, fl...)
+	}()
+	return p
 }
 
 func (s *scheduler) finish(ctx context.Context, id string, state fsm.JobState, msg string) error {

@@ -42,6 +42,11 @@ type Config struct {
 	// be at least the largest replicas a load job uses, or a clear would drop
 	// replicas that a job placed; 3 by default.
 	Replicas int
+	// LoadConcurrency is how many files of a load task the worker loads at
+	// once (each of them up to 4 pages at a time): enough to keep the disk
+	// and the UFS busy while each file waits on its own reads and writes.
+	// 0 means DefaultLoadConcurrency.
+	LoadConcurrency int
 	// SweepInterval is how often files past their TTL are dropped.
 	SweepInterval time.Duration
 	// Logger receives the worker's logs; slog.Default when nil.
@@ -49,6 +54,9 @@ type Config struct {
 	// Version is reported at registration.
 	Version string
 }
+
+// DefaultLoadConcurrency is the files loaded at once by a load task.
+const DefaultLoadConcurrency = 8
 
 // DefaultConfig returns a config with 1 MiB pages, 1 GiB of disk, 256 MiB
 // of memory, a heartbeat every second, 30 s policy polls, 3 replicas and
@@ -62,6 +70,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval: time.Second,
 		PolicyWait:        30 * time.Second,
 		Replicas:          3,
+		LoadConcurrency:   DefaultLoadConcurrency,
 		SweepInterval:     30 * time.Second,
 		Logger:            slog.Default(),
 	}
@@ -86,6 +95,8 @@ func (c *Config) Validate() error {
 		return errors.New("worker: policy wait must be positive")
 	case c.SweepInterval <= 0:
 		return errors.New("worker: sweep interval must be positive")
+	case c.LoadConcurrency < 0:
+		return errors.New("worker: load concurrency is negative")
 	case c.Replicas < 1:
 		return errors.New("worker: replicas must be at least 1")
 	}

@@ -55,6 +55,35 @@ func (o *origin) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// Stream reads the file from off to its end in one request, paced by the
+// task's bandwidth like ReadAt.
+func (o *origin) Stream(ctx context.Context, off int64) (io.ReadCloser, error) {
+	rc, err := o.fs.Open(ctx, o.rel, off, -1)
+	if err != nil || o.limit == nil {
+		return rc, err
+	}
+	return &pacedReader{ctx: ctx, rc: rc, limit: o.limit}, nil
+}
+
+// pacedReader reads at most its limiter's rate.
+type pacedReader struct {
+	ctx   context.Context
+	rc    io.ReadCloser
+	limit *rate.Limiter
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if len(b) > p.limit.Burst() {
+		b = b[:p.limit.Burst()]
+	}
+	if err := p.limit.WaitN(p.ctx, len(b)); err != nil {
+		return 0, err
+	}
+	return p.rc.Read(b)
+}
+
+func (p *pacedReader) Close() error { return p.rc.Close() }
+
 // reader is an io.ReadSeeker over a file read through the cache, for
 // http.ServeContent. It allocates nothing per read: ServeContent's copy
 // buffer is filled straight from the cache's pages.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
@@ -16,11 +17,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// serveLoad runs a load task: each file is loaded in turn (a batch is the
-// scheduler's unit of parallelism across workers; within a worker, the
-// cache's page fetches are the bottleneck either way), and the answer
-// reports every file. A task whose request is cancelled stops between
-// files and pages.
+// serveLoad runs a load task: up to LoadConcurrency files at once (a
+// batch is the scheduler's unit of parallelism across workers, this is the
+// unit within one), and the answer reports every file in the task's order.
+// A task whose request is cancelled stops between files and pages.
 func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	var t api.LoadTask
 	if !decode(rw, r, &t) {
@@ -31,11 +31,25 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 		burst := int(max(t.BandwidthBytes, w.cfg.PageSize))
 		lim = rate.NewLimiter(rate.Limit(t.BandwidthBytes), burst)
 	}
-	res := api.TaskResult{Results: make([]api.FileResult, 0, len(t.Paths))}
-	for _, p := range t.Paths {
-		res.Results = append(res.Results, w.loadOne(r.Context(), t, p, lim))
+	results := make([]api.FileResult, len(t.Paths))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(t.Paths), w.loadConcurrency()) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(t.Paths)); i = next.Add(1) - 1 {
+				results[i] = w.loadOne(r.Context(), t, t.Paths[i], lim)
+			}
+		})
 	}
-	writeJSON(rw, http.StatusOK, res)
+	wg.Wait()
+	writeJSON(rw, http.StatusOK, api.TaskResult{Results: results})
+}
+
+func (w *Worker) loadConcurrency() int {
+	if w.cfg.LoadConcurrency > 0 {
+		return w.cfg.LoadConcurrency
+	}
+	return DefaultLoadConcurrency
 }
 
 func (w *Worker) loadOne(ctx context.Context, t api.LoadTask, p string, lim *rate.Limiter) api.FileResult {
