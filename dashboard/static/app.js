@@ -87,8 +87,13 @@ function clock(rfc3339) {
 const barWidths = new Map(); // bar key -> the width it was last drawn at
 
 // bar draws a fraction as a horizontal bar. A bar redrawn under the same key
-// starts at its previous width and slides to the new one.
+// starts at its previous width and slides to the new one. A null fraction is
+// an indeterminate bar: work is going on, its end is not known yet.
 function bar(key, fraction, cls) {
+  if (fraction === null) {
+    barWidths.delete(key);
+    return h('div', { class: 'bar indeterminate ' + (cls || ''), role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100 }, h('span'));
+  }
   const pct = Math.max(0, Math.min(1, Number(fraction) || 0)) * 100;
   const fill = h('span');
   const prev = barWidths.get(key);
@@ -129,7 +134,7 @@ function renderCoordinators(c) {
     pill(m.leader ? 'leader' : 'follower'),
     m.voter ? null : pill('non-voter', 'follower'),
     m.httpAddress ? h('a', { href: `http://${m.httpAddress}/`, class: 'mono' }, m.httpAddress) : null,
-    h('small', null, `applied ${m.appliedIndex ?? '–'} / ${m.commitIndex ?? '–'}`),
+    m.commitIndex ? h('small', null, `applied ${m.appliedIndex} of ${m.commitIndex}`) : null,
   )));
 }
 
@@ -178,7 +183,9 @@ async function renderRing(nodes) {
   }));
 }
 
-// progress is how far a job is, in files, as `alluvium load --progress` counts.
+// progress is how far a job is, in files, as `alluvium load --progress`
+// counts. A running job's total is not known: the leader lists the files
+// page by page and counts each page as it commits it, so its fraction is null.
 function progress(j) {
   let done;
   switch (j.type) {
@@ -187,6 +194,7 @@ function progress(j) {
     default: done = Math.max(j.loadedFiles || 0, j.loadedNonEmptyFiles || 0) + (j.skippedFiles || 0) + (j.failedFiles || 0);
   }
   const total = j.scannedFiles || 0;
+  if (ACTIVE.has(j.state)) return { fraction: null, done, total };
   if (j.state === 'SUCCEEDED') return { fraction: 1, done, total };
   return { fraction: total > 0 ? done / total : 0, done, total };
 }
@@ -194,7 +202,8 @@ function progress(j) {
 function jobBytes(j) {
   if (j.type === 'free') return `${bytes(j.freedBytes)} freed`;
   if (j.type === 'rebalance') return `${bytes(j.loadedBytes)} loaded, ${bytes(j.prunedBytes)} pruned`;
-  return j.totalBytes ? `${bytes(j.loadedBytes)} of ${bytes(j.totalBytes)}` : `${bytes(j.loadedBytes)} loaded`;
+  const skipped = j.skippedBytes ? `, ${bytes(j.skippedBytes)} skipped` : '';
+  return `${bytes(j.loadedBytes)} loaded${skipped}`;
 }
 
 function jobName(j) {
@@ -211,12 +220,13 @@ function renderJobs(jobs) {
   const rows = shown.map((j) => {
     const p = progress(j);
     const cls = j.state === 'SUCCEEDED' ? 'done' : j.state === 'FAILED' ? 'full' : j.state;
-    const files = p.total > 0 ? `${p.done.toLocaleString()} of ${p.total.toLocaleString()} files` : `${p.done.toLocaleString()} files`;
+    const files = p.fraction === null ? `${p.done.toLocaleString()} files so far`
+      : `${percent(p.fraction)} · ${p.done.toLocaleString()} of ${p.total.toLocaleString()} files`;
     const failed = j.failedFiles ? ` · ${j.failedFiles} failed` : '';
-    return h('tr', { 'data-job': j.id, 'data-state': j.state, title: j.errorMessage || '' },
+    return h('tr', { 'data-job': j.id, 'data-state': j.state, 'data-done': p.done, title: j.errorMessage || '' },
       h('td', null, h('div', null, h('b', null, j.type), ' ', jobName(j)), h('small', { class: 'sub mono' }, j.id)),
       h('td', null, pill(j.state)),
-      h('td', null, meter('j:' + j.id, p.fraction, `${percent(p.fraction)} · ${files} · ${jobBytes(j)}${failed}`, cls)),
+      h('td', null, meter('j:' + j.id, p.fraction, `${files} · ${jobBytes(j)}${failed}`, cls)),
       h('td', { class: 'num' }, j.throughputBytesPerSecond ? bytes(j.throughputBytesPerSecond) + '/s' : '–'),
       h('td', { title: j.submitTime || '' }, clock(j.submitTime)),
     );
