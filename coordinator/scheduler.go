@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -130,24 +132,62 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 		}
 		roots = lines
 	}
+	if j.Phase != phaseVerify {
+		if err := s.pass(ctx, j, roots, filter, false); err != nil {
+			return err
+		}
+		j, _ = s.c.fsm.Job(id)
+		if j.FailedFiles > 0 || !j.Options.Verify || j.Type != fsm.JobLoad || j.Options.LoadMetadataOnly {
+			return s.end(ctx, id)
+		}
+		phase, start := phaseVerify, ""
+		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: fsm.JobVerifying, Phase: &phase, Cursor: &start}); err != nil {
+			return ignoreGone(err)
+		}
+		j.Cursor = ""
+	}
+	if err := s.pass(ctx, j, roots, filter, true); err != nil {
+		return err
+	}
+	return s.end(ctx, id)
+}
+
+// phaseVerify is the phase of a load job's verify pass.
+const phaseVerify = "verify"
+
+// end ends a job whose passes are done: FAILED when a file failed.
+func (s *scheduler) end(ctx context.Context, id string) error {
+	j, _ := s.c.fsm.Job(id)
+	if j.FailedFiles > 0 {
+		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples and failedFileListPath", j.FailedFiles))
+	}
+	return s.finish(ctx, id, fsm.JobSucceeded, "")
+}
+
+// pass goes once through the job's files from its cursor: the work itself,
+// or (verify) the check that every file is cached on its owners, loading
+// those that are not.
+//
+// Pages are listed and sent in order, up to pagesInFlight at once (the
+// workers go on with the next page while the slowest of them finishes the
+// last one), and committed in order: a committed cursor never runs ahead of
+// a page that has not finished.
+func (s *scheduler) pass(ctx context.Context, j fsm.Job, roots []string, filter *regexp.Regexp, verify bool) error {
 	batch := max(j.Options.BatchSize, 1)
 	cur := parseCursor(j.Cursor)
-	// Pages are listed and sent in order, up to pagesInFlight at once (the
-	// workers go on with the next page while the slowest of them finishes
-	// the last one), and committed in order: a committed cursor never runs
-	// ahead of a page that has not finished.
 	var pending []*page
 	defer func() {
 		for _, p := range pending {
 			<-p.done
 		}
 	}()
+	quotaReported := j.QuotaCheckError != ""
 	for cur.Root < len(roots) || len(pending) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if cur.Root < len(roots) && len(pending) < pagesInFlight {
-			p := s.startPage(ctx, j, filter, roots[cur.Root], cur, batch)
+			p := s.startPage(ctx, j, filter, roots[cur.Root], cur, batch, verify)
 			cur = p.next
 			pending = append(pending, p)
 			continue
@@ -159,15 +199,63 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 			return ctx.Err() // do not commit a page that was cut short
 		}
 		pos := p.next.String()
-		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Delta: p.delta, Cursor: &pos, Failed: p.failed}); err != nil {
+		up := &fsm.UpdateJob{ID: j.ID, Delta: p.delta, Cursor: &pos, Failed: p.failed}
+		if len(p.failed) > 0 {
+			up.FailedFileListPath = s.recordFailed(j, p.failed)
+		}
+		if p.quotaErr != "" && !quotaReported {
+			up.QuotaCheckError = &p.quotaErr
+			quotaReported = true
+		}
+		if _, err := s.c.Apply(ctx, up); err != nil {
 			return ignoreGone(err)
 		}
 	}
-	j, _ = s.c.fsm.Job(id)
-	if j.FailedFiles > 0 {
-		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples", j.FailedFiles))
+	return nil
+}
+
+// recordFailed appends failed files, one "path<TAB>reason" a line, to the
+// job's failed-file list in this coordinator's data dir, and returns its
+// path ("" when it cannot be written: the samples in the job remain). A
+// new leader goes on in a file of its own.
+func (s *scheduler) recordFailed(j fsm.Job, failed []fsm.FailedFile) string {
+	if s.c.cfg.DataDir == "" {
+		return ""
 	}
-	return s.finish(ctx, id, fsm.JobSucceeded, "")
+	dir := filepath.Join(s.c.cfg.DataDir, "jobs")
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d.failed", j.ID, j.Attempts))
+	var b strings.Builder
+	for _, f := range failed {
+		b.WriteString(oneLine(f.Path))
+		b.WriteByte('\t')
+		b.WriteString(oneLine(f.Reason))
+		b.WriteByte('\n')
+	}
+	err := os.MkdirAll(dir, 0o750)
+	if err == nil {
+		var f *os.File
+		if f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640); err == nil {
+			_, err = f.WriteString(b.String())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
+		s.c.log.Warn("job: failed-file list", "job", j.ID, "err", err)
+		return ""
+	}
+	return name
+}
+
+// oneLine keeps a field of the failed-file list on its line.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // pagesInFlight is how many pages of a job are at the workers at once.
@@ -175,15 +263,16 @@ const pagesInFlight = 3
 
 // page is one page of a job's files on its way through the workers.
 type page struct {
-	next   cursor // the cursor once this page is done
-	done   chan struct{}
-	delta  fsm.JobCounters
-	failed []fsm.FailedFile
+	next     cursor // the cursor once this page is done
+	done     chan struct{}
+	delta    fsm.JobCounters
+	failed   []fsm.FailedFile
+	quotaErr string // set when a file did not fit under its quota
 }
 
 // startPage lists the page of root after cur and sends it to the workers in
 // the background; done closes when the workers have answered.
-func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Regexp, root string, cur cursor, batch int) *page {
+func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Regexp, root string, cur cursor, batch int, verify bool) *page {
 	p := &page{done: make(chan struct{})}
 	files, next, err := s.list(ctx, root, cur.Inner, batch)
 	if err != nil {
@@ -209,9 +298,10 @@ func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Reg
 	}
 	go func() {
 		defer close(p.done)
-		d, fl := s.dispatch(ctx, j, kept)
-		p.delta.Add(d)
-		p.failed = append(p.failed, fl...)
+		r := s.dispatch(ctx, j, kept, verify)
+		p.delta.Add(r.delta)
+		p.failed = append(p.failed, r.failed...)
+		p.quotaErr = r.quotaErr
 	}()
 	return p
 }
@@ -302,146 +392,6 @@ func failAll(paths []string, reason string) (fsm.JobCounters, []fsm.FailedFile) 
 	failed := make([]fsm.FailedFile, 0, len(paths))
 	for _, p := range paths {
 		failed = append(failed, fsm.FailedFile{Path: p, Reason: reason})
-	}
-	return d, failed
-}
-
-// dispatch sends a page of files to the workers and returns the counters.
-func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []file) (fsm.JobCounters, []fsm.FailedFile) {
-	rg, addr, err := s.liveRing()
-	if err != nil {
-		paths := make([]string, len(files))
-		for i, f := range files {
-			paths[i] = f.path
-		}
-		return failAll(paths, err.Error())
-	}
-	var d fsm.JobCounters
-	d.ScannedFiles = int64(len(files))
-	if j.Type == fsm.JobFree {
-		return s.free(ctx, j, files, rg, addr, d)
-	}
-	return s.load(ctx, j, files, rg, addr, d)
-}
-
-// outcome is what the replicas of one file did.
-type outcome struct {
-	loaded, skipped int
-	bytes           int64
-	err             string
-}
-
-func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string, d fsm.JobCounters) (fsm.JobCounters, []fsm.FailedFile) {
-	replicas := max(j.Options.Replicas, 1)
-	byWorker := map[string][]string{}
-	size := map[string]int64{}
-	for _, f := range files {
-		size[f.path] = f.size
-		d.TotalBytes += f.size
-		for _, w := range rg.Owners(f.path, replicas) {
-			byWorker[w] = append(byWorker[w], f.path)
-		}
-	}
-	task := api.LoadTask{JobID: j.ID, SkipIfExists: j.Options.SkipIfExists, IfChanged: j.Options.LoadPolicy == "IF_CHANGED",
-		LoadMetadataOnly: j.Options.LoadMetadataOnly, BandwidthBytes: j.Options.Bandwidth}
-	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
-		t := task
-		t.Paths = paths
-		return t
-	}, "http://%s"+api.PathTaskLoad)
-
-	out := map[string]*outcome{}
-	held := map[string][]fsm.FileEntry{}
-	for w, rs := range results {
-		for _, r := range rs {
-			o := out[r.Path]
-			if o == nil {
-				o = &outcome{}
-				out[r.Path] = o
-			}
-			switch {
-			case r.Error != "":
-				o.err = r.Error
-			case r.Skipped:
-				o.skipped++
-				held[w] = append(held[w], fsm.FileEntry{Path: r.Path, Size: size[r.Path]})
-			default:
-				o.loaded++
-				o.bytes = max(o.bytes, r.Bytes)
-				held[w] = append(held[w], fsm.FileEntry{Path: r.Path, Size: size[r.Path]})
-			}
-		}
-	}
-	var failed []fsm.FailedFile
-	for _, f := range files {
-		o := out[f.path]
-		switch {
-		case o == nil:
-			d.FailedFiles++
-			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: "no worker answered"})
-		case o.err != "":
-			d.FailedFiles++
-			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: o.err})
-		case o.loaded == 0:
-			d.SkippedFiles++
-			d.SkippedBytes += f.size
-		default:
-			d.LoadedFiles++
-			d.LoadedBytes += f.size
-			if f.size > 0 {
-				d.LoadedNonEmptyFiles++
-			}
-		}
-	}
-	for w, entries := range held {
-		if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: entries, Worker: w}); err != nil {
-			s.c.log.Warn("file index", "err", err)
-		}
-	}
-	return d, failed
-}
-
-func (s *scheduler) free(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string, d fsm.JobCounters) (fsm.JobCounters, []fsm.FailedFile) {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.path
-	}
-	byWorker := map[string][]string{}
-	for _, w := range rg.Members() { // every live holder, not only the owners
-		byWorker[w] = paths
-	}
-	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
-		return api.FreeTask{JobID: j.ID, Paths: paths}
-	}, "http://%s"+api.PathTaskFree)
-	freed := map[string]int64{}
-	errs := map[string]string{}
-	for w, rs := range results {
-		var gone []string
-		for _, r := range rs {
-			if r.Error != "" {
-				errs[r.Path] = r.Error
-				continue
-			}
-			freed[r.Path] += r.Bytes
-			gone = append(gone, r.Path)
-		}
-		if len(gone) > 0 {
-			if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: gone, Worker: w}); err != nil {
-				s.c.log.Warn("file index", "err", err)
-			}
-		}
-	}
-	var failed []fsm.FailedFile
-	for _, f := range files {
-		if e, bad := errs[f.path]; bad {
-			d.FailedFiles++
-			failed = append(failed, fsm.FailedFile{Path: f.path, Reason: e})
-			continue
-		}
-		if freed[f.path] > 0 {
-			d.FreedFiles++
-			d.FreedBytes += freed[f.path]
-		}
 	}
 	return d, failed
 }

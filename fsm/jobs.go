@@ -78,6 +78,9 @@ type JobCounters struct {
 	FreedBytes          int64 `json:"freedBytes,omitempty"`
 	PrunedFiles         int64 `json:"prunedFiles,omitempty"`
 	PrunedBytes         int64 `json:"prunedBytes,omitempty"`
+	// ReloadedFiles counts the files a load's verify pass found missing on
+	// an owner and loaded again.
+	ReloadedFiles int64 `json:"reloadedFiles,omitempty"`
 }
 
 // Add adds the counters of d.
@@ -94,6 +97,7 @@ func (c *JobCounters) Add(d JobCounters) {
 	c.FreedBytes += d.FreedBytes
 	c.PrunedFiles += d.PrunedFiles
 	c.PrunedBytes += d.PrunedBytes
+	c.ReloadedFiles += d.ReloadedFiles
 }
 
 // FailedFile is one file a job could not process, with the reason.

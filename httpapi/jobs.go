@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
 )
@@ -41,8 +42,9 @@ func (s *server) jobRoutes() []route {
 	)
 }
 
-// jobView derives the answer's computed fields (elapsed time, throughput).
-func jobView(j fsm.Job, now time.Time) api.Job {
+// jobView derives the answer's computed fields (elapsed time, throughput,
+// the tightest quota).
+func (s *server) jobView(j fsm.Job, now time.Time) api.Job {
 	v := api.Job{
 		ID: j.ID, Type: string(j.Type), State: string(j.State), Alias: j.Alias, Index: j.Index,
 		Paths: j.Paths, Target: j.Target, Options: j.Options,
@@ -50,6 +52,7 @@ func jobView(j fsm.Job, now time.Time) api.Job {
 		JobCounters: j.JobCounters, FailedFileSamples: j.FailedFileSamples, FailedFileListPath: j.FailedFileListPath,
 		ErrorMessage: j.ErrorMessage, QuotaCheckError: j.QuotaCheckError, Attempts: j.Attempts,
 	}
+	v.Quota = s.jobQuota(j)
 	if !j.StartTime.IsZero() {
 		end := now
 		if !j.EndTime.IsZero() {
@@ -74,7 +77,7 @@ func (s *server) listJobs(r *http.Request, t fsm.JobType, q map[string]string) (
 	out := api.Jobs{Results: make([]api.Job, 0, len(jobs)), NextKey: next}
 	now := time.Now()
 	for _, j := range jobs {
-		out.Results = append(out.Results, jobView(j, now))
+		out.Results = append(out.Results, s.jobView(j, now))
 	}
 	return out, nil
 }
@@ -105,7 +108,7 @@ func (s *server) getJobs(r *http.Request, t fsm.JobType) (any, error) {
 	if !found {
 		return nil, errorf(http.StatusNotFound, "no %s job with %s %q", t, sel, q[sel])
 	}
-	return jobView(j, time.Now()), nil
+	return s.jobView(j, time.Now()), nil
 }
 
 // jobSpec is what load and free requests have in common.
@@ -215,7 +218,7 @@ func (s *server) submit(r *http.Request, job fsm.Job) (any, error) {
 		return nil, err
 	}
 	j, _ := res.(fsm.Job)
-	return jobView(j, time.Now()), nil
+	return s.jobView(j, time.Now()), nil
 }
 
 func (s *server) deleteJob(r *http.Request, t fsm.JobType) (any, error) {
@@ -242,7 +245,7 @@ func (s *server) stop(r *http.Request, cmd *fsm.StopJob) (any, error) {
 		return nil, err
 	}
 	j, _ := res.(fsm.Job)
-	return jobView(j, time.Now()), nil
+	return s.jobView(j, time.Now()), nil
 }
 
 func (s *server) getRebalance(r *http.Request) (any, error) {
@@ -268,7 +271,7 @@ func (s *server) getRebalance(r *http.Request) (any, error) {
 	if !found {
 		return nil, errorf(http.StatusNotFound, "no rebalance job with %s %q", sel, q[sel])
 	}
-	return jobView(j, time.Now()), nil
+	return s.jobView(j, time.Now()), nil
 }
 
 // RebalanceAll is the target that rebalances every worker.
@@ -325,4 +328,28 @@ func (s *server) deleteRebalance(r *http.Request) (any, error) {
 		return s.stop(r, &fsm.StopJob{ID: req.ID})
 	}
 	return s.stop(r, &fsm.StopJob{Key: fsm.KeyByTarget(req.Target)})
+}
+
+// jobQuota is the tightest quota over a load job's Alluxio paths (a quota on
+// a path, on one of its ancestors or on a directory under it): the one with
+// the least room left, nil when none applies or usage is not known here.
+func (s *server) jobQuota(j fsm.Job) *api.JobQuota {
+	ur, ok := s.b.(UsageReporter)
+	if !ok || j.Type != fsm.JobLoad || s.opts.Disabled.Quota || len(j.Paths) == 0 {
+		return nil
+	}
+	var tightest *api.JobQuota
+	for _, q := range s.b.FSM().Quotas() {
+		for _, p := range j.Paths {
+			if apath.Validate(p) != nil || !(apath.Contains(q.Path, p) || apath.Contains(p, q.Path)) {
+				continue
+			}
+			left := max(q.QuotaBytes-ur.UsedBytesUnder(q.Path), 0)
+			if tightest == nil || left < tightest.Remaining {
+				tightest = &api.JobQuota{TotalBytes: q.QuotaBytes, Remaining: left}
+			}
+			break
+		}
+	}
+	return tightest
 }

@@ -1,0 +1,219 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/alluvium/alluvium/apath"
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/ring"
+)
+
+// pageResult is what the workers did with a page of a load or free job.
+type pageResult struct {
+	delta    fsm.JobCounters
+	failed   []fsm.FailedFile
+	quotaErr string
+}
+
+// dispatch sends a page of files to the workers and returns the counters.
+// In a verify pass only failures count: the files were counted by the
+// pass before, and those found missing are counted in ReloadedFiles.
+func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []file, verify bool) pageResult {
+	rg, addr, err := s.liveRing()
+	if err != nil {
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.path
+		}
+		d, failed := failAll(paths, err.Error())
+		if verify {
+			d = fsm.JobCounters{FailedFiles: d.FailedFiles}
+		}
+		return pageResult{delta: d, failed: failed}
+	}
+	if j.Type == fsm.JobFree {
+		return s.free(ctx, j, files, rg, addr)
+	}
+	return s.load(ctx, j, files, rg, addr, verify)
+}
+
+// outcome is what the replicas of one file did.
+type outcome struct {
+	loaded, skipped int
+	bytes           int64
+	err             string
+	quota           bool
+}
+
+func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string, verify bool) pageResult {
+	replicas := max(j.Options.Replicas, 1)
+	byWorker := map[string][]string{}
+	size := map[string]int64{}
+	var r pageResult
+	r.delta.ScannedFiles = int64(len(files))
+	for _, f := range files {
+		size[f.path] = f.size
+		r.delta.TotalBytes += f.size
+		for _, w := range rg.Owners(f.path, replicas) {
+			byWorker[w] = append(byWorker[w], f.path)
+		}
+	}
+	task := api.LoadTask{JobID: j.ID, SkipIfExists: j.Options.SkipIfExists, IfChanged: j.Options.LoadPolicy == "IF_CHANGED",
+		LoadMetadataOnly: j.Options.LoadMetadataOnly, BandwidthBytes: j.Options.Bandwidth}
+	if verify { // what an owner holds whole is skipped; what it lacks, loaded
+		task.SkipIfExists, task.IfChanged = true, false
+	}
+	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
+		t := task
+		t.Paths = paths
+		return t
+	}, "http://%s"+api.PathTaskLoad)
+
+	out := map[string]*outcome{}
+	held := map[string][]fsm.FileEntry{}
+	for w, rs := range results {
+		for _, fr := range rs {
+			o := out[fr.Path]
+			if o == nil {
+				o = &outcome{}
+				out[fr.Path] = o
+			}
+			switch {
+			case fr.Error != "":
+				o.err, o.quota = fr.Error, o.quota || fr.QuotaExceeded
+			case fr.Skipped:
+				o.skipped++
+				held[w] = append(held[w], fsm.FileEntry{Path: fr.Path, Size: size[fr.Path]})
+			default:
+				o.loaded++
+				o.bytes = max(o.bytes, fr.Bytes)
+				held[w] = append(held[w], fsm.FileEntry{Path: fr.Path, Size: size[fr.Path]})
+			}
+		}
+	}
+	var v fsm.JobCounters // the verify pass's counters
+	for _, f := range files {
+		o := out[f.path]
+		switch {
+		case o == nil:
+			r.delta.FailedFiles++
+			r.failed = append(r.failed, fsm.FailedFile{Path: f.path, Reason: "no worker answered"})
+		case o.err != "":
+			r.delta.FailedFiles++
+			r.failed = append(r.failed, fsm.FailedFile{Path: f.path, Reason: o.err})
+			if o.quota && r.quotaErr == "" {
+				r.quotaErr = s.quotaError(f.path)
+			}
+		case o.loaded == 0:
+			r.delta.SkippedFiles++
+			r.delta.SkippedBytes += f.size
+		default:
+			r.delta.LoadedFiles++
+			r.delta.LoadedBytes += f.size
+			if f.size > 0 {
+				r.delta.LoadedNonEmptyFiles++
+			}
+			v.ReloadedFiles++
+		}
+	}
+	if verify {
+		v.FailedFiles = r.delta.FailedFiles
+		r.delta = v
+	}
+	for w, entries := range held {
+		if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: entries, Worker: w}); err != nil {
+			s.c.log.Warn("file index", "err", err)
+		}
+	}
+	return r
+}
+
+// quotaError explains a file that did not fit under its quota.
+func (s *scheduler) quotaError(path string) string {
+	for _, q := range s.c.fsm.Quotas() {
+		if apath.Contains(q.Path, path) {
+			return fmt.Sprintf("quota of %s (%s) is full: %s and possibly other files were not cached", q.Path, api.Size(q.QuotaBytes), path)
+		}
+	}
+	return "a quota is full: " + path + " was not cached"
+}
+
+// free frees a page of files on every live worker (every holder, not only
+// the owners: a ring change may have left copies anywhere). A file that the
+// file index says an offline worker holds fails, unless the job forces it:
+// then its live copies are freed and the offline one stays listed.
+func (s *scheduler) free(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string) pageResult {
+	var r pageResult
+	r.delta.ScannedFiles = int64(len(files))
+	live := rg.Members()
+	var paths []string
+	for _, f := range files {
+		if off := s.offlineHolders(f.path, live); len(off) > 0 && !j.Options.Force {
+			r.delta.FailedFiles++
+			r.failed = append(r.failed, fsm.FailedFile{Path: f.path,
+				Reason: "held by offline worker " + strings.Join(off, ", ") + " (free with force to free the live copies)"})
+			continue
+		}
+		paths = append(paths, f.path)
+	}
+	if len(paths) == 0 {
+		return r
+	}
+	byWorker := map[string][]string{}
+	for _, w := range live {
+		byWorker[w] = paths
+	}
+	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
+		return api.FreeTask{JobID: j.ID, Paths: paths}
+	}, "http://%s"+api.PathTaskFree)
+	freed := map[string]int64{}
+	errs := map[string]string{}
+	for w, rs := range results {
+		var gone []string
+		for _, fr := range rs {
+			if fr.Error != "" {
+				errs[fr.Path] = fr.Error
+				continue
+			}
+			freed[fr.Path] += fr.Bytes
+			gone = append(gone, fr.Path)
+		}
+		if len(gone) > 0 {
+			if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: gone, Worker: w}); err != nil {
+				s.c.log.Warn("file index", "err", err)
+			}
+		}
+	}
+	for _, p := range paths {
+		if e, bad := errs[p]; bad {
+			r.delta.FailedFiles++
+			r.failed = append(r.failed, fsm.FailedFile{Path: p, Reason: e})
+			continue
+		}
+		if freed[p] > 0 {
+			r.delta.FreedFiles++
+			r.delta.FreedBytes += freed[p]
+		}
+	}
+	return r
+}
+
+// offlineHolders lists the holders of path in the file index that are not
+// live (sorted, as the index keeps them).
+func (s *scheduler) offlineHolders(path string, live []string) []string {
+	e, ok := s.c.fsm.FileIndexGet(path)
+	if !ok {
+		return nil
+	}
+	var off []string
+	for _, w := range e.Workers {
+		if !slices.Contains(live, w) {
+			off = append(off, w)
+		}
+	}
+	return off
+}
