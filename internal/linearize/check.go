@@ -54,3 +54,19 @@ func Check(ops []porcupine.Operation, events []Event, name string) (Result, erro
 	}
 	return res, nil
 }
+
+// PartitionSizes counts, per partition key, the operations and those
+// without a definite answer: where a slow check spends its time.
+func PartitionSizes(ops []porcupine.Operation) map[string][2]int {
+	out := map[string][2]int{}
+	for _, op := range ops {
+		k := op.Input.(Input).Key
+		n := out[k]
+		n[0]++
+		if op.Output.(Output).Unknown {
+			n[1]++
+		}
+		out[k] = n
+	}
+	return out
+}

@@ -38,17 +38,18 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *swapHandler) set(h http.Handler) { s.h.Store(&h) }
 
-// dead answers nothing: it drops the connection, so a client cannot tell
-// whether its write took effect.
-var dead http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-})
+// down answers for a killed node. A dead process refuses connections, so
+// its clients know that nothing happened; the listener stays open (to keep
+// the address) and answers as a follower does when the leader cannot be
+// dialled: 503 "no raft leader". Calls that were in flight when the node
+// died get whatever the dying coordinator answers (no definite outcome).
+func down(id string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, `{"status":"no raft leader: coordinator %s is down (connection refused)"}`+"\n", id)
+	})
+}
 
 // RequestTimeout bounds the work of one API request on a node; the clients
 // wait a little longer, so a write without quorum answers 503 before they
@@ -74,7 +75,7 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 		addrs[id] = l.Addr().String()
 		c.urls[id] = "http://" + l.Addr().String()
 		h := &swapHandler{}
-		h.set(dead)
+		h.set(down(id))
 		c.handlers[id] = h
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: nil}
 		servers = append(servers, srv)
@@ -130,9 +131,9 @@ func (c *Cluster) IDs() []string { return c.ids }
 // URL is the node's API base URL.
 func (c *Cluster) URL(id string) string { return c.urls[id] }
 
-// Kill stops the node abruptly; its address stops answering.
+// Kill stops the node abruptly; its address answers as a dead one would.
 func (c *Cluster) Kill(id string) {
-	c.handlers[id].set(dead)
+	c.handlers[id].set(down(id))
 	c.Cluster.Kill(id)
 }
 

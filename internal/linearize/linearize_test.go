@@ -120,6 +120,8 @@ func runSeed(t *testing.T, seed uint64, d time.Duration, nClients int) (ops, unk
 		t.Logf("nemesis %6.3fs-%6.3fs %s", float64(e.Start)/1e9, float64(e.End)/1e9, e.What)
 	}
 
+	historyDone := time.Now()
+
 	// The faults are over: read every register once more.
 	c.WaitLeader()
 	final := clients[0]
@@ -145,11 +147,18 @@ func runSeed(t *testing.T, seed uint64, d time.Duration, nClients int) (ops, unk
 			unknown++
 		}
 	}
+	checkStart := time.Now()
 	res, err := linearize.Check(history, events, fmt.Sprint(seed))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d operations, %d without a definite answer: %s", len(history), unknown, res.Verdict)
+	t.Logf("%d operations, %d without a definite answer: %s (final reads %s, check %s)", len(history), unknown, res.Verdict,
+		checkStart.Sub(historyDone).Round(time.Millisecond), time.Since(checkStart).Round(time.Millisecond))
+	if res.Verdict != porcupine.Ok {
+		for key, n := range linearize.PartitionSizes(history) {
+			t.Logf("partition %s: %d operations, %d without a definite answer", key, n[0], n[1])
+		}
+	}
 	if res.Verdict != porcupine.Ok {
 		t.Fatalf("seed %d: history is %s; visualisation in %s (replay with %s=%d)", seed, res.Verdict, res.File, seedEnv, seed)
 	}

@@ -115,8 +115,8 @@ func (c *Client) next() int64 { return c.unique.Add(1) }
 // randomInput picks a call: about half reads, spread over the registers.
 func (c *Client) randomInput() Input {
 	r := c.Rand
-	switch g := r.IntN(10); {
-	case g < 6:
+	switch g := r.IntN(20); {
+	case g < 12:
 		m := mountPaths[r.IntN(len(mountPaths))]
 		in := Input{Key: m, Path: m}
 		switch k := r.IntN(20); {
@@ -141,7 +141,7 @@ func (c *Client) randomInput() Input {
 			}
 		}
 		return in
-	case g < 8:
+	case g < 17:
 		a := jobAliases[r.IntN(len(jobAliases))]
 		return Input{Op: []Op{JobSubmit, JobStop, JobGet, JobGet}[r.IntN(4)], Key: "job:" + a, Alias: a}
 	default:
