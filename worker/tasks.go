@@ -26,11 +26,8 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	if !decode(rw, r, &t) {
 		return
 	}
-	var lim *rate.Limiter
-	if t.BandwidthBytes > 0 {
-		burst := int(max(t.BandwidthBytes, w.cfg.PageSize))
-		lim = rate.NewLimiter(rate.Limit(t.BandwidthBytes), burst)
-	}
+	lim := w.limits.acquire(t.JobID, t.BandwidthBytes, w.cfg.PageSize)
+	defer w.limits.release(t.JobID, lim)
 	results := make([]api.FileResult, len(t.Paths))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -43,6 +40,57 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	writeJSON(rw, http.StatusOK, api.TaskResult{Results: results})
+}
+
+// jobLimits holds the bandwidth limiter of each load job with tasks in
+// flight on this worker: a job's bandwidth is per worker, however many of
+// its pages the scheduler has sent at once.
+type jobLimits struct {
+	mu   sync.Mutex
+	jobs map[string]*jobLimit
+}
+
+type jobLimit struct {
+	lim   *rate.Limiter
+	tasks int
+}
+
+// acquire returns the job's limiter (nil when bytesPerSecond is 0), made
+// at its first task; a changed bandwidth takes effect at once.
+func (l *jobLimits) acquire(job string, bytesPerSecond, pageSize int64) *rate.Limiter {
+	if bytesPerSecond <= 0 {
+		return nil
+	}
+	burst := int(max(bytesPerSecond, pageSize))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.jobs == nil {
+		l.jobs = map[string]*jobLimit{}
+	}
+	jl := l.jobs[job]
+	if jl == nil {
+		jl = &jobLimit{lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
+		l.jobs[job] = jl
+	} else if jl.lim.Limit() != rate.Limit(bytesPerSecond) {
+		jl.lim.SetLimit(rate.Limit(bytesPerSecond))
+		jl.lim.SetBurst(burst)
+	}
+	jl.tasks++
+	return jl.lim
+}
+
+// release ends a task of the job; the last one drops the limiter.
+func (l *jobLimits) release(job string, lim *rate.Limiter) {
+	if lim == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if jl := l.jobs[job]; jl != nil {
+		if jl.tasks--; jl.tasks == 0 {
+			delete(l.jobs, job)
+		}
+	}
 }
 
 func (w *Worker) loadConcurrency() int {

@@ -44,6 +44,9 @@ type Worker struct {
 	decommissioned atomic.Bool
 
 	clear clearStale
+	// limits paces each load job's reads on this worker, shared by the
+	// job's tasks in flight.
+	limits jobLimits
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
