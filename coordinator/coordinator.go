@@ -136,7 +136,12 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 			return nil, fmt.Errorf("coordinator: raft transport on %s: %w", c.cfg.RaftBind, err)
 		}
 	}
-	c.closer = append(c.closer, trans.Close)
+	c.closer = append(c.closer, func() error {
+		// Close leaves the pooled outbound connections open, and with
+		// them the peers' goroutines that serve them: release them too.
+		trans.CloseStreams()
+		return trans.Close()
+	})
 	return &RaftParts{Transport: trans, LogStore: logs, StableStore: store, SnapshotStore: snaps}, nil
 }
 
