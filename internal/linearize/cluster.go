@@ -18,9 +18,9 @@ import (
 
 // Cluster is a coordinatortest cluster whose nodes each serve the real API
 // (httpapi.Register) on a loopback listener, as a process would. A node's
-// listener outlives Kill: while the node is down its connections are cut
-// without an answer, as when a process has died, and Restart serves the new
-// coordinator on the same address (the one published through the log).
+// listener outlives Kill: while the node is down it refuses every call (see
+// down), and Restart serves the new coordinator on the same address (the
+// one published through the log).
 type Cluster struct {
 	*coordinatortest.Cluster
 	ids      []string
@@ -77,7 +77,7 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 		h := &swapHandler{}
 		h.set(down(id))
 		c.handlers[id] = h
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: nil}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		servers = append(servers, srv)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = srv.Serve(l) }()

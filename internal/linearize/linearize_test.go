@@ -20,7 +20,7 @@ import (
 // Knobs for longer runs (make linearize). Seeds are 1..N unless one seed is
 // named, to replay it.
 const (
-	seedsEnv    = "ALLUVIUM_LINEARIZE_SEEDS"    // how many seeds (default 20, 5 with -short)
+	seedsEnv    = "ALLUVIUM_LINEARIZE_SEEDS"    // how many seeds, or a range "21-100" (default 20, 5 with -short)
 	seedEnv     = "ALLUVIUM_LINEARIZE_SEED"     // run only this seed
 	durationEnv = "ALLUVIUM_LINEARIZE_DURATION" // history length per seed (default 3s)
 	clientsEnv  = "ALLUVIUM_LINEARIZE_CLIENTS"  // concurrent clients (default 4)
@@ -46,14 +46,26 @@ func seeds(t *testing.T) []uint64 {
 		}
 		return []uint64{s}
 	}
-	n := 20
+	first, last := uint64(1), uint64(20)
 	if testing.Short() {
-		n = 5
+		last = 5
 	}
-	n = envInt(t, seedsEnv, n)
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = uint64(i + 1)
+	if v := os.Getenv(seedsEnv); v != "" {
+		a, b, isRange := strings.Cut(v, "-")
+		var err1, err2 error
+		if isRange {
+			first, err1 = strconv.ParseUint(a, 10, 64)
+			last, err2 = strconv.ParseUint(b, 10, 64)
+		} else {
+			last, err1 = strconv.ParseUint(a, 10, 64)
+		}
+		if err1 != nil || err2 != nil || first < 1 || last < first {
+			t.Fatalf("%s=%q: want a count (20) or a range of seeds (21-100)", seedsEnv, v)
+		}
+	}
+	var out []uint64
+	for s := first; s <= last; s++ {
+		out = append(out, s)
 	}
 	return out
 }
