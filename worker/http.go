@@ -125,6 +125,12 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusNotFound, loc.Path+" is a mount point, not a file")
 		return
 	}
+	if r.URL.Query().Get(api.QueryCachedOnly) == "true" {
+		if st, ok := w.cache.Stat(loc.Path); !ok || !st.Complete() {
+			writeError(rw, http.StatusNotFound, loc.Path+" is not wholly cached on this worker")
+			return
+		}
+	}
 	o := &origin{fs: fs, rel: loc.Rel}
 	meta, err := w.cache.Size(r.Context(), loc.Path, o)
 	if errors.Is(err, ufs.ErrClosed) {
@@ -140,6 +146,7 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := rw.Header()
+	h.Set(api.DataVersionHeader, strconv.FormatUint(meta.Version(), 10))
 	if meta.ETag != "" {
 		h.Set("ETag", strconv.Quote(meta.ETag))
 	}
@@ -161,7 +168,8 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 // ("-0", or "-N" of an empty file) as "<size>-", which ServeContent treats
 // as the unsatisfiable range it is: skipped in a set, 416 alone (200 for an
 // empty file). ServeContent itself answers them with a 206 and an inverted
-// Content-Range such as "bytes 10-9/10" (golang/go#81262).
+// Content-Range such as "bytes 10-9/10" (golang/go#81262). White space is
+// trimmed as net/textproto does.
 func emptySuffixRanges(h string, size int64) (string, bool) {
 	specs, ok := strings.CutPrefix(h, "bytes=")
 	if !ok {
@@ -171,10 +179,10 @@ func emptySuffixRanges(h string, size int64) (string, bool) {
 	changed := false
 	for i, p := range parts {
 		start, end, ok := strings.Cut(p, "-")
-		if !ok || strings.Trim(start, " \t") != "" {
+		if !ok || strings.Trim(start, " \t\r\n") != "" {
 			continue
 		}
-		end = strings.Trim(end, " \t")
+		end = strings.Trim(end, " \t\r\n")
 		if end == "" || end[0] == '-' {
 			continue // invalid: ServeContent answers 416
 		}
@@ -232,12 +240,20 @@ type Stats struct {
 	Pages           int64            `json:"pages"`
 	Files           int              `json:"files"`
 	PolicyVersion   uint64           `json:"policyVersion"`
+	// PeerLoadedFiles counts files a load task read from another worker
+	// rather than the UFS (a rebalance's moves).
+	PeerLoadedFiles int64 `json:"peerLoadedFiles"`
 }
 
 func (w *Worker) serveStats(rw http.ResponseWriter, _ *http.Request) {
+	writeJSON(rw, http.StatusOK, w.Stats())
+}
+
+// Stats returns the worker's counters, as GET /api/v1/stats answers them.
+func (w *Worker) Stats() Stats {
 	s := w.cache.Stats()
-	writeJSON(rw, http.StatusOK, Stats{ID: w.id, MemoryHits: s.MemoryHits, DiskHits: s.DiskHits, Misses: s.Misses,
+	return Stats{ID: w.id, MemoryHits: s.MemoryHits, DiskHits: s.DiskHits, Misses: s.Misses,
 		PageIns: s.PageIns, BytesFromOrigin: s.BytesFromOrigin, Uncached: s.Uncached, Evictions: s.Evictions,
 		UsedBytes: s.UsedBytes, CapacityBytes: w.cfg.CapacityBytes, Pages: s.Pages, Files: s.Files,
-		PolicyVersion: w.PolicyVersion()})
+		PolicyVersion: w.PolicyVersion(), PeerLoadedFiles: w.peerLoads.Load()}
 }
