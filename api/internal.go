@@ -78,7 +78,20 @@ type LoadTask struct {
 	LoadMetadataOnly bool     `json:"loadMetadataOnly,omitempty"`
 	// BandwidthBytes bounds this task's UFS reads per second (0: none).
 	BandwidthBytes int64 `json:"bandwidthBytes,omitempty"`
+	// Peers lists, for some paths, the addresses of workers that hold them:
+	// the worker reads a path from one of those peers (when its copy is the
+	// UFS's current version) before it reads the UFS. A rebalance moves
+	// data between workers this way.
+	Peers map[string][]string `json:"peers,omitempty"`
 }
+
+// A peer's data answer carries DataVersionHeader, the cache.Meta version
+// of the copy it serves; QueryCachedOnly=true makes a worker answer 404
+// unless the file is wholly in its cache (it never reads the UFS for it).
+const (
+	DataVersionHeader = "X-Alluvium-Version"
+	QueryCachedOnly   = "cachedOnly"
+)
 
 // FileResult is what a task did to one file.
 type FileResult struct {

@@ -163,7 +163,7 @@ func (c *Cache) rebuildFile(dir string) {
 		return
 	}
 	meta := Meta{Size: m.Size, ModTime: m.ModTime, ETag: m.ETag}
-	f := &fileEntry{path: m.Path, dir: dir, meta: meta, version: meta.version(), cachedAt: m.CachedAt,
+	f := &fileEntry{path: m.Path, dir: dir, meta: meta, version: meta.Version(), cachedAt: m.CachedAt,
 		validatedAt: m.CachedAt, pages: map[int64]*pageEntry{}, metaWritten: true}
 	f.priority = c.pol.priority(f.path)
 	f.quotaDir, _, _ = c.pol.quota(f.path)
@@ -291,7 +291,7 @@ func (c *Cache) prepare(ctx context.Context, path string, o Origin) (view, error
 		}
 		c.mu.Unlock()
 	}
-	return view{meta: meta, version: meta.version(), cacheable: cacheable}, nil
+	return view{meta: meta, version: meta.Version(), cacheable: cacheable}, nil
 }
 
 // ReadAt reads len(p) bytes of path at off through the cache, fetching
@@ -431,7 +431,7 @@ func (c *Cache) fetch(ctx context.Context, path string, o Origin, v view, idx, w
 
 // admit stores a page if the policies let it in, and reports whether it did.
 func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
-	version := meta.version()
+	version := meta.Version()
 	size := int64(len(data))
 	c.mu.Lock()
 	if c.pol.rule(path).Rule == fsm.RuleSkipCache {

@@ -47,7 +47,10 @@ func (m Meta) Changed(o Meta) bool {
 	return m.Size != o.Size || !m.ModTime.Equal(o.ModTime) || m.ETag != o.ETag
 }
 
-func (m Meta) version() uint64 {
+// Version is a hash of the version's size, mtime and ETag: what ties a
+// page to the UFS file version it was read from. Workers compare it to tell
+// whether a peer's copy is the version the UFS has now.
+func (m Meta) Version() uint64 {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], uint64(m.Size))
 	binary.LittleEndian.PutUint64(b[8:], uint64(m.ModTime.UnixNano()))

@@ -118,10 +118,25 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 	// Load.
 	failedBy := map[string]string{}
 	if len(loads) > 0 {
+		// An owner reads a file from a live holder (a peer) before the UFS.
+		peers := map[string][]string{}
+		for p, holders := range live {
+			for _, h := range holders {
+				peers[p] = append(peers[p], addr[h])
+			}
+		}
 		task := api.LoadTask{JobID: j.ID, SkipIfExists: true, BandwidthBytes: j.Options.LoadBandwidth}
 		results := s.sendAll(ctx, loads, addr, func(paths []string) any {
 			t := task
 			t.Paths = paths
+			for _, p := range paths {
+				if len(peers[p]) > 0 {
+					if t.Peers == nil {
+						t.Peers = map[string][]string{}
+					}
+					t.Peers[p] = peers[p]
+				}
+			}
 			return t
 		}, "http://%s"+api.PathTaskLoad)
 		for w, rs := range results {

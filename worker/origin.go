@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 
+	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/cache"
 	"github.com/alluvium/alluvium/ufs"
 	"golang.org/x/time/rate"
@@ -20,6 +23,8 @@ type origin struct {
 	meta *cache.Meta
 	// limit, when set, paces the reads (a load task's bandwidth).
 	limit *rate.Limiter
+	// peers, when set, are tried before the UFS by Stream.
+	peers *peerSource
 }
 
 func metaOf(fi ufs.FileInfo) cache.Meta {
@@ -43,9 +48,15 @@ func (o *origin) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
-	rc, err := o.fs.Open(ctx, o.rel, off, int64(len(p)))
-	if err != nil {
-		return 0, err
+	var rc io.ReadCloser
+	if o.peers != nil {
+		rc = o.peers.stream(ctx, off)
+	}
+	if rc == nil {
+		var err error
+		if rc, err = o.fs.Open(ctx, o.rel, off, int64(len(p))); err != nil {
+			return 0, err
+		}
 	}
 	defer rc.Close()
 	n, err := io.ReadFull(rc, p)
@@ -58,11 +69,61 @@ func (o *origin) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 // Stream reads the file from off to its end in one request, paced by the
 // task's bandwidth like ReadAt.
 func (o *origin) Stream(ctx context.Context, off int64) (io.ReadCloser, error) {
-	rc, err := o.fs.Open(ctx, o.rel, off, -1)
+	var rc io.ReadCloser
+	var err error
+	if o.peers != nil {
+		rc = o.peers.stream(ctx, off)
+	}
+	if rc == nil {
+		rc, err = o.fs.Open(ctx, o.rel, off, -1)
+	}
 	if err != nil || o.limit == nil {
 		return rc, err
 	}
 	return &pacedReader{ctx: ctx, rc: rc, limit: o.limit}, nil
+}
+
+// peerSource reads a file from the workers that hold it, when their copy
+// is the version the UFS has now.
+type peerSource struct {
+	w       *Worker
+	path    string // Alluxio path
+	version uint64 // cache.Meta.Version of the UFS's current file
+	addrs   []string
+	used    bool // a stream came from a peer
+}
+
+// stream returns the file from off to its end from the first peer that
+// serves that version from its cache, nil when none does.
+func (p *peerSource) stream(ctx context.Context, off int64) io.ReadCloser {
+	for _, addr := range p.addrs {
+		u := url.URL{Scheme: "http", Host: addr, Path: api.PathWorkerDataRoot + p.path,
+			RawQuery: "local=true&" + api.QueryCachedOnly + "=true"}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			continue
+		}
+		if off > 0 {
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-")
+		}
+		if p.w.cfg.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+p.w.cfg.Token)
+		}
+		resp, err := p.w.client.Do(req)
+		if err != nil {
+			continue
+		}
+		want := http.StatusOK
+		if off > 0 {
+			want = http.StatusPartialContent
+		}
+		if resp.StatusCode == want && resp.Header.Get(api.DataVersionHeader) == strconv.FormatUint(p.version, 10) {
+			p.used = true
+			return resp.Body
+		}
+		resp.Body.Close()
+	}
+	return nil
 }
 
 // pacedReader reads at most its limiter's rate.

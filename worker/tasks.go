@@ -133,7 +133,14 @@ func (w *Worker) loadOne(ctx context.Context, t api.LoadTask, p string, lim *rat
 			w.cache.Free(loc.Path)
 		}
 	}
-	lr, err := w.cache.Load(ctx, loc.Path, &origin{fs: fs, rel: loc.Rel, meta: &meta, limit: lim})
+	o := &origin{fs: fs, rel: loc.Rel, meta: &meta, limit: lim}
+	if addrs := t.Peers[p]; len(addrs) > 0 {
+		o.peers = &peerSource{w: w, path: loc.Path, version: meta.Version(), addrs: addrs}
+	}
+	lr, err := w.cache.Load(ctx, loc.Path, o)
+	if o.peers != nil && o.peers.used {
+		w.peerLoads.Add(1)
+	}
 	fr.Bytes = lr.LoadedBytes
 	switch {
 	case err == nil:

@@ -47,6 +47,8 @@ type Worker struct {
 	// limits paces each load job's reads on this worker, shared by the
 	// job's tasks in flight.
 	limits jobLimits
+	// peerLoads counts files loaded from another worker.
+	peerLoads atomic.Int64
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc

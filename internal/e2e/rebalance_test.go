@@ -183,6 +183,11 @@ func TestRebalanceMovesFilesToANewWorker(t *testing.T) {
 	if int64(per[ws[3].Worker.ID()]) != j.LoadedFiles {
 		t.Fatalf("the new worker owns %d files, the job loaded %d", per[ws[3].Worker.ID()], j.LoadedFiles)
 	}
+	// Every file moved had a live holder: the new worker read each from
+	// that peer, not from the UFS.
+	if peer := ws[3].Worker.Stats().PeerLoadedFiles; peer != j.LoadedFiles {
+		t.Fatalf("the new worker read %d of its %d files from peers", peer, j.LoadedFiles)
+	}
 	// A second run finds nothing to do.
 	again := e.rebalanceAll()
 	if again.State != "SUCCEEDED" || again.ScannedFiles != n || again.LoadedFiles != 0 || again.PrunedFiles != 0 {
