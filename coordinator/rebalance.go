@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -37,10 +36,9 @@ const rebalanceAll = "ALL"
 const rebalancePhase = "load+prune"
 
 func (s *scheduler) rebalance(ctx context.Context, j fsm.Job) error {
-	id := j.ID
 	if j.Phase != rebalancePhase {
 		ph := rebalancePhase
-		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Phase: &ph}); err != nil {
+		if err := s.update(ctx, j, fsm.UpdateJob{Phase: &ph}); err != nil {
 			return ignoreGone(err)
 		}
 	}
@@ -60,15 +58,11 @@ func (s *scheduler) rebalance(ctx context.Context, j fsm.Job) error {
 		}
 		cur = entries[len(entries)-1].Path
 		pos := cur
-		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, Delta: delta, Cursor: &pos, Failed: failed}); err != nil {
+		if err := s.update(ctx, j, fsm.UpdateJob{Delta: delta, Cursor: &pos, Failed: failed}); err != nil {
 			return ignoreGone(err)
 		}
 	}
-	j, _ = s.c.fsm.Job(id)
-	if j.FailedFiles > 0 {
-		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples", j.FailedFiles))
-	}
-	return s.finish(ctx, id, fsm.JobSucceeded, "")
+	return s.end(ctx, j)
 }
 
 // rebalancePage loads and prunes one page of the file index.

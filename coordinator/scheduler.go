@@ -110,7 +110,7 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 		return nil
 	}
 	if j.State == fsm.JobWaiting {
-		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: fsm.JobRunning}); err != nil {
+		if err := s.update(ctx, j, fsm.UpdateJob{State: fsm.JobRunning}); err != nil {
 			return ignoreGone(err)
 		}
 	}
@@ -121,52 +121,59 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 	if j.Options.FileFilterRegex != "" {
 		var err error
 		if filter, err = regexp.Compile(j.Options.FileFilterRegex); err != nil {
-			return s.finish(ctx, id, fsm.JobFailed, "fileFilterRegex: "+err.Error())
+			return s.finish(ctx, j, fsm.JobFailed, "fileFilterRegex: "+err.Error())
 		}
 	}
 	roots := j.Paths
 	if j.Index != "" {
 		lines, err := s.readIndex(ctx, j.Index)
 		if err != nil {
-			return s.finish(ctx, id, fsm.JobFailed, "index file "+j.Index+": "+err.Error())
+			return s.finish(ctx, j, fsm.JobFailed, "index file "+j.Index+": "+err.Error())
 		}
 		roots = lines
 	}
 	if j.Phase != phaseVerify {
 		if err := s.pass(ctx, j, roots, filter, false); err != nil {
-			return err
+			return ignoreGone(err)
 		}
-		j, _ = s.c.fsm.Job(id)
-		if j.FailedFiles > 0 || !j.Options.Verify || j.Type != fsm.JobLoad || j.Options.LoadMetadataOnly {
-			return s.end(ctx, id)
+		if done, _ := s.c.fsm.Job(id); done.FailedFiles > 0 || !j.Options.Verify || j.Type != fsm.JobLoad || j.Options.LoadMetadataOnly {
+			return s.end(ctx, j)
 		}
 		phase, start := phaseVerify, ""
-		if _, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: fsm.JobVerifying, Phase: &phase, Cursor: &start}); err != nil {
+		if err := s.update(ctx, j, fsm.UpdateJob{State: fsm.JobVerifying, Phase: &phase, Cursor: &start}); err != nil {
 			return ignoreGone(err)
 		}
 		j.Cursor = ""
 	}
 	if err := s.pass(ctx, j, roots, filter, true); err != nil {
-		return err
+		return ignoreGone(err)
 	}
-	return s.end(ctx, id)
+	return s.end(ctx, j)
+}
+
+// update applies progress to this run of job j (the job's attempt when the
+// run began): a run that the job has left behind, stopped or superseded by
+// a resumed run, gets fsm.ErrGone and changes nothing.
+func (s *scheduler) update(ctx context.Context, j fsm.Job, up fsm.UpdateJob) error {
+	up.ID, up.Attempt = j.ID, j.Attempts
+	_, err := s.c.Apply(ctx, &up)
+	return err
 }
 
 // phaseVerify is the phase of a load job's verify pass.
 const phaseVerify = "verify"
 
-// end ends a job whose passes are done: FAILED when a file failed.
-func (s *scheduler) end(ctx context.Context, id string) error {
-	j, _ := s.c.fsm.Job(id)
-	if j.FailedFiles > 0 {
-		return s.finish(ctx, id, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples and failedFileListPath", j.FailedFiles))
+// end ends a run whose passes are done: FAILED when a file failed.
+func (s *scheduler) end(ctx context.Context, j fsm.Job) error {
+	if now, _ := s.c.fsm.Job(j.ID); now.FailedFiles > 0 {
+		return s.finish(ctx, j, fsm.JobFailed, fmt.Sprintf("%d files failed; see failedFileSamples and failedFileListPath", now.FailedFiles))
 	}
-	return s.finish(ctx, id, fsm.JobSucceeded, "")
+	return s.finish(ctx, j, fsm.JobSucceeded, "")
 }
 
 // pass goes once through the job's files from its cursor: the work itself,
 // or (verify) the check that every file is cached on its owners, loading
-// those that are not.
+// those that are not. It returns fsm.ErrGone when the run was left behind.
 //
 // Pages are listed and sent in order, up to pagesInFlight at once (the
 // workers go on with the next page while the slowest of them finishes the
@@ -199,7 +206,7 @@ func (s *scheduler) pass(ctx context.Context, j fsm.Job, roots []string, filter 
 			return ctx.Err() // do not commit a page that was cut short
 		}
 		pos := p.next.String()
-		up := &fsm.UpdateJob{ID: j.ID, Delta: p.delta, Cursor: &pos, Failed: p.failed}
+		up := fsm.UpdateJob{Delta: p.delta, Cursor: &pos, Failed: p.failed}
 		if len(p.failed) > 0 {
 			up.FailedFileListPath = s.recordFailed(j, p.failed)
 		}
@@ -207,8 +214,8 @@ func (s *scheduler) pass(ctx context.Context, j fsm.Job, roots []string, filter 
 			up.QuotaCheckError = &p.quotaErr
 			quotaReported = true
 		}
-		if _, err := s.c.Apply(ctx, up); err != nil {
-			return ignoreGone(err)
+		if err := s.update(ctx, j, up); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -306,9 +313,8 @@ func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Reg
 	return p
 }
 
-func (s *scheduler) finish(ctx context.Context, id string, state fsm.JobState, msg string) error {
-	_, err := s.c.Apply(ctx, &fsm.UpdateJob{ID: id, State: state, ErrorMessage: msg})
-	return ignoreGone(err)
+func (s *scheduler) finish(ctx context.Context, j fsm.Job, state fsm.JobState, msg string) error {
+	return ignoreGone(s.update(ctx, j, fsm.UpdateJob{State: state, ErrorMessage: msg}))
 }
 
 // ignoreGone treats a job that was stopped meanwhile as done.

@@ -168,7 +168,13 @@ func TestApplyJobLifecycle(t *testing.T) {
 					t.Fatalf("a resume created a job: %d jobs", len(js))
 				}
 			}},
-		{"running after resume", lazy(func() Command { return &UpdateJob{ID: id, State: JobRunning, Now: at(8 * time.Minute)} }), nil, func(t *testing.T, f *FSM, _ any) {
+		{"an update from the stopped run", lazy(func() Command {
+			return &UpdateJob{ID: id, Attempt: 1, Delta: JobCounters{LoadedFiles: 1}, Now: at(7 * time.Minute)}
+		}), ErrGone, nil},
+		{"a run's end from the stopped run", lazy(func() Command {
+			return &UpdateJob{ID: id, Attempt: 1, State: JobSucceeded, Now: at(7 * time.Minute)}
+		}), ErrGone, nil},
+		{"running after resume", lazy(func() Command { return &UpdateJob{ID: id, Attempt: 2, State: JobRunning, Now: at(8 * time.Minute)} }), nil, func(t *testing.T, f *FSM, _ any) {
 			eq(t, "StartTime of the first run kept", job(t, f).StartTime, at(time.Minute))
 		}},
 		{"failed", lazy(func() Command {

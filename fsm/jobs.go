@@ -181,7 +181,11 @@ type SubmitJob struct {
 // files, and optionally a new state. It fails with ErrGone once the job has
 // stopped or finished, so a deposed leader's late progress is refused.
 type UpdateJob struct {
-	ID                 string
+	ID string
+	// Attempt, when not 0, is the run (Job.Attempts) the update is from: an
+	// update from an earlier run, one that was stopped and then resumed by
+	// a newer run, fails with ErrGone.
+	Attempt            int
 	State              JobState // "" keeps the state
 	Delta              JobCounters
 	Cursor             *string
@@ -322,6 +326,9 @@ func (f *FSM) applyUpdateJob(_ uint64, c *UpdateJob) any {
 	}
 	if !old.State.Active() {
 		return gonef("job %s is %s", c.ID, old.State)
+	}
+	if c.Attempt != 0 && c.Attempt != old.Attempts {
+		return gonef("job %s: run %d was superseded by run %d", c.ID, c.Attempt, old.Attempts)
 	}
 	if !allowedTransition(old.State, c.State) {
 		return invalidf("job %s cannot go from %s to %s", c.ID, old.State, c.State)

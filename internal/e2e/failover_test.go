@@ -67,8 +67,10 @@ func TestStopThenResumeContinuesFromTheCursor(t *testing.T) {
 	for i := range files {
 		e.put(fmt.Sprintf("res/f%04d", i), 100)
 	}
-	bs := 5
-	req := api.LoadRequest{Paths: []string{"/data/res"}, Alias: "res", Options: &api.LoadOptions{BatchSize: &bs}}
+	// 2,000 bytes a second per worker: the job takes seconds, and is
+	// stopped in the middle.
+	bs, bw := 5, api.Size(2000)
+	req := api.LoadRequest{Paths: []string{"/data/res"}, Alias: "res", Options: &api.LoadOptions{BatchSize: &bs, Bandwidth: &bw}}
 	if _, err := e.c.SubmitLoad(ctx, req); err != nil {
 		t.Fatal(err)
 	}

@@ -271,3 +271,34 @@ func TestRebalanceOfOneTargetWithSkipPrune(t *testing.T) {
 		t.Fatalf("the target owns %d files, the job loaded %d", moved, j.LoadedFiles)
 	}
 }
+
+// A rebalance whose leader dies goes on under the new leader from its
+// cursor and ends with every file on its owner.
+func TestRebalanceSurvivesTheLeader(t *testing.T) {
+	e, ws := cluster3(t)
+	const n = 300
+	want := e.loadFiles(n)
+	ws = e.addWorker(ws)
+	ctx := context.Background()
+	// Small pages and 64 KiB/s per worker: the moves take a few seconds.
+	bs, bw := 10, api.Size(64<<10)
+	if _, err := e.c.SubmitRebalance(ctx, api.RebalanceRequest{Target: "ALL",
+		Options: &api.RebalanceOptions{LoadBatchSize: &bs, LoadBandwidth: &bw}}); err != nil {
+		t.Fatal(err)
+	}
+	get := func() (api.Job, error) { return e.c.RebalanceJob(ctx, api.JobSelector{Target: "ALL"}) }
+	e.eventually("the rebalance makes progress", func() bool {
+		j, err := get()
+		return err == nil && j.ScannedFiles >= 50
+	})
+	at, _ := get()
+	e.tc.Stop(e.tc.Leader())
+	j := e.waitJob(get)
+	if j.State != "SUCCEEDED" || j.FailedFiles != 0 || j.ScannedFiles < n {
+		t.Fatalf("after a leader kill: %+v", j)
+	}
+	if at.ScannedFiles >= n {
+		t.Logf("the rebalance had finished (%d files) when its leader was killed", at.ScannedFiles)
+	}
+	e.checkPlacement(want, ws, ws)
+}
