@@ -81,6 +81,20 @@ type Options struct {
 	Logger *slog.Logger
 	// ForwardTransport carries forwarded requests; a default one when nil.
 	ForwardTransport http.RoundTripper
+	// Metrics, when set, observes every route (package metrics implements
+	// it). Only Register knows each route's pattern, which is what
+	// metrics label requests by: never the raw URL.
+	Metrics Metrics
+}
+
+// Metrics observes the API's requests.
+type Metrics interface {
+	// Route wraps the handler of the route method+pattern (e.g. "GET",
+	// "/api/v1/mount").
+	Route(method, pattern string, h http.Handler) http.Handler
+	// Forwarded is told of each request of the route that this node passed
+	// to the leader: forwarded, or redirected when redirected is true.
+	Forwarded(method, pattern string, redirected bool)
 }
 
 // DefaultOptions returns the defaults: every feature on, forwarding on.
@@ -133,7 +147,11 @@ func Register(router Router, b Backend, opts Options) {
 		s.forward = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
 	}
 	for _, rt := range s.routes() {
-		router.Handle(rt.method, rt.path, s.wrap(rt))
+		h := s.wrap(rt)
+		if opts.Metrics != nil {
+			h = opts.Metrics.Route(rt.method, rt.path, h)
+		}
+		router.Handle(rt.method, rt.path, h)
 	}
 }
 
@@ -175,7 +193,7 @@ func (s *server) wrap(rt route) http.Handler {
 		}
 		if rt.kind == write || (rt.kind == read && !stale) {
 			if !s.b.IsLeader() {
-				s.toLeader(w, r)
+				s.toLeader(w, r, rt)
 				return
 			}
 		}
@@ -230,7 +248,7 @@ func (s *server) authorized(r *http.Request) bool {
 }
 
 // toLeader forwards a request to the leader, or redirects there.
-func (s *server) toLeader(w http.ResponseWriter, r *http.Request) {
+func (s *server) toLeader(w http.ResponseWriter, r *http.Request, rt route) {
 	if by := r.Header.Get(ForwardedByHeader); by != "" {
 		s.writeError(w, errorf(http.StatusServiceUnavailable,
 			"no raft leader: %s forwarded this request here, but %s does not lead (leadership is moving); retry", by, s.b.ID()))
@@ -245,6 +263,9 @@ func (s *server) toLeader(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := &url.URL{Scheme: "http", Host: leader.HTTPAddress}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.Forwarded(rt.method, rt.path, s.opts.RedirectToLeader)
+	}
 	if s.opts.RedirectToLeader {
 		loc := *r.URL
 		loc.Scheme, loc.Host = target.Scheme, target.Host

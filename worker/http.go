@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/ufs"
@@ -161,8 +162,23 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 		r = r.Clone(r.Context())
 		r.Header.Set("Range", rng)
 	}
-	http.ServeContent(pageWriter{ResponseWriter: rw, rd: rd}, r, "", meta.ModTime, rd)
+	http.ServeContent(pageWriter{ResponseWriter: countingWriter{rw, &w.served}, rd: rd}, r, "", meta.ModTime, rd)
 }
+
+// countingWriter adds the bytes written to n (Stats.BytesServed).
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (c countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // emptySuffixRanges rewrites each suffix range that selects no bytes
 // ("-0", or "-N" of an empty file) as "<size>-", which ServeContent treats
@@ -243,6 +259,9 @@ type Stats struct {
 	// PeerLoadedFiles counts files a load task read from another worker
 	// rather than the UFS (a rebalance's moves).
 	PeerLoadedFiles int64 `json:"peerLoadedFiles"`
+	// BytesServed counts the bytes of file data the data API answered
+	// (to clients and to peers), headers not included.
+	BytesServed int64 `json:"bytesServed"`
 }
 
 func (w *Worker) serveStats(rw http.ResponseWriter, _ *http.Request) {
@@ -255,5 +274,5 @@ func (w *Worker) Stats() Stats {
 	return Stats{ID: w.id, MemoryHits: s.MemoryHits, DiskHits: s.DiskHits, Misses: s.Misses,
 		PageIns: s.PageIns, BytesFromOrigin: s.BytesFromOrigin, Uncached: s.Uncached, Evictions: s.Evictions,
 		UsedBytes: s.UsedBytes, CapacityBytes: w.cfg.CapacityBytes, Pages: s.Pages, Files: s.Files,
-		PolicyVersion: w.PolicyVersion(), PeerLoadedFiles: w.peerLoads.Load()}
+		PolicyVersion: w.PolicyVersion(), PeerLoadedFiles: w.peerLoads.Load(), BytesServed: w.served.Load()}
 }

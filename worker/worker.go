@@ -29,7 +29,7 @@ type Worker struct {
 	log       *slog.Logger
 	cache     *cache.Cache
 	pool      *ufs.Pool
-	resolver  *ufs.Resolver
+	resolver  *resolver
 	startTime time.Time
 	client    *http.Client
 
@@ -49,6 +49,8 @@ type Worker struct {
 	limits jobLimits
 	// peerLoads counts files loaded from another worker.
 	peerLoads atomic.Int64
+	// served counts the bytes of file data the data API has written.
+	served atomic.Int64
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -104,7 +106,7 @@ func New(cfg Config) (*Worker, error) {
 		startTime: time.Now(),
 		client:    &http.Client{},
 	}
-	w.resolver = &ufs.Resolver{Mounts: func() []fsm.Mount { return w.state.Load().mounts }, Pool: w.pool}
+	w.resolver = &resolver{Resolver: &ufs.Resolver{Mounts: func() []fsm.Mount { return w.state.Load().mounts }, Pool: w.pool}}
 	empty, _ := ring.New(nil, ring.DefaultConfig())
 	w.state.Store(&state{ring: empty, addrs: map[string]string{}})
 	w.clear.status.Worker = id
@@ -161,6 +163,29 @@ func writeAtomic(name string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// resolver is the pool's resolver, with the decorator of WrapUFS applied
+// to every client it hands out.
+type resolver struct {
+	*ufs.Resolver
+	wrap func(ufs.UFS, ufs.Location) ufs.UFS
+}
+
+func (r *resolver) Resolve(location string) (ufs.UFS, ufs.Location, error) {
+	fs, loc, err := r.Resolver.Resolve(location)
+	if err == nil && r.wrap != nil {
+		fs = r.wrap(fs, loc)
+	}
+	return fs, loc, err
+}
+
+// WrapUFS makes every UFS client the worker resolves (for reads, listings
+// and load tasks) pass through wrap: package metrics times the operations
+// with it. The decorator must return the client's errors unchanged. Call it
+// before serving Handler and before Start.
+func (w *Worker) WrapUFS(wrap func(fs ufs.UFS, loc ufs.Location) ufs.UFS) {
+	w.resolver.wrap = wrap
 }
 
 // ID returns the worker's persistent id.
