@@ -129,7 +129,7 @@ func run(ctx context.Context, o options, ready func(url string)) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err = co.WaitLeader(waitCtx)
+	err = waitReady(waitCtx, co)
 	cancel()
 	if err == nil {
 		ready("http://" + ln.Addr().String())
@@ -142,6 +142,20 @@ func run(ctx context.Context, o options, ready func(url string)) error {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// waitReady waits until the coordinator leads and has applied the log of
+// earlier terms (IsLeader): WaitLeader alone returns as soon as a leader is
+// known, when writes may still answer 503 for a moment.
+func waitReady(ctx context.Context, co *coordinator.Coordinator) error {
+	for !co.IsLeader() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the coordinator did not become leader: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // teamQuota is what GET /teams answers for each quota: your own view of
