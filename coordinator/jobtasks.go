@@ -74,7 +74,7 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 	}, "http://%s"+api.PathTaskLoad)
 
 	out := map[string]*outcome{}
-	held := map[string][]fsm.FileEntry{}
+	held := map[string][]string{} // path -> workers that hold it now
 	for w, rs := range results {
 		for _, fr := range rs {
 			o := out[fr.Path]
@@ -87,11 +87,11 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 				o.err, o.quota = fr.Error, o.quota || fr.QuotaExceeded
 			case fr.Skipped:
 				o.skipped++
-				held[w] = append(held[w], fsm.FileEntry{Path: fr.Path, Size: size[fr.Path]})
+				held[fr.Path] = append(held[fr.Path], w)
 			default:
 				o.loaded++
 				o.bytes = max(o.bytes, fr.Bytes)
-				held[w] = append(held[w], fsm.FileEntry{Path: fr.Path, Size: size[fr.Path]})
+				held[fr.Path] = append(held[fr.Path], w)
 			}
 		}
 	}
@@ -124,8 +124,15 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 		v.FailedFiles = r.delta.FailedFiles
 		r.delta = v
 	}
-	for w, entries := range held {
-		if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: entries, Worker: w}); err != nil {
+	// One command records every holder of the page, in the page's order.
+	var entries []fsm.FileEntry
+	for _, f := range files {
+		if ws := held[f.path]; len(ws) > 0 {
+			entries = append(entries, fsm.FileEntry{Path: f.path, Size: f.size, Workers: ws})
+		}
+	}
+	if len(entries) > 0 {
+		if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: entries}); err != nil {
 			s.c.log.Warn("file index", "err", err)
 		}
 	}

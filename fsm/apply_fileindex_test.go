@@ -32,10 +32,15 @@ func TestApplyFileIndex(t *testing.T) {
 				eq(t, "added", res, any(0))
 				eq(t, "holders", entry(t, f, "/f/a").Workers, []string{"worker-1", "worker-2"})
 			}},
-		{"new size, no worker", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/a", Size: 6, Workers: []string{"worker-9"}}}}, nil,
+		{"new size, no worker", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/a", Size: 6}}}, nil,
 			func(t *testing.T, f *FSM, res any) {
 				eq(t, "added", res, any(0))
 				eq(t, "/f/a", entry(t, f, "/f/a"), FileEntry{Path: "/f/a", Size: 6, Workers: []string{"worker-1", "worker-2"}})
+			}},
+		{"holders by entry", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/c", Workers: []string{"worker-9", "worker-0", "worker-1"}}}}, nil,
+			func(t *testing.T, f *FSM, res any) {
+				eq(t, "added", res, any(0))
+				eq(t, "/f/c", entry(t, f, "/f/c"), FileEntry{Path: "/f/c", Size: 7, Workers: []string{"worker-0", "worker-1", "worker-9"}})
 			}},
 		{"a new empty file", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/empty"}, {Path: "/f/empty"}}}, nil,
 			func(t *testing.T, f *FSM, res any) {
@@ -43,6 +48,7 @@ func TestApplyFileIndex(t *testing.T) {
 				eq(t, "/f/empty", entry(t, f, "/f/empty"), FileEntry{Path: "/f/empty"})
 			}},
 		{"one invalid path refuses all", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/d", Size: 1}, {Path: "f/e"}}, Worker: "worker-1"}, ErrInvalid, nil},
+		{"empty holder", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/d", Workers: []string{""}}}}, ErrInvalid, nil},
 		{"unclean path", &FileIndexAdd{Entries: []FileEntry{{Path: "/f//d"}}}, ErrInvalid, nil},
 		{"negative size", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/d", Size: -1}}}, ErrInvalid, func(t *testing.T, f *FSM, _ any) {
 			if _, ok := f.FileIndexGet("/f/d"); ok {

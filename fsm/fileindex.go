@@ -16,8 +16,10 @@ type FileEntry struct {
 	Workers []string `json:"workers,omitempty" msgpack:"w,omitempty"`
 }
 
-// FileIndexAdd adds entries. When Worker is set, it is added to each entry's
-// holders. A size of zero leaves a known entry's size unchanged.
+// FileIndexAdd adds entries. Each entry's Workers are added to its holders
+// (a job's page records every holder of every file in one command), and so
+// is Worker, when set, to every entry's. A size of zero leaves a known
+// entry's size unchanged.
 type FileIndexAdd struct {
 	Entries []FileEntry
 	Worker  string
@@ -52,6 +54,9 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 		if e.Size < 0 {
 			return invalidf("file index: %s has a negative size", e.Path)
 		}
+		if slices.Contains(e.Workers, "") {
+			return invalidf("file index: %s has an empty holder", e.Path)
+		}
 	}
 	added := 0
 	for _, e := range c.Entries {
@@ -62,6 +67,9 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 		}
 		if e.Size > 0 || !known {
 			old.Size = e.Size
+		}
+		for _, w := range e.Workers {
+			old.Workers = withHolder(old.Workers, w)
 		}
 		if c.Worker != "" {
 			old.Workers = withHolder(old.Workers, c.Worker)
