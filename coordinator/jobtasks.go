@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
@@ -67,11 +68,11 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 	if verify { // what an owner holds whole is skipped; what it lacks, loaded
 		task.SkipIfExists, task.IfChanged = true, false
 	}
-	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
+	results := s.loadOnOwners(ctx, byWorker, addr, replicas, func(paths []string) any {
 		t := task
 		t.Paths = paths
 		return t
-	}, "http://%s"+api.PathTaskLoad)
+	})
 
 	out := map[string]*outcome{}
 	held := map[string][]string{} // path -> workers that hold it now
@@ -137,6 +138,57 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 		}
 	}
 	return r
+}
+
+// loadOnOwners sends load tasks and returns every worker's results. The
+// files of a worker that cannot be reached are not failed at once: a worker
+// that died is LOST once its heartbeats stop, and its files then go to
+// their new owners on the ring (or to the worker itself, back). Only files
+// still unplaced after three worker timeouts fail.
+func (s *scheduler) loadOnOwners(ctx context.Context, byWorker map[string][]string, addr map[string]string,
+	replicas int, task func([]string) any) map[string][]api.FileResult {
+	results, unreachable := s.send(ctx, byWorker, addr, task, "http://%s"+api.PathTaskLoad)
+	deadline := time.Now().Add(3 * s.c.cfg.WorkerTimeout)
+	for len(unreachable) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return results
+		case <-time.After(min(s.c.cfg.WorkerTimeout/4, time.Second)):
+		}
+		rg, addrNow, err := s.liveRing()
+		if err != nil {
+			continue
+		}
+		holds := map[string]map[string]bool{} // path -> workers that answered
+		for w, rs := range results {
+			for _, r := range rs {
+				if holds[r.Path] == nil {
+					holds[r.Path] = map[string]bool{}
+				}
+				holds[r.Path][w] = true
+			}
+		}
+		retry := map[string][]string{}
+		for _, rs := range unreachable {
+			for _, r := range rs {
+				for _, w := range rg.Owners(r.Path, replicas) {
+					if !holds[r.Path][w] && !slices.Contains(retry[w], r.Path) {
+						retry[w] = append(retry[w], r.Path)
+					}
+				}
+			}
+		}
+		var again map[string][]api.FileResult
+		results2, again := s.send(ctx, retry, addrNow, task, "http://%s"+api.PathTaskLoad)
+		for w, rs := range results2 {
+			results[w] = append(results[w], rs...)
+		}
+		unreachable = again
+	}
+	for w, rs := range unreachable {
+		results[w] = append(results[w], rs...)
+	}
+	return results
 }
 
 // quotaError explains a file that did not fit under its quota.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -80,20 +81,33 @@ func (c *Coordinator) schedulerLoop(ctx context.Context) {
 // cursor is a job's resume point: the root being listed (a path of the job,
 // or a line of its index file) and the UFS listing cursor within it.
 type cursor struct {
-	Root  int    `json:"r"`
-	Inner string `json:"c,omitempty"`
+	Root  int
+	Inner string
+}
+
+// storedCursor is a cursor as the job keeps it. The listing cursor is kept
+// in base64 ("b"): it is a UFS key, which need not be UTF-8, and JSON would
+// replace what is not. "c" is how earlier versions kept it.
+type storedCursor struct {
+	Root   int    `json:"r"`
+	Inner  []byte `json:"b,omitempty"`
+	Legacy string `json:"c,omitempty"`
 }
 
 func parseCursor(s string) cursor {
-	var c cursor
+	var sc storedCursor
 	if s != "" {
-		_ = json.Unmarshal([]byte(s), &c)
+		_ = json.Unmarshal([]byte(s), &sc)
+	}
+	c := cursor{Root: max(sc.Root, 0), Inner: string(sc.Inner)}
+	if c.Inner == "" {
+		c.Inner = sc.Legacy
 	}
 	return c
 }
 
 func (c cursor) String() string {
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(storedCursor{Root: c.Root, Inner: []byte(c.Inner)})
 	return string(b)
 }
 
@@ -361,7 +375,9 @@ func (s *scheduler) readIndex(ctx context.Context, index string) ([]string, erro
 	defer rc.Close()
 	var lines []string
 	sc := bufio.NewScanner(io.LimitReader(rc, MaxIndexBytes))
-	sc.Buffer(make([]byte, 64<<10), apath.MaxLen+2)
+	// Lines up to 1 MiB are read (a long comment is still a comment); a
+	// path longer than apath.MaxLen then fails as that file's error.
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line != "" && !strings.HasPrefix(line, "#") {
@@ -407,7 +423,19 @@ func failAll(paths []string, reason string) (fsm.JobCounters, []fsm.FailedFile) 
 // that cannot be reached fails its files with the reason.
 func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, addr map[string]string,
 	task func([]string) any, urlFormat string) map[string][]api.FileResult {
-	out := map[string][]api.FileResult{}
+	out, unreachable := s.send(ctx, byWorker, addr, task, urlFormat)
+	for w, rs := range unreachable {
+		out[w] = append(out[w], rs...)
+	}
+	return out
+}
+
+// send is sendAll that returns apart the results of the workers it could
+// not reach (or that refused the task) on the last attempt, so that a load
+// can send those files to their owners once the ring has changed.
+func (s *scheduler) send(ctx context.Context, byWorker map[string][]string, addr map[string]string,
+	task func([]string) any, urlFormat string) (out, unreachable map[string][]api.FileResult) {
+	out, unreachable = map[string][]api.FileResult{}, map[string][]api.FileResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w, paths := range byWorker {
@@ -416,6 +444,7 @@ func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, a
 			defer wg.Done()
 			final := map[string]api.FileResult{}
 			todo := paths
+			reached := true
 			for attempt := 1; attempt <= taskAttempts && len(todo) > 0; attempt++ {
 				if attempt > 1 {
 					select {
@@ -427,6 +456,7 @@ func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, a
 				var res api.TaskResult
 				err := s.c.http.postJSON(ctx, fmt.Sprintf(urlFormat, addr[w]), task(todo), &res)
 				var retry []string
+				reached = err == nil
 				if err != nil {
 					for _, p := range todo {
 						final[p] = api.FileResult{Path: p, Error: "worker " + w + ": " + err.Error()}
@@ -444,13 +474,17 @@ func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, a
 			}
 			mu.Lock()
 			for _, r := range final {
-				out[w] = append(out[w], r)
+				if !reached && slices.Contains(todo, r.Path) {
+					unreachable[w] = append(unreachable[w], r)
+				} else {
+					out[w] = append(out[w], r)
+				}
 			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return out
+	return out, unreachable
 }
 
 // pruneJobsLoop deletes finished jobs past their retention, on the leader.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/client"
+	"github.com/alluvium/alluvium/internal/workernode"
 )
 
 // Killing the leader in the middle of a load: the new leader resumes the
@@ -93,4 +94,43 @@ func TestStopThenResumeContinuesFromTheCursor(t *testing.T) {
 	if j.State != "SUCCEEDED" || j.ScannedFiles != files || j.LoadedFiles != files {
 		t.Fatalf("after resume: %+v (stopped at %d scanned)", j, at.ScannedFiles)
 	}
+}
+
+// A worker lost in the middle of a load does not fail the job: its files
+// go to their new owners once it is LOST, and every file ends up cached.
+func TestLoadSurvivesALostWorker(t *testing.T) {
+	e, ws := cluster3(t)
+	ctx := context.Background()
+	const files = 120
+	for i := range files {
+		e.put(fmt.Sprintf("lw/f%04d", i), page)
+	}
+	// 16 pages a second per worker: the job outlives the worker.
+	bs, bw := 10, api.Size(16*page)
+	if _, err := e.c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/lw"}, Alias: "lw",
+		Options: &api.LoadOptions{BatchSize: &bs, Bandwidth: &bw}}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the load makes progress", func() bool {
+		j, err := e.c.LoadJob(ctx, client.ByAlias("lw"))
+		return err == nil && j.ScannedFiles >= 20
+	})
+	ws[0].Close()
+	j := e.waitJob(func() (api.Job, error) { return e.c.LoadJob(ctx, client.ByAlias("lw")) })
+	if j.State != "SUCCEEDED" || j.FailedFiles != 0 || j.ScannedFiles != files {
+		t.Fatalf("after a worker was lost: %+v", j)
+	}
+	// Files the lost worker had cached before it went count as loaded
+	// (the UFS still has them); every other file is on a live worker.
+	for i := range files {
+		p := fmt.Sprintf("/data/lw/f%04d", i)
+		if !cachedOn(ws[0], p) && !cachedOn(ws[1], p) && !cachedOn(ws[2], p) {
+			t.Fatalf("%s is cached nowhere", p)
+		}
+	}
+}
+
+func cachedOn(w *workernode.Node, p string) bool {
+	st, ok := w.Worker.Cache().Stat(p)
+	return ok && st.Complete()
 }
