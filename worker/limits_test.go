@@ -2,7 +2,9 @@ package worker
 
 import (
 	"testing"
+	"time"
 
+	"github.com/alluvium/alluvium/api"
 	"golang.org/x/time/rate"
 )
 
@@ -36,5 +38,39 @@ func TestJobLimitsAreSharedByAJobsTasks(t *testing.T) {
 	}
 	if e := l.acquire("j1", 1<<20, 4096); e == a {
 		t.Fatal("a job's limiter must be made again after its last task")
+	}
+}
+
+// StopTasks ends a load task that its bandwidth would keep going for long:
+// its files answer with the reason, at once.
+func TestStopTasksEndsPacedLoads(t *testing.T) {
+	dir := ufsDir(t, map[string]int{"a": 8 * testPage, "b": 8 * testPage})
+	w := newWorker(t, testConfig(t.TempDir()))
+	mustSet(t, w, policies(1, dir, self(w)))
+	done := make(chan []api.FileResult)
+	go func() {
+		// One page a second: 16 pages would take 16 s.
+		resp, body := do(t, w.Handler(), "POST", api.PathTaskLoad,
+			api.LoadTask{JobID: "j", Paths: []string{"/m/a", "/m/b"}, BandwidthBytes: testPage}, nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("load: %d %s", resp.StatusCode, body)
+		}
+		done <- decodeJSON[api.TaskResult](t, body).Results
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	w.StopTasks()
+	select {
+	case res := <-done:
+		for _, r := range res {
+			if r.Error == "" {
+				t.Errorf("%s: a stopped task reports no error: %+v", r.Path, r)
+			}
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("the task took %v to stop", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("StopTasks did not end the paced task")
 	}
 }

@@ -20,12 +20,16 @@ import (
 // serveLoad runs a load task: up to LoadConcurrency files at once (a
 // batch is the scheduler's unit of parallelism across workers, this is the
 // unit within one), and the answer reports every file in the task's order.
-// A task whose request is cancelled stops between files and pages.
+// A task whose request is cancelled, or whose worker is stopping, stops
+// between files and pages.
 func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	var t api.LoadTask
 	if !decode(rw, r, &t) {
 		return
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(w.tasks, cancel)()
 	lim := w.limits.acquire(t.JobID, t.BandwidthBytes, w.cfg.PageSize)
 	defer w.limits.release(t.JobID, lim)
 	results := make([]api.FileResult, len(t.Paths))
@@ -34,7 +38,7 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	for range min(len(t.Paths), w.loadConcurrency()) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(t.Paths)); i = next.Add(1) - 1 {
-				results[i] = w.loadOne(r.Context(), t, t.Paths[i], lim)
+				results[i] = w.loadOne(ctx, t, t.Paths[i], lim)
 			}
 		})
 	}

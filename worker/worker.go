@@ -49,6 +49,11 @@ type Worker struct {
 	limits jobLimits
 	// peerLoads counts files loaded from another worker.
 	peerLoads atomic.Int64
+	// tasks is cancelled by StopTasks: load tasks in flight end at once
+	// (their files answered with the reason) instead of holding a graceful
+	// HTTP shutdown for as long as their bandwidth makes them last.
+	tasks     context.Context
+	stopTasks context.CancelFunc
 	// served counts the bytes of file data the data API has written.
 	served atomic.Int64
 
@@ -110,8 +115,15 @@ func New(cfg Config) (*Worker, error) {
 	empty, _ := ring.New(nil, ring.DefaultConfig())
 	w.state.Store(&state{ring: empty, addrs: map[string]string{}})
 	w.clear.status.Worker = id
+	w.tasks, w.stopTasks = context.WithCancel(context.Background())
 	return w, nil
 }
+
+// StopTasks ends the load tasks in flight and makes new ones fail at once:
+// the first step of stopping a worker, before its HTTP server drains. The
+// coordinator sends their files again, to this worker once it is back or
+// to their new owners.
+func (w *Worker) StopTasks() { w.stopTasks() }
 
 // loadID reads the worker id, or creates one. The id must outlive restarts:
 // it is the worker's place on the ring, and with it its cached data.
@@ -411,6 +423,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	w.closed = true
+	w.stopTasks()
 	if w.cancel != nil {
 		w.cancel()
 	}

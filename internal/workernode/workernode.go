@@ -58,6 +58,7 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), httpserve.Grace)
 		defer cancel()
+		n.Worker.StopTasks() // so that paced load tasks do not hold the drain
 		n.closeErr = errors.Join(n.srv.Stop(), n.Worker.Shutdown(ctx))
 	})
 	return n.closeErr
