@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench bench-api bench-load bench-read lint fmt vet fuzz clean
+.PHONY: build run test test-short bench bench-api bench-load bench-read lint fmt vet fuzz linearize chaos clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
@@ -75,6 +75,17 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Linearizability under faults (issue 7), longer than make test runs it:
+# 100 seeds of 10 s with 6 clients (about 20 minutes). A failing history is
+# written as HTML to $(LINEARIZE_OUT); replay it with ALLUVIUM_LINEARIZE_SEED=<n>.
+LINEARIZE_SEEDS    ?= 1-100
+LINEARIZE_DURATION ?= 10s
+LINEARIZE_OUT      ?= /tmp/alluvium-linearize
+linearize:
+	ALLUVIUM_LINEARIZE_SEEDS=$(LINEARIZE_SEEDS) ALLUVIUM_LINEARIZE_DURATION=$(LINEARIZE_DURATION) \
+	ALLUVIUM_LINEARIZE_CLIENTS=6 ALLUVIUM_LINEARIZE_OUT=$(LINEARIZE_OUT) \
+	$(GO) test -race -count=1 -timeout 0 -v -run TestLinearizableUnderFaults ./internal/linearize/
 
 clean:
 	rm -rf bin
