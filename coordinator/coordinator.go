@@ -33,7 +33,7 @@ type Coordinator struct {
 	leadership *leadership
 	live       *liveness
 	// applyObs, when set, is told how long each proposal took (metrics).
-	applyObs atomic.Pointer[ApplyObserver]
+	applyObs atomic.Pointer[func(fsm.CommandType, time.Duration, error)]
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -304,15 +304,13 @@ func (c *Coordinator) Apply(ctx context.Context, cmd fsm.Command) (any, error) {
 	return future.Response(), nil
 }
 
-// ApplyObserver is told, after each command this leader proposed, its
-// type, how long Raft took to commit and apply it, and Raft's error (nil
-// when the state machine answered, even with a typed error). It must be
-// quick and safe for concurrent use.
-type ApplyObserver func(t fsm.CommandType, d time.Duration, err error)
-
-// ObserveApply installs fn (nil removes it): package metrics times Apply
-// with it without the coordinator knowing about Prometheus.
-func (c *Coordinator) ObserveApply(fn ApplyObserver) {
+// ObserveApply installs fn (nil removes it): after each command this
+// leader proposed, fn is told its type, how long Raft took to commit and
+// apply it, and Raft's error (nil when the state machine answered, even
+// with a typed error). Package metrics times Apply with it, without the
+// coordinator knowing about Prometheus. fn must be quick and safe for
+// concurrent use.
+func (c *Coordinator) ObserveApply(fn func(t fsm.CommandType, d time.Duration, err error)) {
 	if fn == nil {
 		c.applyObs.Store(nil)
 		return
