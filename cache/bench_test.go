@@ -123,3 +123,19 @@ func BenchmarkIndexMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/pages, "heap-bytes/page")
 	}
 }
+
+// BenchmarkLoadSmall loads one-page files (4 KiB), one file an op: the
+// per-file cost of a small-file load job on a worker (directory, meta and
+// page file), from a file:// origin.
+func BenchmarkLoadSmall(b *testing.B) {
+	_, o := benchFile(b, 4<<10)
+	c := benchCache(b, 1<<20, 0)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := c.Load(ctx, "/bench/small/"+strconv.Itoa(i), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -491,11 +491,22 @@ func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
 
 func (c *Cache) writePage(f *fileEntry, pe *pageEntry, data []byte, writeMeta bool) error {
 	if writeMeta {
-		if err := os.MkdirAll(f.dir, 0o750); err != nil {
+		fresh, err := makeFileDir(f.dir)
+		if err != nil {
 			return err
 		}
 		raw, _ := json.Marshal(metaFile{Path: f.path, Size: f.meta.Size, ModTime: f.meta.ModTime, ETag: f.meta.ETag, CachedAt: f.cachedAt})
-		if err := c.writeAtomic(filepath.Join(f.dir, metaName), [][]byte{raw}); err != nil {
+		name := filepath.Join(f.dir, metaName)
+		if fresh {
+			// A directory this call made holds no older meta to keep
+			// whole: the meta is written in place (a torn one fails to
+			// parse at rebuild, which drops the directory). For small
+			// files this saves a rename per file.
+			err = writeFile(name, [][]byte{raw}, c.cfg.Fsync)
+		} else {
+			err = c.writeAtomic(name, [][]byte{raw})
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -509,6 +520,22 @@ func (c *Cache) writePage(f *fileEntry, pe *pageEntry, data []byte, writeMeta bo
 		}
 	}
 	return err
+}
+
+// makeFileDir makes a file's page directory and reports whether this call
+// made it: a Mkdir first (the shard directory is nearly always there), the
+// shard too only when it is missing.
+func makeFileDir(dir string) (fresh bool, err error) {
+	err = os.Mkdir(dir, 0o750)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(dir), 0o750); err == nil {
+			err = os.Mkdir(dir, 0o750)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // writeAtomic writes through a uniquely named temporary file, so that

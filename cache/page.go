@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -75,9 +76,29 @@ func pageName(dir string, idx int64) string {
 // same directory) and a rename, so that a reader or a crash sees the old
 // file or the whole new one.
 func writeFileAtomic(name, tmp string, parts [][]byte, fsync bool) error {
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	err := writeFile(tmp, parts, fsync)
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// writeFile writes parts to name, synced when fsync is set. Small parts
+// are joined first: one write costs less than a copy of a few KiB.
+func writeFile(name string, parts [][]byte, fsync bool) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
+	}
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	if len(parts) > 1 && total <= 64<<10 {
+		parts = [][]byte{slices.Concat(parts...)}
 	}
 	for _, p := range parts {
 		if _, err = f.Write(p); err != nil {
@@ -89,12 +110,6 @@ func writeFileAtomic(name, tmp string, parts [][]byte, fsync bool) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
 	}
 	return err
 }
