@@ -294,5 +294,6 @@ func printDevBanner(w io.Writer, c *devCluster, leader, dataDir, sample string) 
 		fmt.Fprintf(w, "  curl -L %s%s%s/hello.txt\n", c.workers[0].URL, "/api/v1/data", SampleMount)
 		fmt.Fprintln(w, "  bin/alluvium nodes list")
 	}
+	fmt.Fprintf(w, "  curl %s/metrics   (Prometheus; every coordinator and worker URL serves /metrics)\n", c.coordinators[0].URL)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

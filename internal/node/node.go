@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/dashboard"
 	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/httpserve"
+	"github.com/alluvium/alluvium/metrics"
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a node.
@@ -27,6 +30,8 @@ type Node struct {
 	Coordinator *coordinator.Coordinator
 	// URL is the API's base URL, e.g. "http://127.0.0.1:8001".
 	URL string
+	// Metrics is the node's own registry, served at GET /metrics.
+	Metrics *prometheus.Registry
 
 	srv *httpserve.Server
 
@@ -34,8 +39,8 @@ type Node struct {
 	closeErr  error
 }
 
-// Start listens, starts the coordinator, and serves the API and the
-// dashboard.
+// Start listens, starts the coordinator, and serves the API, the
+// dashboard and the metrics (GET /metrics).
 func Start(cfg Config) (*Node, error) {
 	ln := cfg.HTTPListener
 	if ln == nil {
@@ -52,13 +57,20 @@ func Start(cfg Config) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
+	reg := metrics.NewRegistry()
+	if cfg.API.Metrics, err = metrics.RegisterCoordinator(reg, co); err != nil {
+		ln.Close()
+		return nil, errors.Join(err, co.Shutdown())
+	}
 	router := httprouter.New()
 	router.HandleMethodNotAllowed = true
 	httpapi.Register(httpapi.HTTPRouter(router), co, cfg.API)
 	dashboard.Register(httpapi.HTTPRouter(router)) // GET / and /ui/...: the operator's page
+	router.Handler(http.MethodGet, "/metrics", metrics.Handler(reg))
 	n := &Node{
 		Coordinator: co,
 		URL:         "http://" + ln.Addr().String(),
+		Metrics:     reg,
 		srv:         httpserve.Start(ln, router),
 	}
 	return n, nil

@@ -7,24 +7,31 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 
+	"github.com/alluvium/alluvium/cache"
 	"github.com/alluvium/alluvium/internal/httpserve"
+	"github.com/alluvium/alluvium/metrics"
 	"github.com/alluvium/alluvium/worker"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Node is a running worker with its HTTP server.
 type Node struct {
 	Worker *worker.Worker
 	URL    string
-	srv    *httpserve.Server
+	// Metrics is the worker's own registry, served at GET /metrics.
+	Metrics *prometheus.Registry
+	srv     *httpserve.Server
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
 // Start listens on ln (or bind when ln is nil), starts the worker and serves
-// its handler. cfg.HTTPAddress defaults to the listener's address.
+// its handler, and its metrics at GET /metrics. cfg.HTTPAddress defaults to
+// the listener's address.
 func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	if ln == nil {
 		var err error
@@ -40,16 +47,43 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
+	reg := metrics.NewRegistry()
+	m, err := metrics.RegisterWorker(reg, func() metrics.WorkerStats { return statsOf(w) })
+	if err != nil {
+		ln.Close()
+		return nil, errors.Join(err, w.Shutdown(context.Background()))
+	}
+	w.WrapUFS(m.WrapUFS)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.Handle("/", m.HTTP.Middleware(w.Handler()))
 	n := &Node{
-		Worker: w,
-		URL:    "http://" + ln.Addr().String(),
-		srv:    httpserve.Start(ln, w.Handler()),
+		Worker:  w,
+		URL:     "http://" + ln.Addr().String(),
+		Metrics: reg,
+		srv:     httpserve.Start(ln, mux),
 	}
 	if err := w.Start(context.Background()); err != nil {
 		_ = n.Close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// statsOf is what the worker's metrics read at each scrape.
+func statsOf(w *worker.Worker) metrics.WorkerStats {
+	s := w.Stats()
+	ms := metrics.WorkerStats{
+		Cache: cache.Stats{MemoryHits: s.MemoryHits, DiskHits: s.DiskHits, Misses: s.Misses, PageIns: s.PageIns,
+			BytesFromOrigin: s.BytesFromOrigin, Uncached: s.Uncached, Evictions: s.Evictions,
+			UsedBytes: s.UsedBytes, Pages: s.Pages, Files: s.Files},
+		CapacityBytes: s.CapacityBytes, BytesServed: s.BytesServed, PeerLoadedFiles: s.PeerLoadedFiles,
+		PolicyVersion: s.PolicyVersion, Quotas: map[string]metrics.QuotaUsage{},
+	}
+	for dir, budget := range w.Policies().Budgets {
+		ms.Quotas[dir] = metrics.QuotaUsage{BudgetBytes: budget, UsedBytes: w.Cache().UsedBytesUnder(dir)}
+	}
+	return ms
 }
 
 // Close stops serving, then shuts the worker down (its cache stays on
