@@ -16,6 +16,7 @@ import (
 type workerFlags struct {
 	cacheSize, memorySize, pageSize string
 	replicas                        int
+	loadConcurrency                 int
 	fsync                           bool
 }
 
@@ -23,6 +24,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cacheSize, "cache-size", "1GiB", "bytes of pages the worker caches on disk")
 	fs.StringVar(&f.memorySize, "memory-size", "256MiB", "bytes of the in-memory tier (0 turns it off)")
 	fs.StringVar(&f.pageSize, "page-size", "1MiB", "page size (fixed for a data dir)")
+	fs.IntVar(&f.loadConcurrency, "load-concurrency", worker.DefaultLoadConcurrency, "files of a load task loaded at once")
 	fs.IntVar(&f.replicas, "replicas", 3, "owners a file may have: clear-stale keeps a file this worker is among the first N owners of")
 	fs.BoolVar(&f.fsync, "fsync", false, "make page writes durable before they are used (checksums keep torn pages out either way)")
 }
@@ -41,6 +43,7 @@ func (f *workerFlags) config() (worker.Config, error) {
 		*s.to = int64(v)
 	}
 	cfg.Replicas, cfg.Fsync, cfg.Version = f.replicas, f.fsync, version
+	cfg.LoadConcurrency = f.loadConcurrency
 	return cfg, nil
 }
 
