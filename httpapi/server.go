@@ -66,6 +66,9 @@ type Options struct {
 	AuthToken string
 	// MaxBodyBytes bounds request bodies (413 beyond); 1 MiB by default.
 	MaxBodyBytes int64
+	// MaxSnapshotBytes bounds the snapshot file of a restore (413 beyond);
+	// DefaultMaxSnapshotBytes when 0.
+	MaxSnapshotBytes int64
 	// RedirectToLeader answers requests that need the leader with 307 to its
 	// address instead of forwarding them.
 	RedirectToLeader bool
@@ -153,6 +156,7 @@ func Register(router Router, b Backend, opts Options) {
 		}
 		router.Handle(rt.method, rt.path, h)
 	}
+	s.registerSnapshotRoutes(router) // streamed, so not wrapped as JSON routes are
 }
 
 type route struct {
