@@ -218,29 +218,7 @@ func TestDevClusterStartsAndStopsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	port := 0
-	for range 20 { // find a port with room for the API and raft ports after it
-		p := freePorts(t, 1)[0]
-		if p+devRaftPortOffset+3 > 65000 {
-			continue
-		}
-		ok := true
-		for _, q := range []int{p + 1, p + 2, p + 3, p + 4, p + 5, p + devRaftPortOffset, p + devRaftPortOffset + 1, p + devRaftPortOffset + 2} {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", q))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			port = p
-			break
-		}
-	}
-	if port == 0 {
-		t.Skip("no free port range")
-	}
+	port := devPort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "dev", "--port", fmt.Sprint(port))
