@@ -46,7 +46,7 @@ func addClientCommands(root *cobra.Command) {
 		newMountCommand(cf), newQuotaCommand(cf), newTTLCommand(cf), newPriorityCommand(cf),
 		newCacheFilterCommand(cf), newCacheCommand(cf), newNodesCommand(cf), newFileIndexCommand(cf),
 		newCoordinatorsCommand(cf), newHealthCommand(cf), newCatCommand(cf), newLsCommand(cf),
-		newStatusCommand(cf),
+		newStatusCommand(cf), newSnapshotCommand(cf),
 	} {
 		cmd.GroupID = clientGroup
 		cf.register(cmd.PersistentFlags())
