@@ -63,6 +63,9 @@ func TestCLIAgainstACluster(t *testing.T) {
 		Coordinator: func(cfg *coordinator.Config) {
 			cfg.AuthToken = token
 			cfg.NoScheduler = true // jobs stay as submitted: this test is about the CLI
+			// worker-1 is registered but sends no heartbeats: it must stay
+			// LIVE for the whole test, however slow the machine.
+			cfg.WorkerTimeout = 10 * time.Minute
 			// Calm timings ride out a busy machine: a spurious election
 			// mid-test would leave a write's outcome unknown, which the CLI
 			// rightly reports rather than hides.

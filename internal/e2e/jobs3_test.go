@@ -79,14 +79,17 @@ func TestLoadReportsTheQuotaAndTheFailedFileList(t *testing.T) {
 		}
 		return true
 	})
-	for i := range 12 {
-		e.put(fmt.Sprintf("q/f%02d", i), page)
+	// The quota is split among the three workers: a page each. A file of
+	// two pages fits in no budget (a file that fits would evict the
+	// quota's older files instead, which is how the quota is kept).
+	for i := range 6 {
+		e.put(fmt.Sprintf("q/f%02d", i), 2*page)
 	}
 	if _, err := e.c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/q"}, Alias: "q"}); err != nil {
 		t.Fatal(err)
 	}
 	j := e.waitJob(func() (api.Job, error) { return e.c.LoadJob(ctx, client.ByAlias("q")) })
-	if j.State != "FAILED" || j.FailedFiles == 0 || !strings.Contains(j.QuotaCheckError, "/data/q") {
+	if j.State != "FAILED" || j.FailedFiles != 6 || !strings.Contains(j.QuotaCheckError, "/data/q") {
 		t.Fatalf("over quota: %+v", j)
 	}
 	if j.Quota == nil || j.Quota.TotalBytes != 3*page || j.Quota.Remaining < 0 || j.Quota.Remaining > 3*page {
