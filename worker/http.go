@@ -26,17 +26,34 @@ const maxBody = 1 << 20
 // Handler serves the data API, the task API, health and stats.
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+api.PathWorkerDataRoot+"/", w.serveData) // GET patterns match HEAD too
-	mux.HandleFunc("GET "+api.PathList+"/", w.serveList)
+	mux.Handle("GET "+api.PathWorkerDataRoot+"/", w.ready(w.serveData)) // GET patterns match HEAD too
+	mux.Handle("GET "+api.PathList+"/", w.ready(w.serveList))
 	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
 	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
-	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.serveLoad))
+	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.ready(w.serveLoad)))
 	mux.Handle("POST "+api.PathTaskFree, w.auth(w.serveFree))
 	mux.Handle("POST "+api.PathTaskPrune, w.auth(w.servePrune))
 	mux.Handle("POST "+api.PathClearStale, w.auth(w.serveClearStale))
 	mux.Handle("GET "+api.PathClearStale, w.auth(w.serveClearStaleStatus))
 	mux.Handle("GET "+api.PathCachedFiles, w.auth(w.serveCachedFiles))
 	return mux
+}
+
+// ready answers 503 until the worker has its first policies from the
+// coordinators: before, it knows no mount point, and would answer a load
+// or a read of a file that exists with "not under any mount point". A 503
+// makes the scheduler send the files again (or to their new owners) and a
+// client try the next replica. A worker without coordinators is always
+// ready (its policies are set by its embedder).
+func (w *Worker) ready(h http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if len(w.cfg.Coordinators) > 0 && w.applied.Load() == nil {
+			rw.Header().Set("Retry-After", "1")
+			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: no policies from the coordinators yet")
+			return
+		}
+		h(rw, r)
+	}
 }
 
 // auth requires the cluster token on the internal routes when one is set.

@@ -134,3 +134,33 @@ func (failingOrigin) Stat(context.Context) (cache.Meta, error) {
 func (failingOrigin) ReadAt(context.Context, []byte, int64) (int, error) {
 	return 0, os.ErrNotExist
 }
+
+// A worker that has no policies from its coordinators yet (just restarted)
+// answers loads and reads 503, never "not under any mount point": the
+// scheduler then sends the files again and a client tries another replica.
+func TestNotReadyBeforeTheFirstPolicies(t *testing.T) {
+	dir := ufsDir(t, map[string]int{"f": 100})
+	cfg := testConfig(t.TempDir())
+	cfg.Coordinators = []string{"http://127.0.0.1:1"} // never started: no pull
+	w := newWorker(t, cfg)
+	h := w.Handler()
+	calls := []struct {
+		method, target string
+		body           any
+	}{
+		{"POST", api.PathTaskLoad, api.LoadTask{JobID: "j", Paths: []string{"/m/f"}}},
+		{"GET", api.PathWorkerDataRoot + "/m/f", nil},
+		{"GET", api.PathList + "/m", nil},
+	}
+	for _, c := range calls {
+		if resp, body := do(t, h, c.method, c.target, c.body, nil); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s %s before policies: %d %s", c.method, c.target, resp.StatusCode, body)
+		}
+	}
+	mustSet(t, w, policies(1, dir, self(w)))
+	for _, c := range calls {
+		if resp, body := do(t, h, c.method, c.target, c.body, map[string]string{LocalHeader: "true"}); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s after policies: %d %s", c.method, c.target, resp.StatusCode, body)
+		}
+	}
+}
