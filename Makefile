@@ -87,5 +87,13 @@ linearize:
 	ALLUVIUM_LINEARIZE_CLIENTS=6 ALLUVIUM_LINEARIZE_OUT=$(LINEARIZE_OUT) \
 	$(GO) test -race -count=1 -timeout 0 -v -run TestLinearizableUnderFaults ./internal/linearize/
 
+# Process-level chaos (issue 7), longer than make test runs it: kill -9 of the
+# leader and of a worker per round during a load job and API writes.
+# Replay a failure with ALLUVIUM_CHAOS_SEED=<seed from the log>.
+CHAOS_ROUNDS ?= 20
+chaos:
+	ALLUVIUM_CHAOS_ROUNDS=$(CHAOS_ROUNDS) ALLUVIUM_CHAOS_LOGDIR=$${ALLUVIUM_CHAOS_LOGDIR:-/tmp/alluvium-chaos} \
+	$(GO) test -race -count=1 -timeout 30m -v -run '^TestChaos$$' ./cmd/alluvium/
+
 clean:
 	rm -rf bin
