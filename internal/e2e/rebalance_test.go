@@ -302,3 +302,62 @@ func TestRebalanceSurvivesTheLeader(t *testing.T) {
 	}
 	e.checkPlacement(want, ws, ws)
 }
+
+// Clear stale after a ring change removes exactly the files a worker no
+// longer owns (among its 3 first owners, the workers' replicas), and keeps
+// every other.
+func TestClearStaleAfterARingChangeRemovesOnlyUnownedFiles(t *testing.T) {
+	e, ws := cluster3(t)
+	ctx := context.Background()
+	want := e.loadFiles(200)
+	before := map[string]map[string]bool{} // worker -> files it held
+	for _, w := range ws {
+		before[w.Worker.ID()] = map[string]bool{}
+		for p := range want {
+			if cachedOn(w, p) {
+				before[w.Worker.ID()][p] = true
+			}
+		}
+	}
+	ws = e.addWorker(ws)
+	var ids []string
+	for _, w := range ws {
+		ids = append(ids, w.Worker.ID())
+	}
+	rg, err := ring.New(ids, ring.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.c.ClearStale(ctx); err != nil || len(res.Errors) != 0 {
+		t.Fatalf("clear stale: %+v %v", res, err)
+	}
+	e.eventually("every worker finished clearing", func() bool {
+		st, err := e.c.ClearStaleStatus(ctx)
+		if err != nil || len(st.Results) != len(ws) {
+			return false
+		}
+		for _, r := range st.Results {
+			if r.Running {
+				return false
+			}
+		}
+		return true
+	})
+	removed := 0
+	for _, w := range ws[:3] {
+		for p := range want {
+			owner := slices.Contains(rg.Owners(p, 3), w.Worker.ID())
+			wasHeld := before[w.Worker.ID()][p]
+			if held := cachedOn(w, p); held != (wasHeld && owner) {
+				t.Fatalf("%s on %s: held %v after clear stale (held before %v, an owner %v)", p, w.Worker.ID(), held, wasHeld, owner)
+			}
+			if wasHeld && !owner {
+				removed++
+			}
+		}
+	}
+	if removed == 0 {
+		t.Fatal("the ring change left every file owned: the test shows nothing")
+	}
+	t.Logf("clear stale removed %d of %d files", removed, len(want))
+}
