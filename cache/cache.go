@@ -689,7 +689,7 @@ type StreamOrigin interface {
 // them: a file being loaded holds at most loadWriters+loadQueue+1 page
 // buffers.
 const (
-	loadWriters = 2
+	loadWriters = 4
 	loadQueue   = 2
 )
 

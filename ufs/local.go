@@ -163,6 +163,9 @@ func (l *local) Open(ctx context.Context, p string, off, length int64) (io.ReadC
 		f.Close()
 		return emptyReader{}, nil
 	}
+	if n > sequentialHint {
+		adviseSequential(f, off, n)
+	}
 	return &fileRange{SectionReader: io.NewSectionReader(f, off, n), f: f}, nil
 }
 

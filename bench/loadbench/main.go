@@ -81,7 +81,7 @@ func run(large int, largeSize int64, small int, smallSize int64, batch int) erro
 	}
 	syscall.Sync()
 
-	urls, nodes, stop, err := startCluster(dir, largeSize*int64(large)+smallSize*int64(small))
+	urls, nodes, workers, stop, err := startCluster(dir, largeSize*int64(large)+smallSize*int64(small))
 	if err != nil {
 		return err
 	}
@@ -143,6 +143,11 @@ func run(large int, largeSize int64, small int, smallSize int64, batch int) erro
 		if j.State != "SUCCEEDED" {
 			return fmt.Errorf("load %s: %s: %s", set.name, j.State, j.ErrorMessage)
 		}
+		var perWorker []string
+		for _, w := range workers {
+			perWorker = append(perWorker, api.Size(w.Worker.Cache().Stats().BytesFromOrigin).String())
+		}
+		defer fmt.Printf("  %s: bytes read from the UFS per worker, cumulative: %v\n", set.name, perWorker)
 		batches := (set.files + batch - 1) / batch
 		fmt.Printf("| %d x %s | %s (%.0f MB/s) | %s (%.0f MB/s) | %.2fx | %.0f | %.0f | %.1f |\n",
 			set.files, api.Size(set.size), cp.Round(time.Millisecond), mbps(set.files, set.size, cp),
@@ -213,18 +218,18 @@ func appliedIndex(nodes []*node.Node) uint64 {
 	return m
 }
 
-func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, func(), error) {
+func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, []*workernode.Node, func(), error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var peers []coordinator.Peer
 	var raftLns, httpLns []net.Listener
 	for i := range 3 {
 		r, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		h, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		raftLns, httpLns = append(raftLns, r), append(httpLns, h)
 		peers = append(peers, coordinator.Peer{ID: fmt.Sprintf("c%d", i+1), Address: r.Addr().String()})
@@ -249,7 +254,7 @@ func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, func(), 
 		n, err := node.Start(node.Config{Coordinator: cfg, API: opts, HTTPListener: httpLns[i]})
 		if err != nil {
 			stop()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		nodes = append(nodes, n)
 		urls = append(urls, n.URL)
@@ -258,7 +263,7 @@ func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, func(), 
 	defer cancel()
 	if _, err := nodes[0].Coordinator.WaitLeader(ctx); err != nil {
 		stop()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	for i := range 3 {
 		cfg := worker.DefaultConfig()
@@ -267,7 +272,7 @@ func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, func(), 
 		w, err := workernode.Start(cfg, nil, "127.0.0.1:0")
 		if err != nil {
 			stop()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		workers = append(workers, w)
 	}
@@ -283,9 +288,9 @@ func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, func(), 
 		}
 		if ctx.Err() != nil {
 			stop()
-			return nil, nil, nil, fmt.Errorf("workers did not register")
+			return nil, nil, nil, nil, fmt.Errorf("workers did not register")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return urls, nodes, stop, nil
+	return urls, nodes, workers, stop, nil
 }
