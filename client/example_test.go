@@ -79,5 +79,11 @@ func startCoordinator() (url string, stop func()) {
 	if _, err := n.Coordinator.WaitLeader(ctx); err != nil {
 		panic(err)
 	}
+	for !n.Coordinator.IsLeader() { // leads, with the log of earlier terms applied
+		if ctx.Err() != nil {
+			panic("no leader ready for writes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return n.URL, func() { n.Close(); os.RemoveAll(dir) }
 }
