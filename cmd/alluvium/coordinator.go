@@ -32,6 +32,7 @@ type serverFlags struct {
 	logStore          string
 	workerTimeout     time.Duration
 	ringMode          string
+	maxSnapshot       string
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
@@ -45,6 +46,7 @@ func (s *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.logStore, "raft-log-store", coordinator.LogStoreWAL, "raft log storage for a new data dir: bolt or wal (an existing data dir keeps its own)")
 	fs.StringVar(&s.mountTable, "mount-table", "", "JSON file with a static mount table ([{\"path\", \"ufs\", \"options\"}]); the API then refuses mount changes")
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 16384, "log entries since the last snapshot that trigger a new one")
+	fs.StringVar(&s.maxSnapshot, "max-snapshot-size", api.Size(httpapi.DefaultMaxSnapshotBytes).String(), "largest snapshot file a restore may upload")
 }
 
 func (s *serverFlags) apiOptions() (httpapi.Options, error) {
@@ -52,6 +54,11 @@ func (s *serverFlags) apiOptions() (httpapi.Options, error) {
 	o.StaticMounts = s.mountTable != ""
 	o.AuthToken = s.authToken
 	o.RedirectToLeader = s.noForward
+	limit, err := api.ParseSize(s.maxSnapshot)
+	if err != nil || limit <= 0 {
+		return o, fmt.Errorf("--max-snapshot-size %q: a positive size such as 8GiB", s.maxSnapshot)
+	}
+	o.MaxSnapshotBytes = int64(limit)
 	for _, f := range s.disable {
 		switch f {
 		case "quota":
