@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -320,5 +321,41 @@ func TestDataDirKeepsItsLogStore(t *testing.T) {
 	}
 	if _, ok := co.FSM().Mount("/a"); !ok {
 		t.Fatal("a restart with another log-store setting lost the log")
+	}
+}
+
+// WaitLeader on the node that leads returns only once it is ready for
+// writes, after a first start and after a restart on the same data dir
+// (where the log already names a leader with its address).
+func TestWaitLeaderOnTheLeaderMeansReadyForWrites(t *testing.T) {
+	nodes := startBoltCluster(t, 1, nil)
+	cfg := nodes[0].Config()
+	for round := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if _, err := nodes[0].WaitLeader(ctx); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		if !nodes[0].IsLeader() {
+			t.Fatalf("round %d: WaitLeader returned before the leader was ready", round)
+		}
+		if _, err := nodes[0].Apply(ctx, &fsm.AddMount{Mount: fsm.Mount{Path: fmt.Sprintf("/m%d", round), UFS: fmt.Sprintf("file:///tmp/m%d", round)}}); err != nil {
+			t.Fatalf("round %d: a write right after WaitLeader: %v", round, err)
+		}
+		cancel()
+		if round == 0 { // restart on the same data dir
+			nodes[0].Shutdown()
+			ln, err := net.Listen("tcp", cfg.RaftListener.Addr().String())
+			if err != nil {
+				t.Skipf("the raft port was taken meanwhile: %v", err)
+			}
+			cfg.RaftListener = ln
+			co, err := coordinator.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { co.Shutdown() })
+			nodes[0] = co
+		}
 	}
 }

@@ -381,12 +381,14 @@ func (c *Coordinator) Snapshot() error {
 	return err
 }
 
-// WaitLeader waits until some leader is known to this node.
+// WaitLeader waits until some leader is known to this node. When that
+// leader is this node, it also waits until it is ready for writes (the log
+// of earlier terms applied), so that a write right after it succeeds.
 func (c *Coordinator) WaitLeader(ctx context.Context) (fsm.Coordinator, error) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if l, err := c.Leader(); err == nil {
+		if l, err := c.Leader(); err == nil && (l.ID != c.cfg.ID || c.IsLeader()) {
 			return l, nil
 		}
 		select {
