@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/alluvium/alluvium/api"
 )
 
 // snapshotPath is the coordinators' backup route (httpapi.PathSnapshot).
@@ -26,22 +28,8 @@ const snapshotFormat = "alluvium-snapshot"
 // truncated, corrupted or not a snapshot at all.
 var ErrBadSnapshot = errors.New("bad snapshot file")
 
-// SnapshotInfo is the header of a snapshot file: one line of JSON before
-// the body (see package coordinator for the format).
-type SnapshotInfo struct {
-	Format  string `json:"format"`
-	Version int    `json:"version"`
-	// Index is the last Raft log index applied to the saved state; Term
-	// the Raft term in which it was saved.
-	Index uint64 `json:"index"`
-	Term  uint64 `json:"term"`
-	// Size is the body's length in bytes and SHA256 its checksum (hex).
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	// Coordinator took the snapshot at CreatedAt.
-	Coordinator string    `json:"coordinator"`
-	CreatedAt   time.Time `json:"createdAt"`
-}
+// SnapshotInfo is the header of a snapshot file.
+type SnapshotInfo = api.SnapshotInfo
 
 // SaveSnapshot downloads a snapshot file of the cluster's replicated state
 // (as of a linearizable read on the leader; with WithStaleReads, the

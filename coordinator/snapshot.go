@@ -51,6 +51,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/hashicorp/raft"
 )
@@ -72,20 +73,7 @@ const (
 var ErrInvalidSnapshot = fmt.Errorf("%w snapshot file", fsm.ErrInvalid)
 
 // SnapshotInfo is the header of a snapshot file.
-type SnapshotInfo struct {
-	Format  string `json:"format"`
-	Version int    `json:"version"`
-	// Index is the last Raft log index applied to the state; Term is the
-	// Raft term in which the snapshot was taken.
-	Index uint64 `json:"index"`
-	Term  uint64 `json:"term"`
-	// Size is the body's length in bytes and SHA256 its checksum (hex).
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	// Coordinator took the snapshot at CreatedAt.
-	Coordinator string    `json:"coordinator"`
-	CreatedAt   time.Time `json:"createdAt"`
-}
+type SnapshotInfo = api.SnapshotInfo
 
 // SaveSnapshot writes a snapshot file of the replicated state to w: the
 // state as of a linearizable read on the leader. On a follower it fails at
