@@ -182,6 +182,17 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		}
 		cl.query.Set("stale", "true")
 	}
+	return c.failover(ctx, cl.method, cl.path, cl.read, func(base string) error {
+		return c.once(ctx, base, cl, payload)
+	})
+}
+
+// failover sends one request with try to one coordinator after another:
+// on a connection error or a 503 it tries the next, waiting a growing
+// backoff after each full round, until it has an answer, the retries or
+// the budget are spent, or ctx is done. A write (read false) is sent again
+// only when it surely was not applied (see retryable).
+func (c *Client) failover(ctx context.Context, method, path string, read bool, try func(base string) error) error {
 	began := time.Now()
 	deadline := began.Add(c.budget)
 	n := len(c.urls)
@@ -211,7 +222,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		}
 		i := (first + attempt) % n
 		attempts++
-		err := c.once(ctx, c.urls[i], cl, payload)
+		err := try(c.urls[i])
 		if err == nil {
 			c.preferred.Store(int64(i))
 			return nil
@@ -219,10 +230,10 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		if !retryable(err, cl.read) {
+		if !retryable(err, read) {
 			if isTransport(err) {
 				return fmt.Errorf("%w: %s %s: the connection broke before an answer came, so it may or may not have been applied: %v",
-					ErrUnavailable, cl.method, cl.path, err)
+					ErrUnavailable, method, path, err)
 			}
 			c.preferred.Store(int64(i)) // it answered
 			return err

@@ -12,8 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
 
 	"github.com/alluvium/alluvium/api"
 )
@@ -86,57 +84,16 @@ func (c *Client) snapshotCall(ctx context.Context, method string, body io.ReadSe
 	}
 	hc := *c.hc
 	hc.Timeout = 0 // a large file takes its time; ctx bounds the call
-	began := time.Now()
-	deadline := began.Add(c.budget)
-	n := len(c.urls)
-	first := int(c.preferred.Load())
-	backoff := minBackoff
-	var lastErr error
-	attempts := 0
-	for attempt := 0; attempt <= c.retries; attempt++ {
-		if attempt > 0 {
-			if time.Now().After(deadline) {
-				break
-			}
-			if attempt%n == 0 {
-				wait := min(backoff, time.Until(deadline))
-				if wait <= 0 {
-					break
-				}
-				t := time.NewTimer(wait)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), lastErr)
-				case <-t.C:
-				}
-				backoff = min(2*backoff, maxBackoff)
-			}
-		}
-		i := (first + attempt) % n
-		attempts++
-		resp, err := c.snapshotOnce(ctx, &hc, method, c.urls[i]+target, body)
-		if err == nil {
-			c.preferred.Store(int64(i))
-			return resp, nil
-		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if !retryable(err, read) {
-			if isTransport(err) {
-				return nil, fmt.Errorf("%w: %s %s: the connection broke before an answer came, so the restore may or may not have happened: %v",
-					ErrUnavailable, method, snapshotPath, err)
-			}
-			return nil, err
-		}
-		lastErr = err
+	var resp *http.Response
+	err := c.failover(ctx, method, snapshotPath, read, func(base string) error {
+		var err error
+		resp, err = c.snapshotOnce(ctx, &hc, method, base+target, body)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if statusOf(lastErr) == http.StatusServiceUnavailable {
-		return nil, lastErr
-	}
-	return nil, fmt.Errorf("%w: tried %s (%d attempts in %s); last error: %v",
-		ErrUnavailable, strings.Join(c.urls, ", "), attempts, time.Since(began).Round(time.Millisecond), lastErr)
+	return resp, nil
 }
 
 // snapshotOnce sends a snapshot request to one coordinator, following its
