@@ -219,15 +219,7 @@ func TestDevClusterStartsAndStopsCleanly(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	port := devPort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "dev", "--port", fmt.Sprint(port))
-	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startDev(t, port, 60*time.Second)
 	sc := bufio.NewScanner(stdout)
 	var banner []string
 	for sc.Scan() {
@@ -303,4 +295,24 @@ func TestStaticMountTable(t *testing.T) {
 	if resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("POST mount with a static table: %d, want 501", resp.StatusCode)
 	}
+}
+
+// startDev starts `alluvium dev` on port, killed after timeout at the
+// latest, and returns it with its stdout (to read the banner from) and
+// its stderr.
+func startDev(t *testing.T, port int, timeout time.Duration) (*exec.Cmd, io.Reader, *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, binary, "dev", "--port", fmt.Sprint(port))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
 }
