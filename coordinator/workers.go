@@ -281,12 +281,24 @@ func (c *Coordinator) ClearStale(ctx context.Context, start bool) (map[string]st
 	return errs, nil
 }
 
-// postJSON sends in as JSON and decodes a 200 answer into out.
+// postJSON sends in as JSON to a worker's task API (whose client allows
+// long tasks) and decodes a 200 answer into out.
 func (p *peerClient) postJSON(ctx context.Context, url string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
+	return p.send(ctx, p.tasks, url, body, out)
+}
+
+// post sends a JSON body with the short-request client and expects 200.
+func (p *peerClient) post(ctx context.Context, url string, body []byte) error {
+	return p.send(ctx, p.client, url, body, nil)
+}
+
+// send POSTs body with the cluster token and, on 200, decodes the answer
+// into out (when not nil); any other status is an error with its message.
+func (p *peerClient) send(ctx context.Context, hc *http.Client, url string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -295,7 +307,7 @@ func (p *peerClient) postJSON(ctx context.Context, url string, in, out any) erro
 	if p.token != "" {
 		req.Header.Set("Authorization", "Bearer "+p.token)
 	}
-	resp, err := p.tasks.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -304,27 +316,9 @@ func (p *peerClient) postJSON(ctx context.Context, url string, in, out any) erro
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return nil
+	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out)
-}
-
-// post sends a JSON body and expects 200.
-func (p *peerClient) post(ctx context.Context, url string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if p.token != "" {
-		req.Header.Set("Authorization", "Bearer "+p.token)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	return nil
 }
