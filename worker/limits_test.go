@@ -47,7 +47,7 @@ func TestStopTasksEndsPacedLoads(t *testing.T) {
 	dir := ufsDir(t, map[string]int{"a": 8 * testPage, "b": 8 * testPage})
 	w := newWorker(t, testConfig(t.TempDir()))
 	mustSet(t, w, policies(1, dir, self(w)))
-	done := make(chan []api.FileResult)
+	done := make(chan []api.FileResult, 1)
 	go func() {
 		// One page a second: 16 pages would take 16 s.
 		resp, body := do(t, w.Handler(), "POST", api.PathTaskLoad,
