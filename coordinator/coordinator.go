@@ -36,11 +36,13 @@ type Coordinator struct {
 	applyObs atomic.Pointer[func(fsm.CommandType, time.Duration, error)]
 
 	shutdownOnce sync.Once
-	shutdownErr  error
-	stop         chan struct{}
-	stopCtx      context.Context // cancelled on Shutdown, for outgoing calls
-	stopCancel   context.CancelFunc
-	wg           sync.WaitGroup
+	// futures counts the goroutines waiting on Raft futures (see wait).
+	futures     inflight
+	shutdownErr error
+	stop        chan struct{}
+	stopCtx     context.Context // cancelled on Shutdown, for outgoing calls
+	stopCancel  context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // New starts a coordinator: it opens (or creates) the Raft state, bootstraps
@@ -198,6 +200,10 @@ func (c *Coordinator) Shutdown() error {
 		close(c.stop)
 		c.stopCancel()
 		c.wg.Wait()
+		// Raft never answers a future still queued in its apply channel
+		// once it is shut down; give those in flight the time to be
+		// answered first, so that no goroutine outlives Shutdown.
+		c.futures.waitIdle(futureDrain)
 		if c.raft != nil {
 			c.shutdownErr = c.raft.Shutdown().Error()
 		}
@@ -319,9 +325,15 @@ func (c *Coordinator) ObserveApply(fn func(t fsm.CommandType, d time.Duration, e
 }
 
 // wait waits for a raft future within the context and maps raft's errors.
+// The caller may give up (its deadline, Shutdown); the goroutine waiting
+// on the future goes on until Raft answers, and Shutdown waits for it.
 func (c *Coordinator) wait(ctx context.Context, f raft.Future) error {
 	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
+	c.futures.add()
+	go func() {
+		defer c.futures.done()
+		done <- f.Error()
+	}()
 	select {
 	case err := <-done:
 		return c.mapRaftError(err)
@@ -444,4 +456,50 @@ func mountsEqual(have []fsm.Mount, want []fsm.Mount) bool {
 		}
 	}
 	return true
+}
+
+// futureDrain bounds how long Shutdown waits for Raft to answer the
+// futures in flight (a deposed leader answers them within its lease).
+const futureDrain = 3 * time.Second
+
+// inflight counts goroutines and lets one wait, bounded, until none is left.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0, made by waitIdle
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n--; f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// waitIdle waits until the count is 0, or for at most d.
+func (f *inflight) waitIdle(d time.Duration) {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
 }
