@@ -23,6 +23,8 @@ type FileEntry struct {
 	Path    string   `json:"path"`
 	Size    int64    `json:"size"`
 	Workers []string `json:"workers,omitempty"`
+	// Replicas is how many copies the file's last load asked for.
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // FileIndex is the answer of GET /api/v1/file_index.

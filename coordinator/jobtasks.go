@@ -129,7 +129,7 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 	var entries []fsm.FileEntry
 	for _, f := range files {
 		if ws := held[f.path]; len(ws) > 0 {
-			entries = append(entries, fsm.FileEntry{Path: f.path, Size: f.size, Workers: ws})
+			entries = append(entries, fsm.FileEntry{Path: f.path, Size: f.size, Workers: ws, Replicas: replicas})
 		}
 	}
 	if len(entries) > 0 {

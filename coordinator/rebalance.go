@@ -15,19 +15,20 @@ import (
 //
 //   - holders that are off the ring (decommissioned, or LOST on a dynamic
 //     ring) are dropped from the index without being contacted;
-//   - the file keeps its replication degree n = the number of holders it
-//     had (at least 1, at most the ring's size), and its owners are the n
-//     owners on the current ring;
+//   - the file keeps its replication degree n: the replicas its last load
+//     asked for (recorded in the index), or, for entries without it, the
+//     number of holders it had (at least 1, at most the ring's size); its
+//     owners are the n owners on the current ring;
 //   - each owner (the target only, unless ALL) that does not hold the file
-//     loads it from the UFS;
+//     loads it from a live holder (a peer), else from the UFS;
 //   - unless skipPrune, each live holder (the target only, unless ALL) that
 //     is not an owner drops it, but only once every owner holds it: the
 //     last copy is never dropped.
 //
-// Load and prune run page by page, not in two passes over the whole index:
-// the load adds holders, so a later prune pass could no longer tell a
-// file's replication degree from its holders. A page's counters are
-// committed with the cursor, so a new leader redoes at most one page.
+// Load and prune run page by page, not in two passes over the whole index,
+// and a page's counters are committed with the cursor, so a new leader
+// redoes at most the pages in flight; with the recorded degree, a page
+// redone after its loads but before its prunes still prunes.
 
 // rebalanceAll is the target that rebalances every worker.
 const rebalanceAll = "ALL"
@@ -95,7 +96,11 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 				gone[h] = append(gone[h], e.Path)
 			}
 		}
-		n := min(max(len(e.Workers), 1), rg.Len())
+		n := e.Replicas // as the last load asked; else as many as hold it
+		if n == 0 {
+			n = len(e.Workers)
+		}
+		n = min(max(n, 1), rg.Len())
 		owners[e.Path] = rg.Owners(e.Path, n)
 		for _, o := range owners[e.Path] {
 			if targeted(o) && !slices.Contains(live[e.Path], o) {

@@ -48,6 +48,11 @@ func TestApplyFileIndex(t *testing.T) {
 				eq(t, "/f/empty", entry(t, f, "/f/empty"), FileEntry{Path: "/f/empty"})
 			}},
 		{"one invalid path refuses all", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/d", Size: 1}, {Path: "f/e"}}, Worker: "worker-1"}, ErrInvalid, nil},
+		{"replicas recorded", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/c", Replicas: 2}}}, nil,
+			func(t *testing.T, f *FSM, _ any) { eq(t, "replicas", entry(t, f, "/f/c").Replicas, 2) }},
+		{"replicas kept when not given", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/c"}}, Worker: "worker-1"}, nil,
+			func(t *testing.T, f *FSM, _ any) { eq(t, "replicas", entry(t, f, "/f/c").Replicas, 2) }},
+		{"negative replicas", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/c", Replicas: -1}}}, ErrInvalid, nil},
 		{"empty holder", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/d", Workers: []string{""}}}}, ErrInvalid, nil},
 		{"unclean path", &FileIndexAdd{Entries: []FileEntry{{Path: "/f//d"}}}, ErrInvalid, nil},
 		{"negative size", &FileIndexAdd{Entries: []FileEntry{{Path: "/f/d", Size: -1}}}, ErrInvalid, func(t *testing.T, f *FSM, _ any) {

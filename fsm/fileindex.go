@@ -14,6 +14,11 @@ type FileEntry struct {
 	Path    string   `json:"path" msgpack:"p"`
 	Size    int64    `json:"size" msgpack:"s"`
 	Workers []string `json:"workers,omitempty" msgpack:"w,omitempty"`
+	// Replicas is how many copies the last load of the file asked for (0:
+	// not known, from an older version). A rebalance keeps the file on that
+	// many owners: inferring the degree from the holders would count the
+	// extra copy of a rebalance cut short by a leader change.
+	Replicas int `json:"replicas,omitempty" msgpack:"r,omitempty"`
 }
 
 // FileIndexAdd adds entries. Each entry's Workers are added to its holders
@@ -51,8 +56,8 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 		if err := apath.Validate(e.Path); err != nil {
 			return invalidf("file index: %v", err)
 		}
-		if e.Size < 0 {
-			return invalidf("file index: %s has a negative size", e.Path)
+		if e.Size < 0 || e.Replicas < 0 {
+			return invalidf("file index: %s has a negative size or replica count", e.Path)
 		}
 		if slices.Contains(e.Workers, "") {
 			return invalidf("file index: %s has an empty holder", e.Path)
@@ -67,6 +72,9 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 		}
 		if e.Size > 0 || !known {
 			old.Size = e.Size
+		}
+		if e.Replicas > 0 {
+			old.Replicas = e.Replicas
 		}
 		for _, w := range e.Workers {
 			old.Workers = withHolder(old.Workers, w)
