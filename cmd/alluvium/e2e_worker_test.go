@@ -278,14 +278,7 @@ func TestLoadWait(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	port := 0
-	for range 20 {
-		p := freePorts(t, 1)[0]
-		if p+devRaftPortOffset+6 < 65000 {
-			port = p
-			break
-		}
-	}
+	port := devPort(t) // a range of free ports, not one
 	cmd := exec.Command(binary, "dev", "--port", fmt.Sprint(port), "--workers", "2")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -294,10 +287,14 @@ func TestLoadWait(t *testing.T) {
 	}
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	eventually(t, "the dev cluster serves /sample", 30*time.Second, func() bool {
-		_, err := exec.Command(binary, "cat", "/sample/hello.txt", "--coordinator", url).Output()
-		return err == nil
-	})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := exec.Command(binary, "cat", "/sample/hello.txt", "--coordinator", url).Output(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dev cluster does not serve /sample within 60s; its output:\n%s", out.String())
+		}
+	}
 	got, err := exec.Command(binary, "load", "--path", "/sample", "--submit", "--wait", "--coordinator", url).CombinedOutput()
 	if err != nil || !strings.Contains(string(got), "Job State: SUCCEEDED") || !strings.Contains(string(got), "Files Processed: 9 out of 9") {
 		t.Fatalf("load --wait: %v\n%s\n%s", err, got, out.String())
