@@ -65,37 +65,40 @@ func TestApplyFileIndex(t *testing.T) {
 			func(t *testing.T, f *FSM, res any) {
 				eq(t, "removed", res, any(2))
 				eq(t, "/f/a holders", entry(t, f, "/f/a").Workers, []string{"worker-1"})
-				if ws := entry(t, f, "/f/b").Workers; len(ws) != 0 {
-					t.Fatalf("/f/b holders = %v, want none", ws)
+				if _, ok := f.FileIndexGet("/f/b"); ok {
+					t.Fatalf("/f/b lost its last holder but is still in the index")
 				}
-				eq(t, "len", f.FileIndexLen(), 4)
+				eq(t, "len", f.FileIndexLen(), 3)
 			}},
 		{"remove the holder again", &FileIndexRemove{Paths: []string{"/f/a"}, Worker: "worker-2"}, nil,
 			func(t *testing.T, f *FSM, res any) { eq(t, "removed", res, any(0)) }},
 		{"remove an unknown holder", &FileIndexRemove{Paths: []string{"/f/a"}, Worker: "worker-9"}, nil,
 			func(t *testing.T, f *FSM, res any) { eq(t, "removed", res, any(0)) }},
 		{"set holders", &FileIndexHolders{Entries: []FileEntry{
-			{Path: "/f/b", Size: 999, Workers: []string{"worker-3", "worker-1", "worker-3"}},
+			{Path: "/f/c", Size: 999, Workers: []string{"worker-3", "worker-1", "worker-3"}},
 			{Path: "/f/nope", Workers: []string{"worker-1"}},
 		}}, nil, func(t *testing.T, f *FSM, res any) {
 			eq(t, "changed", res, any(1))
-			eq(t, "/f/b", entry(t, f, "/f/b"), FileEntry{Path: "/f/b", Size: 10, Workers: []string{"worker-1", "worker-3"}})
+			eq(t, "/f/c", entry(t, f, "/f/c"), FileEntry{Path: "/f/c", Size: 7, Workers: []string{"worker-1", "worker-3"}, Replicas: 2})
 			if _, ok := f.FileIndexGet("/f/nope"); ok {
 				t.Fatalf("FileIndexHolders added an entry")
 			}
+			eq(t, "held by worker-3", f.HeldBy("worker-3", "", 0), []string{"/f/c"})
 		}},
 		{"no holders left", &FileIndexHolders{Entries: []FileEntry{{Path: "/f/c"}}}, nil, func(t *testing.T, f *FSM, res any) {
 			eq(t, "changed", res, any(1))
-			if e := entry(t, f, "/f/c"); len(e.Workers) != 0 || e.Size != 7 {
-				t.Fatalf("/f/c = %+v, want size 7 and no holder", e)
-			}
-		}},
-		{"remove entries", &FileIndexRemove{Paths: []string{"/f/c", "/f/nope", "/f/c"}}, nil, func(t *testing.T, f *FSM, res any) {
-			eq(t, "removed", res, any(1))
-			eq(t, "len", f.FileIndexLen(), 3)
 			if _, ok := f.FileIndexGet("/f/c"); ok {
-				t.Fatalf("/f/c is still in the index")
+				t.Fatalf("/f/c has no holder but is still in the index")
 			}
+			eq(t, "held by worker-3", len(f.HeldBy("worker-3", "", 0)), 0)
+		}},
+		{"remove entries", &FileIndexRemove{Paths: []string{"/f/a", "/f/nope", "/f/a"}}, nil, func(t *testing.T, f *FSM, res any) {
+			eq(t, "removed", res, any(1))
+			eq(t, "len", f.FileIndexLen(), 1)
+			if _, ok := f.FileIndexGet("/f/a"); ok {
+				t.Fatalf("/f/a is still in the index")
+			}
+			eq(t, "held by worker-1", len(f.HeldBy("worker-1", "", 0)), 0)
 		}},
 		{"remove nothing", &FileIndexRemove{}, nil, func(t *testing.T, f *FSM, res any) { eq(t, "removed", res, any(0)) }},
 	})

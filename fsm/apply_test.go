@@ -698,8 +698,8 @@ func TestEveryCommandTypeHasAHandler(t *testing.T) {
 			New().Apply(1, data)
 		}()
 	}
-	if known != len(commandNames) || known != 24 {
-		t.Fatalf("%d known command types, %d names; want 24", known, len(commandNames))
+	if known != len(commandNames) || known != 26 {
+		t.Fatalf("%d known command types, %d names; want 26", known, len(commandNames))
 	}
 }
 
@@ -707,7 +707,7 @@ func TestEveryCommandTypeHasAHandler(t *testing.T) {
 // the stamp is in UTC.
 func TestTimedCommands(t *testing.T) {
 	now := time.Date(2026, 5, 1, 14, 0, 0, 0, time.FixedZone("X", 2*3600))
-	for _, c := range []Timed{&SubmitJob{}, &UpdateJob{}, &StopJob{}, &RegisterWorker{}, &SetWorkerState{}} {
+	for _, c := range []Timed{&SubmitJob{}, &UpdateJob{}, &StopJob{}, &RegisterWorker{}, &SetWorkerState{}, &RemoveWorker{}} {
 		c.SetNow(now)
 		got := reflect.ValueOf(c).Elem().FieldByName("Now").Interface().(time.Time)
 		if !got.Equal(now) || got.Location() != time.UTC {

@@ -42,6 +42,7 @@ const (
 
 	CmdRegisterWorker CommandType = 60
 	CmdSetWorkerState CommandType = 61
+	CmdRemoveWorker   CommandType = 62
 
 	CmdSubmitJob CommandType = 70
 	CmdUpdateJob CommandType = 71
@@ -51,6 +52,7 @@ const (
 	CmdFileIndexAdd     CommandType = 80
 	CmdFileIndexRemove  CommandType = 81
 	CmdFileIndexHolders CommandType = 82
+	CmdFileIndexReport  CommandType = 83
 )
 
 var commandNames = map[CommandType]string{
@@ -71,6 +73,7 @@ var commandNames = map[CommandType]string{
 	CmdSetDefaultFilter:  "SetDefaultFilter",
 	CmdRegisterWorker:    "RegisterWorker",
 	CmdSetWorkerState:    "SetWorkerState",
+	CmdRemoveWorker:      "RemoveWorker",
 	CmdSubmitJob:         "SubmitJob",
 	CmdUpdateJob:         "UpdateJob",
 	CmdStopJob:           "StopJob",
@@ -78,6 +81,7 @@ var commandNames = map[CommandType]string{
 	CmdFileIndexAdd:      "FileIndexAdd",
 	CmdFileIndexRemove:   "FileIndexRemove",
 	CmdFileIndexHolders:  "FileIndexHolders",
+	CmdFileIndexReport:   "FileIndexReport",
 }
 
 func (t CommandType) String() string {
@@ -130,6 +134,8 @@ func newCommand(t CommandType) Command {
 		return &RegisterWorker{}
 	case CmdSetWorkerState:
 		return &SetWorkerState{}
+	case CmdRemoveWorker:
+		return &RemoveWorker{}
 	case CmdSubmitJob:
 		return &SubmitJob{}
 	case CmdUpdateJob:
@@ -144,6 +150,8 @@ func newCommand(t CommandType) Command {
 		return &FileIndexRemove{}
 	case CmdFileIndexHolders:
 		return &FileIndexHolders{}
+	case CmdFileIndexReport:
+		return &FileIndexReport{}
 	}
 	return nil
 }
@@ -209,3 +217,4 @@ func (c *UpdateJob) SetNow(t time.Time)      { c.Now = t.UTC() }
 func (c *StopJob) SetNow(t time.Time)        { c.Now = t.UTC() }
 func (c *RegisterWorker) SetNow(t time.Time) { c.Now = t.UTC() }
 func (c *SetWorkerState) SetNow(t time.Time) { c.Now = t.UTC() }
+func (c *RemoveWorker) SetNow(t time.Time)   { c.Now = t.UTC() }

@@ -149,7 +149,14 @@ func (g *logGen) command() Command {
 		}
 		return &FileIndexRemove{Paths: []string{g.filePath(), g.filePath()}, Worker: g.pick("", "worker-1", "worker-2")}
 	default:
-		switch g.r.IntN(3) {
+		switch g.r.IntN(5) {
+		case 3:
+			return g.holdingReport()
+		case 4:
+			if g.r.IntN(4) == 0 {
+				return &RemoveWorker{ID: g.pick(genWorkers...), Now: g.now}
+			}
+			return g.holdingReport()
 		case 0:
 			var es []FileEntry
 			for range 1 + g.r.IntN(5) {
@@ -162,6 +169,25 @@ func (g *logGen) command() Command {
 			return &FileIndexAdd{Entries: []FileEntry{{Path: g.filePath(), Size: 1}}, Worker: g.pick(genWorkers...)}
 		}
 	}
+}
+
+// holdingReport is a worker's report: mostly a run that follows on, some
+// with a reset, a gap or an invalid event.
+func (g *logGen) holdingReport() Command {
+	c := &FileIndexReport{Worker: g.pick(genWorkers...), Epoch: uint64(1 + g.r.IntN(3))}
+	seq := uint64(1 + g.r.IntN(4))
+	if g.r.IntN(3) == 0 {
+		c.Events = append(c.Events, HoldingEvent{Seq: seq, Reset: true})
+		seq++
+	}
+	for range g.r.IntN(5) {
+		c.Events = append(c.Events, HoldingEvent{Seq: seq, Path: g.filePath(), Size: int64(g.r.IntN(100)), Held: g.r.IntN(3) > 0})
+		seq++
+	}
+	if g.r.IntN(10) == 0 && len(c.Events) > 0 {
+		c.Events[len(c.Events)-1].Seq += 2 // a gap inside a report is invalid
+	}
+	return c
 }
 
 // next appends one entry to the log and applies it to the oracle.

@@ -31,14 +31,16 @@ type FileIndexAdd struct {
 }
 
 // FileIndexRemove removes entries, or, when Worker is set, only removes that
-// worker from the entries' holders.
+// worker from the entries' holders (an entry left with no holder leaves the
+// index).
 type FileIndexRemove struct {
 	Paths  []string
 	Worker string
 }
 
-// FileIndexHolders sets the exact holders of known entries (a rebalance moved
-// them). Entries left with no holder stay in the index.
+// FileIndexHolders sets the exact holders of known entries. An entry left
+// with no holder leaves the index. (Kept for logs of earlier versions: jobs
+// now record holders with their progress, see UpdateJob.Observed.)
 type FileIndexHolders struct {
 	Entries []FileEntry
 }
@@ -65,24 +67,16 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 	}
 	added := 0
 	for _, e := range c.Entries {
-		old, known := f.s.files.Get(FileEntry{Path: e.Path})
-		if !known {
+		if _, known := f.s.files.Get(FileEntry{Path: e.Path}); !known {
 			added++
-			old = FileEntry{Path: e.Path}
 		}
-		if e.Size > 0 || !known {
-			old.Size = e.Size
-		}
-		if e.Replicas > 0 {
-			old.Replicas = e.Replicas
-		}
+		f.s.addHolder(e.Path, e.Size, e.Replicas, "")
 		for _, w := range e.Workers {
-			old.Workers = withHolder(old.Workers, w)
+			f.s.addHolder(e.Path, 0, 0, w)
 		}
 		if c.Worker != "" {
-			old.Workers = withHolder(old.Workers, c.Worker)
+			f.s.addHolder(e.Path, 0, 0, c.Worker)
 		}
-		f.s.files.ReplaceOrInsert(old)
 	}
 	return added
 }
@@ -90,18 +84,13 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 func (f *FSM) applyFileIndexRemove(_ uint64, c *FileIndexRemove) any {
 	removed := 0
 	for _, p := range c.Paths {
-		e, ok := f.s.files.Get(FileEntry{Path: p})
-		if !ok {
-			continue
-		}
+		var ok bool
 		if c.Worker == "" {
-			f.s.files.Delete(e)
-			removed++
-			continue
+			ok = f.s.deleteEntry(p)
+		} else {
+			ok = f.s.removeHolder(p, c.Worker)
 		}
-		if i, found := slices.BinarySearch(e.Workers, c.Worker); found {
-			e.Workers = slices.Delete(slices.Clone(e.Workers), i, i+1)
-			f.s.files.ReplaceOrInsert(e)
+		if ok {
 			removed++
 		}
 	}
@@ -115,10 +104,17 @@ func (f *FSM) applyFileIndexHolders(_ uint64, c *FileIndexHolders) any {
 		if !ok {
 			continue
 		}
-		holders := slices.Clone(in.Workers)
-		slices.Sort(holders)
-		e.Workers = slices.Compact(holders)
-		f.s.files.ReplaceOrInsert(e)
+		want := slices.Compact(slices.Sorted(slices.Values(in.Workers)))
+		for _, w := range want { // added first: the entry keeps its size
+			if w != "" {
+				f.s.addHolder(e.Path, 0, 0, w)
+			}
+		}
+		for _, w := range e.Workers {
+			if _, keep := slices.BinarySearch(want, w); !keep {
+				f.s.removeHolder(e.Path, w)
+			}
+		}
 		changed++
 	}
 	return changed

@@ -39,6 +39,14 @@ type state struct {
 	jobs         map[string]*Job
 	jobKeys      map[JobKey]string
 	files        *btree.BTreeG[FileEntry]
+	// held is derived from files (never persisted): each holder's files,
+	// for a reset or a removal of one worker without a scan of the index.
+	held *btree.BTreeG[heldKey]
+	// holdings is how far the index has applied each worker's reports.
+	holdings map[string]HoldingState
+	// removed remembers workers removed from the membership (see
+	// RemoveWorker), so that a still-running one learns it.
+	removed map[string]RemovedWorker
 }
 
 func newState() *state {
@@ -53,6 +61,9 @@ func newState() *state {
 		jobs:         map[string]*Job{},
 		jobKeys:      map[JobKey]string{},
 		files:        newFileTree(),
+		held:         newHeldTree(),
+		holdings:     map[string]HoldingState{},
+		removed:      map[string]RemovedWorker{},
 	}
 }
 
@@ -77,6 +88,7 @@ func New() *FSM {
 		CmdSetDefaultFilter:  policy(f, handle(f.applySetDefaultFilter)),
 		CmdRegisterWorker:    policy(f, handle(f.applyRegisterWorker)),
 		CmdSetWorkerState:    policy(f, handle(f.applySetWorkerState)),
+		CmdRemoveWorker:      policy(f, handle(f.applyRemoveWorker)),
 		CmdSubmitJob:         handle(f.applySubmitJob),
 		CmdUpdateJob:         handle(f.applyUpdateJob),
 		CmdStopJob:           handle(f.applyStopJob),
@@ -84,6 +96,7 @@ func New() *FSM {
 		CmdFileIndexAdd:      handle(f.applyFileIndexAdd),
 		CmdFileIndexRemove:   handle(f.applyFileIndexRemove),
 		CmdFileIndexHolders:  handle(f.applyFileIndexHolders),
+		CmdFileIndexReport:   handle(f.applyFileIndexReport),
 	}
 	return f
 }

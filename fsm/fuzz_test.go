@@ -44,6 +44,9 @@ func sampleCommands() []Command {
 		&FileIndexAdd{Entries: []FileEntry{{Path: "/s3/new", Size: 10, Workers: []string{"ignored"}}, {Path: "/s3/d0/f0000", Size: 0}}, Worker: "worker-5"},
 		&FileIndexRemove{Paths: []string{"/s3/d1/f0001", "/s3/nope"}, Worker: "worker-1"},
 		&FileIndexHolders{Entries: []FileEntry{{Path: "/s3/d2/f0002", Workers: []string{"worker-2", "worker-1"}}}},
+		&RemoveWorker{ID: "worker-b", Now: at(2 * time.Second)},
+		&FileIndexReport{Worker: "worker-new", Epoch: 7, Events: []HoldingEvent{{Seq: 1, Reset: true},
+			{Seq: 2, Path: "/s3/new", Size: 10, Held: true}, {Seq: 3, Path: "/s3/d0/f0000"}}},
 	}
 }
 

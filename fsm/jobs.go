@@ -195,6 +195,10 @@ type UpdateJob struct {
 	ErrorMessage       string
 	QuotaCheckError    *string
 	Now                time.Time
+	// Observed records what the page's tasks saw the workers hold (see
+	// holdings.go): the page's progress and its file-index changes are
+	// one command, so neither is ever committed without the other.
+	Observed []WorkerObservation `msgpack:",omitempty"`
 }
 
 // StopJob stops an active job, found by ID or by Key. It fails with ErrGone
@@ -367,6 +371,7 @@ func (f *FSM) applyUpdateJob(_ uint64, c *UpdateJob) any {
 		}
 	}
 	f.s.jobs[j.ID] = j
+	f.s.applyObserved(c.Observed)
 	return *j.clone()
 }
 

@@ -32,6 +32,10 @@ const (
 	recWorker      recordType = 7
 	recJob         recordType = 8
 	recFileEntry   recordType = 9
+	// Skippable: an older reader loses only the report positions (its
+	// workers then start a new epoch) and the removal records.
+	recHolding       recordType = recSkippable | 10
+	recRemovedWorker recordType = recSkippable | 11
 
 	recSkippable recordType = 0x80
 )
@@ -57,6 +61,8 @@ type Snapshot struct {
 	workers      []Worker
 	jobs         []*Job
 	files        *btree.BTreeG[FileEntry]
+	holdings     []HoldingState
+	removed      []RemovedWorker
 }
 
 // Snapshot captures the current state. It copies the small tables and clones
@@ -78,6 +84,8 @@ func (f *FSM) Snapshot() *Snapshot {
 		workers:      sortedValues(s.workers),
 		jobs:         sortedValues(s.jobs),
 		files:        s.files.Clone(),
+		holdings:     sortedValues(s.holdings),
+		removed:      sortedValues(s.removed),
 	}
 	return snap
 }
@@ -132,6 +140,12 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 		put(recFileEntry, &e)
 		return err == nil
 	})
+	for i := range s.holdings {
+		put(recHolding, &s.holdings[i])
+	}
+	for i := range s.removed {
+		put(recRemovedWorker, &s.removed[i])
+	}
 	put(recEnd, nil)
 	if err == nil {
 		err = bw.Flush()
@@ -184,6 +198,7 @@ func (f *FSM) Restore(r io.Reader) error {
 		}
 	}
 	s.rebuildJobKeys()
+	s.rebuildHeld()
 	f.mu.Lock()
 	f.s = s
 	close(f.changed)
@@ -240,6 +255,17 @@ func (s *state) restoreRecord(dec *msgpack.Decoder, t recordType) error {
 		var v FileEntry
 		if err = decodeSafely(dec, &v); err == nil {
 			s.files.ReplaceOrInsert(v)
+		}
+	case recHolding:
+		var v HoldingState
+		if err = decodeSafely(dec, &v); err == nil {
+			s.holdings[v.Worker] = v
+		}
+	case recRemovedWorker:
+		var v RemovedWorker
+		if err = decodeSafely(dec, &v); err == nil {
+			v.At = v.At.UTC()
+			s.removed[v.ID] = v
 		}
 	default:
 		if t&recSkippable == 0 {

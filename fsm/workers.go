@@ -1,6 +1,9 @@
 package fsm
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,8 +45,31 @@ type SetWorkerState struct {
 	Now   time.Time
 }
 
+// RemoveWorker removes a worker from the membership for good: it leaves
+// the ring, the file index forgets what it held, and its id is remembered
+// as removed, so that the worker, if it still runs, learns it from its next
+// heartbeat (ErrGone) instead of registering again. A worker started again
+// registers anew. It fails with ErrNotFound for a worker that is not a
+// member.
+type RemoveWorker struct {
+	ID  string
+	Now time.Time
+}
+
+// RemovedWorker is a worker removed from the membership, and when.
+type RemovedWorker struct {
+	ID string    `msgpack:"i"`
+	At time.Time `msgpack:"t"`
+}
+
+// maxRemovedWorkers bounds the remembered removals; the oldest go first. A
+// removed worker that heartbeats after its record went is unknown, and
+// registers again as any unknown worker does.
+const maxRemovedWorkers = 1024
+
 func (*RegisterWorker) Type() CommandType { return CmdRegisterWorker }
 func (*SetWorkerState) Type() CommandType { return CmdSetWorkerState }
+func (*RemoveWorker) Type() CommandType   { return CmdRemoveWorker }
 
 func (f *FSM) applyRegisterWorker(_ uint64, c *RegisterWorker) any {
 	w := c.Worker
@@ -67,7 +93,35 @@ func (f *FSM) applyRegisterWorker(_ uint64, c *RegisterWorker) any {
 		w.StateSince = old.StateSince
 	}
 	f.s.workers[w.ID] = w
+	delete(f.s.removed, w.ID)
 	return nil
+}
+
+func (f *FSM) applyRemoveWorker(_ uint64, c *RemoveWorker) any {
+	w, ok := f.s.workers[c.ID]
+	if !ok {
+		return notFoundf("worker %s not found", c.ID)
+	}
+	delete(f.s.workers, c.ID)
+	delete(f.s.holdings, c.ID)
+	f.s.dropHoldings(c.ID)
+	for id, q := range f.s.quotas {
+		if _, has := q.Budgets[c.ID]; has {
+			q.Budgets = maps.Clone(q.Budgets)
+			delete(q.Budgets, c.ID)
+			f.s.quotas[id] = q
+		}
+	}
+	f.s.removed[c.ID] = RemovedWorker{ID: c.ID, At: c.Now.UTC()}
+	if len(f.s.removed) > maxRemovedWorkers {
+		oldest := slices.SortedFunc(maps.Values(f.s.removed), func(a, b RemovedWorker) int {
+			return cmp.Or(a.At.Compare(b.At), strings.Compare(a.ID, b.ID))
+		})
+		for _, r := range oldest[:len(oldest)-maxRemovedWorkers] {
+			delete(f.s.removed, r.ID)
+		}
+	}
+	return w
 }
 
 func (f *FSM) applySetWorkerState(_ uint64, c *SetWorkerState) any {
@@ -104,4 +158,13 @@ func (f *FSM) Worker(id string) (Worker, bool) {
 	defer f.mu.RUnlock()
 	w, ok := f.s.workers[id]
 	return w, ok
+}
+
+// Removed reports whether a worker was removed from the membership (and
+// has not registered since).
+func (f *FSM) Removed(id string) (RemovedWorker, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	r, ok := f.s.removed[id]
+	return r, ok
 }
