@@ -40,6 +40,8 @@ type Cache struct {
 	tmpSeq atomic.Uint64
 
 	mu        sync.Mutex
+	holdEpoch uint64 // see holdings.go
+	holdSeq   uint64
 	pol       *compiledPolicy
 	files     map[string]*fileEntry
 	lru       levels
@@ -181,13 +183,17 @@ func (c *Cache) rebuildFile(dir string) {
 		}
 		pe := &pageEntry{file: f, idx: idx, size: c.pageLen(meta.Size, idx), ready: true}
 		f.pages[idx] = pe
+		f.readyPages++
 		c.account(f, pe.size)
 		c.link(pe)
 	}
-	if len(f.pages) == 0 {
+	if len(f.pages) == 0 && meta.Size > 0 {
 		c.removeAll(dir)
 		return
 	}
+	// Held whole or not, as it is found: the epoch that the owner starts
+	// after Open announces it.
+	f.complete = f.readyPages == c.pageCount(meta.Size)
 	c.files[f.path] = f
 }
 
@@ -485,28 +491,51 @@ func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
 		return false
 	}
 	pe.ready = true
+	f.readyPages++
 	c.link(pe)
+	c.markComplete(f)
 	return true
+}
+
+// admitEmpty caches an empty file: its metadata alone, so that it is held
+// (and listed, freed and reported) like any other file.
+func (c *Cache) admitEmpty(path string, meta Meta) error {
+	version := meta.Version()
+	c.mu.Lock()
+	if c.pol.rule(path).Rule == fsm.RuleSkipCache {
+		c.mu.Unlock()
+		return nil
+	}
+	f := c.files[path]
+	if f != nil && f.version == version {
+		c.mu.Unlock()
+		return nil
+	}
+	if f != nil {
+		c.dropFile(f, "stale")
+	}
+	now := c.now()
+	f = &fileEntry{path: path, dir: c.fileDir(path), meta: meta, version: version, cachedAt: now, validatedAt: now,
+		pages: map[int64]*pageEntry{}, priority: c.pol.priority(path), metaWritten: true}
+	f.quotaDir, _, _ = c.pol.quota(path)
+	c.files[path] = f
+	c.mu.Unlock()
+
+	err := c.writeMeta(f)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.dropFile(f, "io")
+		return err
+	}
+	c.markComplete(f)
+	return nil
 }
 
 func (c *Cache) writePage(f *fileEntry, pe *pageEntry, data []byte, writeMeta bool) error {
 	if writeMeta {
-		fresh, err := makeFileDir(f.dir)
-		if err != nil {
-			return err
-		}
-		raw, _ := json.Marshal(metaFile{Path: f.path, Size: f.meta.Size, ModTime: f.meta.ModTime, ETag: f.meta.ETag, CachedAt: f.cachedAt})
-		name := filepath.Join(f.dir, metaName)
-		if fresh {
-			// A directory this call made holds no older meta to keep
-			// whole: the meta is written in place (a torn one fails to
-			// parse at rebuild, which drops the directory). For small
-			// files this saves a rename per file.
-			err = writeFile(name, [][]byte{raw}, c.cfg.Fsync)
-		} else {
-			err = c.writeAtomic(name, [][]byte{raw})
-		}
-		if err != nil {
+		if err := c.writeMeta(f); err != nil {
 			return err
 		}
 	}
@@ -520,6 +549,24 @@ func (c *Cache) writePage(f *fileEntry, pe *pageEntry, data []byte, writeMeta bo
 		}
 	}
 	return err
+}
+
+// writeMeta makes a file's directory and writes its metadata.
+func (c *Cache) writeMeta(f *fileEntry) error {
+	fresh, err := makeFileDir(f.dir)
+	if err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(metaFile{Path: f.path, Size: f.meta.Size, ModTime: f.meta.ModTime, ETag: f.meta.ETag, CachedAt: f.cachedAt})
+	name := filepath.Join(f.dir, metaName)
+	if fresh {
+		// A directory this call made holds no older meta to keep whole:
+		// the meta is written in place (a torn one fails to parse at
+		// rebuild, which drops the directory). For small files this saves
+		// a rename per file.
+		return writeFile(name, [][]byte{raw}, c.cfg.Fsync)
+	}
+	return c.writeAtomic(name, [][]byte{raw})
 }
 
 // makeFileDir makes a file's page directory and reports whether this call
@@ -707,11 +754,12 @@ func (c *Cache) Load(ctx context.Context, path string, o Origin) (LoadResult, er
 		return res, fmt.Errorf("%w: %s matches a skipCache rule", ErrNotAdmitted, path)
 	}
 	pages := c.pageCount(v.meta.Size)
-	if pages <= 1 { // most files of a small-file job: no goroutines
-		if pages == 1 {
-			err = c.loadPage(ctx, path, o, v, 0, &res)
-		}
-	} else {
+	switch {
+	case pages == 0:
+		err = c.admitEmpty(path, v.meta)
+	case pages == 1: // most files of a small-file job: no goroutines
+		err = c.loadPage(ctx, path, o, v, 0, &res)
+	default:
 		err = c.loadPages(ctx, path, o, v, pages, &res)
 	}
 	if err != nil {

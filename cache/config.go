@@ -25,6 +25,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives warnings (dropped corrupt pages, I/O errors).
 	Logger *slog.Logger
+	// OnHolding, when set, is told every change of the set of files held
+	// whole, numbered (see HoldingChange). It is called with the cache's
+	// lock held: it must be quick and must not call the cache.
+	OnHolding func(HoldingChange)
 }
 
 // DefaultConfig returns 1 MiB pages, 1 GiB on disk and 256 MiB in memory.

@@ -25,6 +25,8 @@ type fileEntry struct {
 	cachedAt    time.Time
 	validatedAt time.Time
 	pages       map[int64]*pageEntry
+	readyPages  int64 // pages on disk (not only reserved)
+	complete    bool  // held whole: every page ready (see holdings.go)
 	bytes       int64 // of ready and reserved pages
 	priority    fsm.Priority
 	quotaDir    string
@@ -98,10 +100,12 @@ func (c *Cache) removePage(pe *pageEntry, reason string) {
 	c.account(f, -pe.size)
 	c.stats.evictions[reason]++
 	if pe.ready {
+		f.readyPages--
+		c.markIncomplete(f)
 		c.removeFile(pageName(f.dir, pe.idx))
 	}
 	c.mem.Del(memKey(f.path, f.version, pe.idx))
-	if len(f.pages) == 0 {
+	if len(f.pages) == 0 && f.meta.Size > 0 {
 		c.dropFile(f, "")
 	}
 }
@@ -111,6 +115,7 @@ func (c *Cache) dropFile(f *fileEntry, reason string) {
 	if c.files[f.path] != f {
 		return
 	}
+	c.markIncomplete(f)
 	for _, pe := range f.pages {
 		c.unlink(pe)
 		c.account(f, -pe.size)
@@ -119,7 +124,7 @@ func (c *Cache) dropFile(f *fileEntry, reason string) {
 			c.stats.evictions[reason]++
 		}
 	}
-	f.pages = nil
+	f.pages, f.readyPages = nil, 0
 	delete(c.files, f.path)
 	c.removeAll(f.dir)
 }
