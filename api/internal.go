@@ -40,6 +40,32 @@ type Heartbeat struct {
 	// PolicyVersion is the policy version the worker enforces.
 	PolicyVersion uint64            `json:"policyVersion"`
 	ClearStale    *ClearStaleStatus `json:"clearStale,omitempty"`
+	// Holdings reports, in order, the changes of what the worker's cache
+	// holds whole that the file index has not acknowledged yet.
+	Holdings *HoldingReport `json:"holdings,omitempty"`
+}
+
+// HoldingReport is a run of a worker's numbered holding changes within one
+// epoch (see fsm/holdings.go).
+type HoldingReport struct {
+	Epoch  uint64         `json:"epoch"`
+	Events []HoldingEvent `json:"events"`
+}
+
+// HoldingEvent is one holding change: Path became held whole (Held, with
+// its Size) or stopped being so; Reset starts an epoch.
+type HoldingEvent struct {
+	Seq   uint64 `json:"seq"`
+	Path  string `json:"path,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	Held  bool   `json:"held,omitempty"`
+	Reset bool   `json:"reset,omitempty"`
+}
+
+// HoldingAck is how far the file index has applied a worker's reports.
+type HoldingAck struct {
+	Epoch uint64 `json:"epoch"`
+	Seq   uint64 `json:"seq"`
 }
 
 // HeartbeatAnswer tells a worker its committed state and the current policy
@@ -47,6 +73,9 @@ type Heartbeat struct {
 type HeartbeatAnswer struct {
 	State         string `json:"state"` // LIVE, LOST (being restored), DECOMMISSIONED
 	PolicyVersion uint64 `json:"policyVersion"`
+	// Holdings is how far the file index has applied this worker's
+	// reports, after the heartbeat's own.
+	Holdings HoldingAck `json:"holdings"`
 }
 
 // WorkerPolicies is the answer of GET PathWorkerPolicies?since=N&worker=ID:
@@ -102,6 +131,13 @@ type FileResult struct {
 	Error   string `json:"error,omitempty"`
 	// QuotaExceeded marks a file not (fully) admitted for lack of quota.
 	QuotaExceeded bool `json:"quotaExceeded,omitempty"`
+	// Held says whether the worker holds the file whole once the task is
+	// done with it, as of its holding change number HoldSeq of epoch
+	// HoldEpoch (0: not known): the file index takes it only if it has
+	// not applied a later change of the worker (see fsm/holdings.go).
+	Held      bool   `json:"held,omitempty"`
+	HoldEpoch uint64 `json:"holdEpoch,omitempty"`
+	HoldSeq   uint64 `json:"holdSeq,omitempty"`
 }
 
 // TaskResult is the answer of a task.

@@ -486,14 +486,16 @@ func TestEveryMethodAgainstARealCluster(t *testing.T) {
 		{"stop rebalance again", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.StopRebalance(ctx, client.ByTarget("worker-1"))
 		}, nil, client.IsGone},
-		{"decommission missing", func(ctx context.Context, c *client.Client) (any, error) { return c.Decommission(ctx, "worker-x") }, nil, client.IsNotFound},
-		{"decommission", func(ctx context.Context, c *client.Client) (any, error) { return c.Decommission(ctx, "worker-1") },
+		{"remove missing", func(ctx context.Context, c *client.Client) (any, error) { return c.RemoveNode(ctx, "worker-x") }, nil, client.IsNotFound},
+		{"remove", func(ctx context.Context, c *client.Client) (any, error) { return c.RemoveNode(ctx, "worker-1") },
 			func(v any) string {
-				if v.(api.Node).State != "DECOMMISSIONED" {
-					return "want DECOMMISSIONED"
+				if v.(api.Node).ID != "worker-1" {
+					return "want the removed worker"
 				}
 				return ""
 			}, nil},
+		{"removed", func(ctx context.Context, c *client.Client) (any, error) { return c.Node(ctx, "worker-1") }, nil, client.IsNotFound},
+		{"remove again", func(ctx context.Context, c *client.Client) (any, error) { return c.Decommission(ctx, "worker-1") }, nil, client.IsNotFound},
 	}
 	for _, s := range steps {
 		v, err := s.call(ctx, cl)

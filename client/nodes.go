@@ -21,11 +21,19 @@ func (c *Client) Node(ctx context.Context, id string) (api.Node, error) {
 	return out, c.get(ctx, "/api/v1/nodes", url.Values{"id": {id}}, &out)
 }
 
-// Decommission takes a worker out of the ring for good and returns it,
-// now DECOMMISSIONED.
-func (c *Client) Decommission(ctx context.Context, id string) (api.Node, error) {
+// RemoveNode removes a worker from the membership for good (it leaves the
+// ring, and the file index forgets what it held) and returns it as it was.
+// A worker that is not a member answers IsNotFound.
+func (c *Client) RemoveNode(ctx context.Context, id string) (api.Node, error) {
 	var out api.Node
 	return out, c.do(ctx, call{method: http.MethodDelete, path: "/api/v1/nodes", query: url.Values{"id": {id}}, out: &out})
+}
+
+// Decommission is RemoveNode, by its earlier name.
+//
+// Deprecated: use RemoveNode.
+func (c *Client) Decommission(ctx context.Context, id string) (api.Node, error) {
+	return c.RemoveNode(ctx, id)
 }
 
 // FileIndex returns a page of the global file index: entries whose path

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,9 @@ type pageResult struct {
 	delta    fsm.JobCounters
 	failed   []fsm.FailedFile
 	quotaErr string
+	// observed is what the workers said they hold once done: committed
+	// with the page's progress, in one command.
+	observed []fsm.WorkerObservation
 }
 
 // dispatch sends a page of files to the workers and returns the counters.
@@ -75,8 +79,7 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 	})
 
 	out := map[string]*outcome{}
-	held := map[string][]string{} // path -> workers that hold it now
-	for w, rs := range results {
+	for _, rs := range results {
 		for _, fr := range rs {
 			o := out[fr.Path]
 			if o == nil {
@@ -88,11 +91,9 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 				o.err, o.quota = fr.Error, o.quota || fr.QuotaExceeded
 			case fr.Skipped:
 				o.skipped++
-				held[fr.Path] = append(held[fr.Path], w)
 			default:
 				o.loaded++
 				o.bytes = max(o.bytes, fr.Bytes)
-				held[fr.Path] = append(held[fr.Path], w)
 			}
 		}
 	}
@@ -125,19 +126,37 @@ func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.
 		v.FailedFiles = r.delta.FailedFiles
 		r.delta = v
 	}
-	// One command records every holder of the page, in the page's order.
-	var entries []fsm.FileEntry
-	for _, f := range files {
-		if ws := held[f.path]; len(ws) > 0 {
-			entries = append(entries, fsm.FileEntry{Path: f.path, Size: f.size, Workers: ws, Replicas: replicas})
-		}
-	}
-	if len(entries) > 0 {
-		if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: entries}); err != nil {
-			s.c.log.Warn("file index", "err", err)
-		}
-	}
+	r.observed = observations(results, replicas)
 	return r
+}
+
+// observations turns the workers' answers into what the file index learns
+// with the page (see fsm/holdings.go): for every file a worker reported on,
+// whether it holds it whole, as of which of its holding changes. Answers
+// without a change number (from a worker that has not reported its holding
+// yet) teach nothing. Workers and files keep their order, so the command is
+// the same whatever order the answers came in.
+func observations(results map[string][]api.FileResult, replicas int) []fsm.WorkerObservation {
+	var out []fsm.WorkerObservation
+	for _, w := range slices.Sorted(maps.Keys(results)) {
+		byEpoch := map[uint64][]fsm.ObservedFile{}
+		for _, fr := range results[w] {
+			if fr.HoldSeq == 0 || fr.HoldEpoch == 0 {
+				continue
+			}
+			of := fsm.ObservedFile{Path: fr.Path, Seq: fr.HoldSeq, Held: fr.Held}
+			if fr.Held {
+				of.Size, of.Replicas = fr.Size, replicas
+			}
+			byEpoch[fr.HoldEpoch] = append(byEpoch[fr.HoldEpoch], of)
+		}
+		for _, e := range slices.Sorted(maps.Keys(byEpoch)) {
+			files := byEpoch[e]
+			slices.SortStableFunc(files, func(a, b fsm.ObservedFile) int { return strings.Compare(a.Path, b.Path) })
+			out = append(out, fsm.WorkerObservation{Worker: w, Epoch: e, Files: files})
+		}
+	}
+	return out
 }
 
 // loadOnOwners sends load tasks and returns every worker's results. The
@@ -231,33 +250,28 @@ func (s *scheduler) free(ctx context.Context, j fsm.Job, files []file, rg *ring.
 	}, "http://%s"+api.PathTaskFree)
 	freed := map[string]int64{}
 	errs := map[string]string{}
-	for w, rs := range results {
-		var gone []string
+	for _, rs := range results {
 		for _, fr := range rs {
 			if fr.Error != "" {
 				errs[fr.Path] = fr.Error
 				continue
 			}
 			freed[fr.Path] += fr.Bytes
-			gone = append(gone, fr.Path)
-		}
-		if len(gone) > 0 {
-			if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: gone, Worker: w}); err != nil {
-				s.c.log.Warn("file index", "err", err)
-			}
 		}
 	}
+	// Every file that did not fail counts as freed: no live worker caches
+	// it any more, whether some did (an empty file holds no bytes) or
+	// none, so that a free's processed files add up to its scanned ones.
 	for _, p := range paths {
 		if e, bad := errs[p]; bad {
 			r.delta.FailedFiles++
 			r.failed = append(r.failed, fsm.FailedFile{Path: p, Reason: e})
 			continue
 		}
-		if freed[p] > 0 {
-			r.delta.FreedFiles++
-			r.delta.FreedBytes += freed[p]
-		}
+		r.delta.FreedFiles++
+		r.delta.FreedBytes += freed[p]
 	}
+	r.observed = observations(results, 0)
 	return r
 }
 

@@ -13,8 +13,13 @@ import (
 // where) in pages of loadBatchSize entries, in path order; the cursor is the
 // last path of the last committed page. For each file of a page:
 //
+//   - a file that no worker holds is left alone: a rebalance moves cached
+//     data, it never caches what nobody holds (a free, or evictions, took
+//     it away);
 //   - holders that are off the ring (decommissioned, or LOST on a dynamic
-//     ring) are dropped from the index without being contacted;
+//     ring) are not contacted and do not count as copies; the index keeps
+//     them, since a LOST worker that comes back still holds its data (its
+//     own reports say when it does not);
 //   - the file keeps its replication degree n: the replicas its last load
 //     asked for (recorded in the index), or, for entries without it, the
 //     number of holders it had (at least 1, at most the ring's size); its
@@ -53,13 +58,13 @@ func (s *scheduler) rebalance(ctx context.Context, j fsm.Job) error {
 		if len(entries) == 0 {
 			break
 		}
-		delta, failed := s.rebalancePage(ctx, j, entries)
+		r := s.rebalancePage(ctx, j, entries)
 		if ctx.Err() != nil {
 			return ctx.Err() // do not commit a page that was cut short
 		}
 		cur = entries[len(entries)-1].Path
 		pos := cur
-		if err := s.update(ctx, j, fsm.UpdateJob{Delta: delta, Cursor: &pos, Failed: failed}); err != nil {
+		if err := s.update(ctx, j, fsm.UpdateJob{Delta: r.delta, Cursor: &pos, Failed: r.failed, Observed: r.observed}); err != nil {
 			return ignoreGone(err)
 		}
 	}
@@ -67,33 +72,35 @@ func (s *scheduler) rebalance(ctx context.Context, j fsm.Job) error {
 }
 
 // rebalancePage loads and prunes one page of the file index.
-func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.FileEntry) (fsm.JobCounters, []fsm.FailedFile) {
+func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.FileEntry) pageResult {
 	rg, addr, err := s.liveRing()
 	if err != nil {
 		paths := make([]string, len(entries))
 		for i, e := range entries {
 			paths[i] = e.Path
 		}
-		return failAll(paths, err.Error())
+		d, failed := failAll(paths, err.Error())
+		return pageResult{delta: d, failed: failed}
 	}
+	var observed []fsm.WorkerObservation
 	var d fsm.JobCounters
 	d.ScannedFiles = int64(len(entries))
 	all := j.Target == rebalanceAll
 	targeted := func(w string) bool { return all || w == j.Target }
 
-	// Plan: drop off-ring holders, find owners, the loads to send.
-	gone := map[string][]string{}   // off-ring holder -> paths
+	// Plan: find owners, the loads to send.
 	live := map[string][]string{}   // path -> live holders
 	owners := map[string][]string{} // path -> owners
 	loads := map[string][]string{}  // owner -> paths to load
 	size := map[string]int64{}
 	for _, e := range entries {
+		if len(e.Workers) == 0 {
+			continue // nobody holds it: nothing to move
+		}
 		size[e.Path] = e.Size
 		for _, h := range e.Workers {
 			if rg.Has(h) {
 				live[e.Path] = append(live[e.Path], h)
-			} else if targeted(h) {
-				gone[h] = append(gone[h], e.Path)
 			}
 		}
 		n := e.Replicas // as the last load asked; else as many as hold it
@@ -106,11 +113,6 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 			if targeted(o) && !slices.Contains(live[e.Path], o) {
 				loads[o] = append(loads[o], e.Path)
 			}
-		}
-	}
-	for h, paths := range gone {
-		if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: paths, Worker: h}); err != nil {
-			s.c.log.Warn("file index", "err", err)
 		}
 	}
 
@@ -139,7 +141,6 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 			return t
 		}, "http://%s"+api.PathTaskLoad)
 		for w, rs := range results {
-			var held []fsm.FileEntry
 			for _, r := range rs {
 				if r.Error != "" {
 					failedBy[r.Path] = r.Error
@@ -149,15 +150,10 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 					d.LoadedFiles++
 					d.LoadedBytes += r.Bytes
 				}
-				held = append(held, fsm.FileEntry{Path: r.Path, Size: size[r.Path]})
 				live[r.Path] = append(live[r.Path], w)
 			}
-			if len(held) > 0 {
-				if _, err := s.c.Apply(ctx, &fsm.FileIndexAdd{Entries: held, Worker: w}); err != nil {
-					s.c.log.Warn("file index", "err", err)
-				}
-			}
 		}
+		observed = append(observed, observations(results, 0)...)
 		for w, paths := range loads {
 			answered := map[string]bool{}
 			for _, r := range results[w] {
@@ -202,14 +198,12 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 			}, "http://%s"+api.PathTaskPrune)
 			var most int64 // the most bytes a worker dropped
 			for w, rs := range results {
-				var dropped []string
 				var bytes int64
 				for _, r := range rs {
 					if r.Error != "" {
 						failedBy[r.Path] = "prune on " + w + ": " + r.Error
 						continue
 					}
-					dropped = append(dropped, r.Path)
 					if !r.Skipped {
 						d.PrunedFiles++
 						d.PrunedBytes += r.Bytes
@@ -217,12 +211,8 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 					}
 				}
 				most = max(most, bytes)
-				if len(dropped) > 0 {
-					if _, err := s.c.Apply(ctx, &fsm.FileIndexRemove{Paths: dropped, Worker: w}); err != nil {
-						s.c.log.Warn("file index", "err", err)
-					}
-				}
 			}
+			observed = append(observed, observations(results, 0)...)
 			// pruneBandwidth paces each worker's drops: the next page waits
 			// until the busiest worker is back under its rate.
 			if bw := j.Options.PruneBandwidth; bw > 0 && most > 0 {
@@ -244,5 +234,5 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 			failed = append(failed, fsm.FailedFile{Path: e.Path, Reason: reason})
 		}
 	}
-	return d, failed
+	return pageResult{delta: d, failed: failed, observed: observed}
 }

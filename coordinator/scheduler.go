@@ -220,7 +220,7 @@ func (s *scheduler) pass(ctx context.Context, j fsm.Job, roots []string, filter 
 			return ctx.Err() // do not commit a page that was cut short
 		}
 		pos := p.next.String()
-		up := fsm.UpdateJob{Delta: p.delta, Cursor: &pos, Failed: p.failed}
+		up := fsm.UpdateJob{Delta: p.delta, Cursor: &pos, Failed: p.failed, Observed: p.observed}
 		if len(p.failed) > 0 {
 			up.FailedFileListPath = s.recordFailed(j, p.failed)
 		}
@@ -289,6 +289,7 @@ type page struct {
 	delta    fsm.JobCounters
 	failed   []fsm.FailedFile
 	quotaErr string // set when a file did not fit under its quota
+	observed []fsm.WorkerObservation
 }
 
 // startPage lists the page of root after cur and sends it to the workers in
@@ -323,6 +324,7 @@ func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Reg
 		p.delta.Add(r.delta)
 		p.failed = append(p.failed, r.failed...)
 		p.quotaErr = r.quotaErr
+		p.observed = r.observed
 	}()
 	return p
 }

@@ -41,16 +41,47 @@ type workerSeen struct {
 
 func newLiveness() *liveness { return &liveness{seen: map[string]workerSeen{}} }
 
-// Heartbeat records a worker's heartbeat on the leader and answers its
-// committed state. A LOST worker that beats again is made LIVE. An unknown
-// worker gets fsm.ErrNotFound, so that it registers again.
+// forgetNonMembers drops what removed workers last reported, so that their
+// usage no longer counts.
+func (l *liveness) forgetNonMembers(f *fsm.FSM) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id := range l.seen {
+		if _, ok := f.Worker(id); !ok {
+			delete(l.seen, id)
+		}
+	}
+}
+
+// Heartbeat records a worker's heartbeat on the leader, commits the
+// holding changes it reports (one command) and answers the worker's
+// committed state and how far the file index has applied its reports. A
+// LOST worker that beats again is made LIVE. An unknown worker gets
+// fsm.ErrNotFound, so that it registers again; a removed one fsm.ErrGone,
+// so that it stops.
 func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error) {
 	if !c.leadership.ready() {
 		return api.HeartbeatAnswer{}, c.notLeader()
 	}
 	w, ok := c.fsm.Worker(hb.ID)
 	if !ok {
+		if r, removed := c.fsm.Removed(hb.ID); removed {
+			return api.HeartbeatAnswer{}, fmt.Errorf("%w: worker %s was removed from the cluster at %s; restart it to register anew",
+				fsm.ErrGone, hb.ID, r.At.Format(time.RFC3339))
+		}
 		return api.HeartbeatAnswer{}, fmt.Errorf("%w: worker %s is not registered", fsm.ErrNotFound, hb.ID)
+	}
+	held := c.fsm.Holding(hb.ID)
+	if rep := hb.Holdings; rep != nil && len(rep.Events) > 0 {
+		cmd := &fsm.FileIndexReport{Worker: hb.ID, Epoch: rep.Epoch, Events: make([]fsm.HoldingEvent, len(rep.Events))}
+		for i, e := range rep.Events {
+			cmd.Events[i] = fsm.HoldingEvent{Seq: e.Seq, Path: e.Path, Size: e.Size, Held: e.Held, Reset: e.Reset}
+		}
+		res, err := c.Apply(ctx, cmd)
+		if err != nil {
+			return api.HeartbeatAnswer{}, err
+		}
+		held = res.(fsm.HoldingState)
 	}
 	c.live.mu.Lock()
 	c.live.seen[hb.ID] = workerSeen{at: time.Now(), heartbeat: hb}
@@ -63,7 +94,8 @@ func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.Hear
 		w.State = fsm.WorkerLive
 	}
 	version, _ := c.fsm.PolicyWatch()
-	return api.HeartbeatAnswer{State: string(w.State), PolicyVersion: version}, nil
+	return api.HeartbeatAnswer{State: string(w.State), PolicyVersion: version,
+		Holdings: api.HoldingAck{Epoch: held.Epoch, Seq: held.Seq}}, nil
 }
 
 // livenessLoop runs on the leader: a LIVE worker silent for WorkerTimeout
@@ -82,6 +114,7 @@ func (c *Coordinator) livenessLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
+		c.live.forgetNonMembers(c.fsm)
 		for _, w := range c.fsm.Workers() {
 			if w.State != fsm.WorkerLive {
 				continue

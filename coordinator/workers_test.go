@@ -91,15 +91,19 @@ func TestWorkerMembershipThroughAFollower(t *testing.T) {
 	if code := postJSON(t, f+api.PathWorkerRegister, api.WorkerRegistration{ID: "w1", Address: "x:1"}, nil); code != http.StatusBadRequest {
 		t.Fatalf("register with a bad id: %d, want 400", code)
 	}
-	// Decommissioned: the heartbeat says so, and registering again is refused.
+	// Removed: the heartbeat is refused with 410 (the worker stops), and a
+	// worker started again registers anew.
 	if resp, raw := do(t, http.MethodDelete, f+"/api/v1/nodes?id=worker-a", nil); resp.StatusCode != http.StatusOK {
-		t.Fatalf("decommission: %d %s", resp.StatusCode, raw)
+		t.Fatalf("remove: %d %s", resp.StatusCode, raw)
 	}
-	if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, &ans); code != http.StatusOK || ans.State != "DECOMMISSIONED" {
-		t.Fatalf("heartbeat after decommission: %d %+v", code, ans)
+	if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, &ans); code != http.StatusGone {
+		t.Fatalf("heartbeat after removal: %d, want 410", code)
 	}
-	if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusGone {
-		t.Fatalf("re-register after decommission: %d, want 410", code)
+	if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusOK {
+		t.Fatalf("register after removal: %d, want 200", code)
+	}
+	if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, &ans); code != http.StatusOK || ans.State != "LIVE" {
+		t.Fatalf("heartbeat after registering anew: %d %+v", code, ans)
 	}
 }
 

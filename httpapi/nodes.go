@@ -67,16 +67,15 @@ func (s *server) deleteNode(r *http.Request) (any, error) {
 	if err := required("id", id); err != nil {
 		return nil, err
 	}
-	w, found := s.b.FSM().Worker(id)
-	if !found {
+	if _, found := s.b.FSM().Worker(id); !found {
 		return nil, errorf(http.StatusNotFound, "worker %s not found", id)
 	}
-	if w.State == fsm.WorkerDecommissioned { // already done: the answer is the same
-		return s.nodeView(w), nil
-	}
-	if _, err := s.b.Apply(r.Context(), &fsm.SetWorkerState{ID: id, State: fsm.WorkerDecommissioned}); err != nil {
+	// Removed in one command: the worker leaves the membership and the
+	// ring, and the file index forgets what it held. The answer is the
+	// node as it was, by the state the command removed.
+	res, err := s.b.Apply(r.Context(), &fsm.RemoveWorker{ID: id})
+	if err != nil {
 		return nil, err
 	}
-	w, _ = s.b.FSM().Worker(id)
-	return s.nodeView(w), nil
+	return s.nodeView(res.(fsm.Worker)), nil
 }

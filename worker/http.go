@@ -31,9 +31,9 @@ func (w *Worker) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
 	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
 	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.ready(w.serveLoad)))
-	mux.Handle("POST "+api.PathTaskFree, w.auth(w.serveFree))
-	mux.Handle("POST "+api.PathTaskPrune, w.auth(w.servePrune))
-	mux.Handle("POST "+api.PathClearStale, w.auth(w.serveClearStale))
+	mux.Handle("POST "+api.PathTaskFree, w.auth(w.member(w.serveFree)))
+	mux.Handle("POST "+api.PathTaskPrune, w.auth(w.member(w.servePrune)))
+	mux.Handle("POST "+api.PathClearStale, w.auth(w.member(w.serveClearStale)))
 	mux.Handle("GET "+api.PathClearStale, w.auth(w.serveClearStaleStatus))
 	mux.Handle("GET "+api.PathCachedFiles, w.auth(w.serveCachedFiles))
 	return mux
@@ -46,10 +46,22 @@ func (w *Worker) Handler() http.Handler {
 // client try the next replica. A worker without coordinators is always
 // ready (its policies are set by its embedder).
 func (w *Worker) ready(h http.HandlerFunc) http.HandlerFunc {
-	return func(rw http.ResponseWriter, r *http.Request) {
+	return w.member(func(rw http.ResponseWriter, r *http.Request) {
 		if len(w.cfg.Coordinators) > 0 && w.applied.Load() == nil {
 			rw.Header().Set("Retry-After", "1")
 			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: no policies from the coordinators yet")
+			return
+		}
+		h(rw, r)
+	})
+}
+
+// member answers 503 once the coordinators have removed this worker: it
+// takes no task and serves no read until it is started again.
+func (w *Worker) member(h http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if w.removed.Load() {
+			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" was removed from the cluster; restart it to register anew")
 			return
 		}
 		h(rw, r)

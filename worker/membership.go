@@ -22,6 +22,10 @@ import (
 // the cluster lost (or never had) this worker's registration.
 var errUnknownWorker = errors.New("worker: the coordinators do not know this worker")
 
+// errRemoved is a coordinator's 410 to a heartbeat: the worker was removed
+// from the membership, and must not register again by itself.
+var errRemoved = errors.New("worker: removed from the cluster")
+
 // statusError is a coordinator's answer other than 2xx.
 type statusError struct {
 	code   int
@@ -50,6 +54,8 @@ func (w *Worker) run(ctx context.Context) {
 	if !w.register(ctx, co) {
 		return
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	poke := make(chan struct{}, 1)
 	wg.Add(1)
@@ -57,7 +63,8 @@ func (w *Worker) run(ctx context.Context) {
 		defer wg.Done()
 		w.policyLoop(ctx, &coordinators{urls: w.cfg.Coordinators}, poke)
 	}()
-	w.heartbeatLoop(ctx, co, poke)
+	w.heartbeatLoop(ctx, co, poke) // returns early once the worker is removed
+	cancel()
 	wg.Wait()
 }
 
@@ -91,9 +98,11 @@ func (w *Worker) register(ctx context.Context, co *coordinators) bool {
 	}
 }
 
-// heartbeatLoop reports usage every HeartbeatInterval.
+// heartbeatLoop reports usage and holding changes every
+// HeartbeatInterval, and at once again while more changes wait. It ends
+// when the coordinators answer that the worker was removed.
 func (w *Worker) heartbeatLoop(ctx context.Context, co *coordinators, poke chan<- struct{}) {
-	t := time.NewTicker(w.cfg.HeartbeatInterval)
+	t := time.NewTimer(w.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -102,8 +111,20 @@ func (w *Worker) heartbeatLoop(ctx context.Context, co *coordinators, poke chan<
 		case <-t.C:
 		}
 		var ans api.HeartbeatAnswer
-		err := w.call(ctx, co, http.MethodPost, api.PathWorkerHeartbeat, nil, w.heartbeat(), &ans, max(w.cfg.HeartbeatInterval*3, 3*time.Second))
+		hb := w.heartbeat()
+		err := w.call(ctx, co, http.MethodPost, api.PathWorkerHeartbeat, nil, hb, &ans, max(w.cfg.HeartbeatInterval*3, 3*time.Second))
+		next := w.cfg.HeartbeatInterval
+		if err == nil {
+			w.journal.ack(ans.Holdings)
+			if w.journal.more() {
+				next = min(next, 20*time.Millisecond) // the rest of a backlog, soon
+			}
+		}
+		t.Reset(next)
 		switch {
+		case errors.Is(err, errRemoved):
+			w.markRemoved(err.Error())
+			return
 		case errors.Is(err, errUnknownWorker):
 			w.log.Warn("worker: the coordinators do not know this worker; registering again")
 			if !w.register(ctx, co) {
@@ -143,6 +164,7 @@ func (w *Worker) heartbeat() api.Heartbeat {
 	if cs, ok := w.clear.report(); ok {
 		hb.ClearStale = &cs
 	}
+	hb.Holdings = w.journal.report(w.cache)
 	return hb
 }
 
@@ -232,6 +254,9 @@ func (w *Worker) call(ctx context.Context, co *coordinators, method, path string
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e)
 	if resp.StatusCode == http.StatusNotFound && path != api.PathWorkerRegister {
 		return fmt.Errorf("%w: %s", errUnknownWorker, e.Status)
+	}
+	if resp.StatusCode == http.StatusGone && path == api.PathWorkerHeartbeat {
+		return fmt.Errorf("%w: %s", errRemoved, e.Status)
 	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTemporaryRedirect {
 		co.fail()

@@ -39,6 +39,9 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(t.Paths)); i = next.Add(1) - 1 {
 				results[i] = w.loadOne(ctx, t, t.Paths[i], lim)
+				if !t.LoadMetadataOnly {
+					w.observe(&results[i])
+				}
 			}
 		})
 	}
@@ -164,6 +167,13 @@ func (w *Worker) loadOne(ctx context.Context, t api.LoadTask, p string, lim *rat
 	return fr
 }
 
+// observe records in fr whether the cache holds fr.Path whole now, with the
+// holding change number that makes it so (see cache.HoldingOf).
+func (w *Worker) observe(fr *api.FileResult) {
+	h := w.cache.HoldingOf(fr.Path)
+	fr.Held, fr.HoldEpoch, fr.HoldSeq = h.Held, h.Epoch, h.Seq
+}
+
 // underBudget reports whether a quota budget governs path on this worker.
 func (w *Worker) underBudget(path string) bool {
 	for _, dir := range w.state.Load().budgets {
@@ -199,6 +209,7 @@ func (w *Worker) serveFree(rw http.ResponseWriter, r *http.Request) {
 		files, bytes := w.cache.Free(fr.Path)
 		fr.Bytes = bytes
 		fr.Skipped = files == 0
+		w.observe(&fr)
 		res.Results = append(res.Results, fr)
 	}
 	writeJSON(rw, http.StatusOK, res)

@@ -46,6 +46,10 @@ func TestTaskLoadAndFree(t *testing.T) {
 			t.Errorf("%s: error %q", fr.Path, fr.Error)
 		}
 		fr.Error = ""
+		if held := i < 2; fr.Held != held || (held && fr.HoldSeq == 0) {
+			t.Errorf("result %d: held %v at %d, want held %v", i, fr.Held, fr.HoldSeq, held)
+		}
+		fr.Held, fr.HoldEpoch, fr.HoldSeq = false, 0, 0
 		if fr != want[i] {
 			t.Errorf("result %d: %+v, want %+v", i, fr, want[i])
 		}

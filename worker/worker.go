@@ -42,6 +42,13 @@ type Worker struct {
 	// decommissioned is set once a coordinator says so: the worker then
 	// never claims to own a path.
 	decommissioned atomic.Bool
+	// removed is set once the coordinators answer that this worker was
+	// removed from the membership: it then takes no task and serves no
+	// read until it is started again (and registers anew).
+	removed atomic.Bool
+	// journal keeps the cache's holding changes until the file index has
+	// them (holdings.go).
+	journal *journal
 
 	clear clearStale
 	// limits paces each load job's reads on this worker, shared by the
@@ -90,7 +97,9 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	j := newJournal()
 	ccfg := cache.Config{
+		OnHolding:     j.add,
 		Dir:           filepath.Join(cfg.DataDir, "cache"),
 		PageSize:      cfg.PageSize,
 		CapacityBytes: cfg.CapacityBytes,
@@ -109,6 +118,7 @@ func New(cfg Config) (*Worker, error) {
 		cache:     c,
 		pool:      ufs.NewPool(),
 		startTime: time.Now(),
+		journal:   j,
 		client:    &http.Client{},
 	}
 	w.resolver = &resolver{Resolver: &ufs.Resolver{Mounts: func() []fsm.Mount { return w.state.Load().mounts }, Pool: w.pool}}
@@ -330,6 +340,17 @@ func inRing(mode, st string) bool {
 	}
 	return st == string(fsm.WorkerLive)
 }
+
+// markRemoved stops the worker serving: the coordinators removed it.
+func (w *Worker) markRemoved(reason string) {
+	if !w.removed.Swap(true) {
+		w.stopTasks()
+		w.log.Warn("worker: removed from the cluster by the coordinators; taking no tasks and serving no reads until restarted (a restart registers it anew)", "reason", reason)
+	}
+}
+
+// Removed reports whether the coordinators removed this worker.
+func (w *Worker) Removed() bool { return w.removed.Load() }
 
 func (w *Worker) markDecommissioned() {
 	if !w.decommissioned.Swap(true) {

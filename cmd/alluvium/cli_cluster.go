@@ -25,13 +25,13 @@ func newNodesCommand(cf *clientFlags) *cobra.Command {
 			}
 			return s.show(n, func(w io.Writer) { writeNodes(w, []api.Node{n}) })
 		}),
-		verb(cf, "decommission ID", "Take a worker out of the ring for good", argsExactly(1), func(s *session, args []string) error {
-			n, err := s.c.Decommission(s.ctx, args[0])
+		withAliases(verb(cf, "remove ID", "Remove a worker from the cluster for good (it leaves the ring; a restart registers it anew)", argsExactly(1), func(s *session, args []string) error {
+			n, err := s.c.RemoveNode(s.ctx, args[0])
 			if err != nil {
 				return err
 			}
-			return s.show(n, func(w io.Writer) { fmt.Fprintf(w, "Decommissioned %s (now %s).\n", n.ID, n.State) })
-		}),
+			return s.show(n, func(w io.Writer) { fmt.Fprintf(w, "Removed %s from the cluster (it was %s).\n", n.ID, n.State) })
+		}), "decommission"),
 	)
 }
 
@@ -166,4 +166,10 @@ func writeHealth(w io.Writer, reports []healthReport) {
 		fmt.Fprintf(w, "%s: %s (%s, %s, leader %s, applied %d of %d)\n",
 			r.URL, h.Status, h.ID, h.State, orDash(h.Leader), h.AppliedIndex, h.CommitIndex)
 	}
+}
+
+// withAliases gives a command other names (an earlier name of a verb).
+func withAliases(c *cobra.Command, aliases ...string) *cobra.Command {
+	c.Aliases = append(c.Aliases, aliases...)
+	return c
 }
