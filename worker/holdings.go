@@ -104,6 +104,15 @@ func (j *journal) report(c *cache.Cache) *api.HoldingReport {
 	return &api.HoldingReport{Epoch: j.epoch, Events: append([]api.HoldingEvent(nil), j.events[:n]...)}
 }
 
+// started reports whether the index has acknowledged this epoch's reset:
+// until then, what a load task observes cannot reach the index with the
+// task's page (fsm/holdings.go), only later with the reports.
+func (j *journal) started() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return !j.needReset && j.epoch != 0 && j.indexEp == j.epoch && j.acked > 0
+}
+
 // more reports whether changes or announcements are waiting.
 func (j *journal) more() bool {
 	j.mu.Lock()

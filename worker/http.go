@@ -30,7 +30,7 @@ func (w *Worker) Handler() http.Handler {
 	mux.Handle("GET "+api.PathList+"/", w.ready(w.serveList))
 	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
 	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
-	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.ready(w.serveLoad)))
+	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.ready(w.reporting(w.serveLoad))))
 	mux.Handle("POST "+api.PathTaskFree, w.auth(w.member(w.serveFree)))
 	mux.Handle("POST "+api.PathTaskPrune, w.auth(w.member(w.servePrune)))
 	mux.Handle("POST "+api.PathClearStale, w.auth(w.member(w.serveClearStale)))
@@ -54,6 +54,21 @@ func (w *Worker) ready(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(rw, r)
 	})
+}
+
+// reporting answers 503 to load tasks until the file index has taken this
+// worker's first holding report: a load's page then records what it cached
+// at once (a worker that stopped right after would otherwise hold files the
+// index never hears of).
+func (w *Worker) reporting(h http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if len(w.cfg.Coordinators) > 0 && !w.journal.started() {
+			rw.Header().Set("Retry-After", "1")
+			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: its holding is not reported yet")
+			return
+		}
+		h(rw, r)
+	}
 }
 
 // member answers 503 once the coordinators have removed this worker: it

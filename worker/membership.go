@@ -102,7 +102,7 @@ func (w *Worker) register(ctx context.Context, co *coordinators) bool {
 // HeartbeatInterval, and at once again while more changes wait. It ends
 // when the coordinators answer that the worker was removed.
 func (w *Worker) heartbeatLoop(ctx context.Context, co *coordinators, poke chan<- struct{}) {
-	t := time.NewTimer(w.cfg.HeartbeatInterval)
+	t := time.NewTimer(0) // the first at once: it starts the holding's epoch
 	defer t.Stop()
 	for {
 		select {
