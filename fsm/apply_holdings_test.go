@@ -92,6 +92,7 @@ func TestFileIndexReports(t *testing.T) {
 			{cmd: rep(w1, 5, reset(1), ev(2, "/a", true), ev(3, "/b", true)), wantSt: st(w1, 5, 3)},
 			{cmd: rep(w2, 5, reset(1), ev(2, "/a", true)), wantSt: st(w2, 5, 2)},
 			{cmd: &RemoveWorker{ID: w1, Now: t0}},
+			{cmd: rep(w1, 5, ev(4, "/c", true)), wantErr: ErrGone},
 		}, map[string][]string{"/a": {w2}}},
 	}
 	for _, tt := range tests {

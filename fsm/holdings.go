@@ -127,6 +127,9 @@ func (f *FSM) applyFileIndexReport(_ uint64, c *FileIndexReport) any {
 		return err
 	}
 	if _, member := f.s.workers[c.Worker]; !member {
+		if _, removed := f.s.removed[c.Worker]; removed {
+			return gonef("worker %s was removed from the cluster; restart it to register anew", c.Worker)
+		}
 		return notFoundf("worker %s is not a member", c.Worker)
 	}
 	st := f.s.holdings[c.Worker]

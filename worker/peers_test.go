@@ -135,6 +135,13 @@ func (failingOrigin) ReadAt(context.Context, []byte, int64) (int, error) {
 	return 0, os.ErrNotExist
 }
 
+// acknowledgeHolding does what the coordinators do with a worker's first
+// heartbeat: take its holding report (the reset) and acknowledge it.
+func acknowledgeHolding(w *Worker) {
+	rep := w.journal.report(w.cache)
+	w.journal.ack(api.HoldingAck{Epoch: rep.Epoch, Seq: rep.Events[len(rep.Events)-1].Seq})
+}
+
 // A worker that has no policies from its coordinators yet (just restarted)
 // answers loads and reads 503, never "not under any mount point": the
 // scheduler then sends the files again and a client tries another replica.
@@ -158,6 +165,12 @@ func TestNotReadyBeforeTheFirstPolicies(t *testing.T) {
 		}
 	}
 	mustSet(t, w, policies(1, dir, self(w)))
+	// Loads also wait until the file index took the worker's first
+	// holding report (reads do not).
+	if resp, body := do(t, h, "POST", api.PathTaskLoad, calls[0].body, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("load before the first holding report: %d %s", resp.StatusCode, body)
+	}
+	acknowledgeHolding(w)
 	for _, c := range calls {
 		if resp, body := do(t, h, c.method, c.target, c.body, map[string]string{LocalHeader: "true"}); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s %s after policies: %d %s", c.method, c.target, resp.StatusCode, body)

@@ -213,6 +213,9 @@ func (w *Worker) WrapUFS(wrap func(fs ufs.UFS, loc ufs.Location) ufs.UFS) {
 // ID returns the worker's persistent id.
 func (w *Worker) ID() string { return w.id }
 
+// DataDir returns the directory of the worker's id and cache.
+func (w *Worker) DataDir() string { return w.cfg.DataDir }
+
 // Cache returns the worker's cache (for stats and tests).
 func (w *Worker) Cache() *cache.Cache { return w.cache }
 

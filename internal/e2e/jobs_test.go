@@ -62,6 +62,12 @@ func clusterWith(t *testing.T, n int) (*env, []*workernode.Node) {
 // startWorker starts a worker of the env's cluster, stopped when the test ends.
 func (e *env) startWorker() *workernode.Node {
 	e.t.Helper()
+	return e.startWorkerWith(nil)
+}
+
+// startWorkerWith is startWorker with changes to the worker's config.
+func (e *env) startWorkerWith(change func(*worker.Config)) *workernode.Node {
+	e.t.Helper()
 	var urls []string
 	for _, m := range e.tc.Nodes {
 		urls = append(urls, m.URL())
@@ -70,6 +76,9 @@ func (e *env) startWorker() *workernode.Node {
 	cfg.DataDir, cfg.Coordinators = e.t.TempDir(), urls
 	cfg.PageSize, cfg.MemoryBytes = page, 0
 	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
+	if change != nil {
+		change(&cfg)
+	}
 	n, err := workernode.Start(cfg, nil, "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)
