@@ -62,6 +62,12 @@ func (l *leadership) ready() bool {
 func (l *leadership) run(stop <-chan struct{}) {
 	for {
 		select {
+		case <-stop: // before any notification: no term starts once stopping
+			l.stepDown()
+			return
+		default:
+		}
+		select {
 		case <-stop:
 			l.stepDown()
 			return
