@@ -90,6 +90,10 @@ type Config struct {
 	// AnnounceInterval is how often a node checks that the cluster knows its
 	// HTTP address, and retries joining.
 	AnnounceInterval time.Duration
+	// ShutdownTimeout bounds Shutdown, whatever state Raft is in (an
+	// election won while shutting down, a barrier that cannot commit, a
+	// stuck disk): DefaultShutdownTimeout when zero. See Coordinator.Shutdown.
+	ShutdownTimeout time.Duration
 
 	// Logger receives the coordinator's and raft's logs.
 	Logger *slog.Logger
@@ -141,6 +145,7 @@ func DefaultConfig() Config {
 		JobRetention:       7 * 24 * time.Hour,
 		JobRetentionCount:  10000,
 		AnnounceInterval:   500 * time.Millisecond,
+		ShutdownTimeout:    DefaultShutdownTimeout,
 		Logger:             slog.Default(),
 		CheckUFS:           ufs.CheckReachable,
 	}
@@ -200,6 +205,9 @@ func (c *Config) Validate() error {
 	if c.RingMode != RingDynamic && c.RingMode != RingStatic {
 		errs = append(errs, fmt.Errorf("ring mode %q: want %s or %s", c.RingMode, RingDynamic, RingStatic))
 	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown timeout must not be negative"))
+	}
 	if c.AnnounceInterval <= 0 {
 		errs = append(errs, errors.New("announce interval must be positive"))
 	}
@@ -207,6 +215,21 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("logger is nil"))
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultShutdownTimeout is the bound of Shutdown when the config leaves it
+// zero. Its first half is for the loops to return and for Raft to answer
+// the futures in flight (futureDrain, 3s, at most); the second for Raft to
+// stop, which may wait out the TCP transport's 10s I/O timeout on a hung
+// peer. With the API server's own grace (5s), a process stops well within
+// the 30s a service manager usually allows.
+const DefaultShutdownTimeout = 20 * time.Second
+
+func (c *Config) shutdownTimeout() time.Duration {
+	if c.ShutdownTimeout > 0 {
+		return c.ShutdownTimeout
+	}
+	return DefaultShutdownTimeout
 }
 
 func (c *Config) raftAdvertise() string {

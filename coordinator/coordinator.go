@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -195,22 +196,64 @@ func (c *Coordinator) closeParts() {
 
 // Shutdown stops the leader loops, the background loops and Raft, then closes
 // the stores and the transport. It is safe to call more than once.
+//
+// It returns within Config.ShutdownTimeout whatever state Raft is in. The
+// first half of the bound is for the loops, which return once their context
+// is cancelled (the barrier that starts a term included, which Raft may
+// never answer), and for Raft to answer the futures in flight (futureDrain
+// at most); the rest is for Raft to stop. Should a part not stop in its
+// time, Shutdown logs it and returns an error wrapping ErrTimeout, leaving
+// that part to end on its own; the stores stay open then, as a Raft still
+// running may write them.
 func (c *Coordinator) Shutdown() error {
-	c.shutdownOnce.Do(func() {
-		close(c.stop)
-		c.stopCancel()
-		c.wg.Wait()
-		// Raft never answers a future still queued in its apply channel
-		// once it is shut down; give those in flight the time to be
-		// answered first, so that no goroutine outlives Shutdown.
-		c.futures.waitIdle(futureDrain)
-		if c.raft != nil {
-			c.shutdownErr = c.raft.Shutdown().Error()
-		}
-		c.closeParts()
-		c.http.close()
-	})
+	c.shutdownOnce.Do(func() { c.shutdownErr = c.shutdown(time.Now()) })
 	return c.shutdownErr
+}
+
+func (c *Coordinator) shutdown(start time.Time) error {
+	bound := c.cfg.shutdownTimeout()
+	loopsBy, deadline := start.Add(bound/2), start.Add(bound)
+	close(c.stop)
+	c.stopCancel()
+	var stuck []string
+	if !waitGroupUntil(&c.wg, loopsBy) {
+		var loops []string
+		if c.leadership != nil {
+			loops = c.leadership.stillRunning()
+		}
+		c.log.Error("shutdown: loops did not return in time; stopping raft under them", "leader_loops", loops)
+		stuck = append(stuck, fmt.Sprintf("background or leader loops %v", loops))
+	}
+	// Raft never answers a future still queued in its apply channel
+	// once it is shut down; give those in flight the time to be
+	// answered first, so that no goroutine outlives Shutdown. A future
+	// Raft took (a barrier that cannot commit) is answered by its
+	// Shutdown below.
+	c.futures.waitIdle(min(futureDrain, time.Until(loopsBy)))
+	var err error
+	raftStopped := true
+	if c.raft != nil {
+		f := c.raft.Shutdown()
+		done := make(chan error, 1)
+		go func() { done <- f.Error() }()
+		t := time.NewTimer(max(time.Until(deadline), 0))
+		defer t.Stop()
+		select {
+		case err = <-done:
+		case <-t.C:
+			raftStopped = false
+			c.log.Error("shutdown: raft did not stop in time; its stores stay open")
+			stuck = append(stuck, "raft")
+		}
+	}
+	if raftStopped {
+		c.closeParts()
+	}
+	c.http.close()
+	if len(stuck) > 0 {
+		return fmt.Errorf("%w: shutdown did not finish within %s: %s still running", ErrTimeout, bound, strings.Join(stuck, ", "))
+	}
+	return err
 }
 
 // ID is this coordinator's id.
@@ -296,8 +339,7 @@ func (c *Coordinator) Apply(ctx context.Context, cmd fsm.Command) (any, error) {
 	defer cancel()
 	dl, _ := ctx.Deadline()
 	start := time.Now()
-	future := c.raft.Apply(data, time.Until(dl))
-	err = c.wait(ctx, future)
+	future, err := await(c, ctx, func() raft.ApplyFuture { return c.raft.Apply(data, time.Until(dl)) })
 	if obs := c.applyObs.Load(); obs != nil {
 		(*obs)(cmd.Type(), time.Since(start), err)
 	}
@@ -328,19 +370,37 @@ func (c *Coordinator) ObserveApply(fn func(t fsm.CommandType, d time.Duration, e
 // The caller may give up (its deadline, Shutdown); the goroutine waiting
 // on the future goes on until Raft answers, and Shutdown waits for it.
 func (c *Coordinator) wait(ctx context.Context, f raft.Future) error {
-	done := make(chan error, 1)
+	_, err := await(c, ctx, func() raft.Future { return f })
+	return err
+}
+
+// await calls submit, which hands Raft a request (Apply, Barrier...), and
+// waits for its future within the context, mapping raft's errors. Both the
+// hand-over (which blocks while Raft's queue is full) and the wait run in a
+// goroutine counted in c.futures, so the caller returns as soon as ctx is
+// done or Shutdown begins, whatever Raft does; the goroutine goes on until
+// Raft answers, and Shutdown gives it futureDrain before it stops Raft.
+func await[F raft.Future](c *Coordinator, ctx context.Context, submit func() F) (F, error) {
+	type answer struct {
+		f   F
+		err error
+	}
+	done := make(chan answer, 1)
 	c.futures.add()
 	go func() {
 		defer c.futures.done()
-		done <- f.Error()
+		f := submit()
+		done <- answer{f, f.Error()}
 	}()
 	select {
-	case err := <-done:
-		return c.mapRaftError(err)
+	case a := <-done:
+		return a.f, c.mapRaftError(a.err)
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
+		var zero F
+		return zero, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
 	case <-c.stop:
-		return ErrShutdown
+		var zero F
+		return zero, ErrShutdown
 	}
 }
 
@@ -456,50 +516,4 @@ func mountsEqual(have []fsm.Mount, want []fsm.Mount) bool {
 		}
 	}
 	return true
-}
-
-// futureDrain bounds how long Shutdown waits for Raft to answer the
-// futures in flight (a deposed leader answers them within its lease).
-const futureDrain = 3 * time.Second
-
-// inflight counts goroutines and lets one wait, bounded, until none is left.
-type inflight struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n drops to 0, made by waitIdle
-}
-
-func (f *inflight) add() {
-	f.mu.Lock()
-	f.n++
-	f.mu.Unlock()
-}
-
-func (f *inflight) done() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.n--; f.n == 0 && f.idle != nil {
-		close(f.idle)
-		f.idle = nil
-	}
-}
-
-// waitIdle waits until the count is 0, or for at most d.
-func (f *inflight) waitIdle(d time.Duration) {
-	f.mu.Lock()
-	if f.n == 0 {
-		f.mu.Unlock()
-		return
-	}
-	if f.idle == nil {
-		f.idle = make(chan struct{})
-	}
-	idle := f.idle
-	f.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-idle:
-	case <-t.C:
-	}
 }

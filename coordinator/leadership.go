@@ -2,8 +2,12 @@ package coordinator
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // leadership turns Raft's leadership notifications into a term context:
@@ -21,6 +25,9 @@ type leadership struct {
 	cancel  context.CancelFunc
 	term    sync.WaitGroup
 	loops   []leaderLoop
+	// running counts the term's goroutines by name (the barrier, each
+	// loop), so that one that does not return can be named.
+	running map[string]int
 }
 
 type leaderLoop struct {
@@ -29,7 +36,7 @@ type leaderLoop struct {
 }
 
 func newLeadership(c *Coordinator, notify <-chan bool) *leadership {
-	return &leadership{c: c, notify: notify}
+	return &leadership{c: c, notify: notify, running: map[string]int{}}
 }
 
 // OnLeader registers fn to run while this node leads: it is called with the
@@ -55,6 +62,12 @@ func (l *leadership) ready() bool {
 func (l *leadership) run(stop <-chan struct{}) {
 	for {
 		select {
+		case <-stop: // before any notification: no term starts once stopping
+			l.stepDown()
+			return
+		default:
+		}
+		select {
 		case <-stop:
 			l.stepDown()
 			return
@@ -70,6 +83,12 @@ func (l *leadership) run(stop <-chan struct{}) {
 
 // stepUp starts a term: a barrier first, so that this node's state holds
 // every entry committed by earlier leaders, then the loops.
+//
+// The barrier may never be answered while Raft runs (a leader that keeps
+// its lease but cannot commit, a Raft stuck on its disk), so it is waited
+// for under the term's context: stepDown (and so Shutdown) never waits for
+// it. The goroutine left waiting on the future is counted in c.futures and
+// ends when Raft answers, at the latest when Shutdown stops Raft.
 func (l *leadership) stepUp() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -78,12 +97,10 @@ func (l *leadership) stepUp() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.ctx, l.cancel = ctx, cancel
-	l.term.Add(1)
-	go func() {
-		defer l.term.Done()
+	l.goTerm("term-barrier", func() {
 		for ctx.Err() == nil {
-			err := l.c.raft.Barrier(l.c.cfg.ApplyTimeout).Error()
-			if err == nil {
+			_, err := await(l.c, ctx, func() raft.Future { return l.c.raft.Barrier(l.c.cfg.ApplyTimeout) })
+			if err == nil || ctx.Err() != nil {
 				break
 			}
 			l.c.log.Warn("barrier at the start of a term failed", "err", err)
@@ -102,20 +119,43 @@ func (l *leadership) stepUp() {
 		for _, loop := range l.loops {
 			l.start(loop)
 		}
-	}()
+	})
 }
 
 // start runs one loop in the current term. The caller holds l.mu.
 func (l *leadership) start(loop leaderLoop) {
 	ctx := l.ctx
+	l.goTerm(loop.name, func() { loop.fn(ctx) })
+}
+
+// goTerm runs fn as one of the term's goroutines. The caller holds l.mu.
+func (l *leadership) goTerm(name string, fn func()) {
 	l.term.Add(1)
+	l.running[name]++
 	go func() {
-		defer l.term.Done()
-		loop.fn(ctx)
+		defer func() {
+			l.mu.Lock()
+			if l.running[name]--; l.running[name] == 0 {
+				delete(l.running, name)
+			}
+			l.mu.Unlock()
+			l.term.Done()
+		}()
+		fn()
 	}()
 }
 
-// stepDown ends the term and waits for its loops to return.
+// stillRunning names the term goroutines that have not returned.
+func (l *leadership) stillRunning() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Sorted(maps.Keys(l.running))
+}
+
+// stepDown ends the term and waits for its goroutines to return: every
+// loop must return soon after its context is done. One that does not is
+// named in the logs every stuckWarning; Shutdown does not wait for it past
+// its bound (see Config.ShutdownTimeout).
 func (l *leadership) stepDown() {
 	l.mu.Lock()
 	wasLeading := l.ctx != nil
@@ -125,8 +165,25 @@ func (l *leadership) stepDown() {
 	}
 	l.ctx, l.cancel = nil, nil
 	l.mu.Unlock()
-	l.term.Wait()
+	done := make(chan struct{})
+	go func() {
+		l.term.Wait()
+		close(done)
+	}()
+	t := time.NewTicker(stuckWarning)
+	defer t.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-t.C:
+			l.c.log.Warn("stepping down: leader loops have not returned", "loops", l.stillRunning())
+		}
+	}
 	if wasLeading {
 		l.c.log.Info("stepped down")
 	}
 }
+
+// stuckWarning is how often stepDown names the loops it still waits for.
+const stuckWarning = 5 * time.Second

@@ -289,15 +289,22 @@ func durationPtr(d time.Duration) *api.Duration {
 	return &v
 }
 
-// ClearStale asks every live worker to start (or stop) dropping the cached
-// data it no longer owns, and returns the workers that did not accept.
+// ClearStale asks every member worker to start (or stop) dropping the
+// cached data it no longer owns, and returns, by worker id, every member
+// that did not accept: a LIVE worker that could not be reached or refused
+// (its error), and every LOST worker, which is not asked ("worker is LOST").
+// A decommissioned worker is no member of the ring and holds nothing to
+// clear, so it is neither asked nor listed.
 func (c *Coordinator) ClearStale(ctx context.Context, start bool) (map[string]string, error) {
 	body, _ := json.Marshal(api.ClearStaleRequest{Start: start})
 	errs := map[string]string{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, w := range c.fsm.Workers() {
-		if w.State != fsm.WorkerLive {
+		if reason, ask := clearStaleTarget(w); !ask {
+			if reason != "" {
+				errs[w.ID] = reason
+			}
 			continue
 		}
 		wg.Add(1)
@@ -312,6 +319,18 @@ func (c *Coordinator) ClearStale(ctx context.Context, start bool) (map[string]st
 	}
 	wg.Wait()
 	return errs, nil
+}
+
+// clearStaleTarget tells whether clear stale asks worker w, and when it
+// does not, what to answer for it ("" when w is not a member at all).
+func clearStaleTarget(w fsm.Worker) (reason string, ask bool) {
+	switch w.State {
+	case fsm.WorkerLive:
+		return "", true
+	case fsm.WorkerDecommissioned:
+		return "", false
+	}
+	return "worker is " + string(w.State), false
 }
 
 // postJSON sends in as JSON to a worker's task API (whose client allows

@@ -11,8 +11,8 @@ import (
 const OpClearStale = "clearStale"
 
 // StaleCleaner is implemented by backends that can reach the workers: it
-// starts or stops clear-stale on every live worker and reports, per worker
-// id, those that did not accept.
+// starts or stops clear-stale on every member worker and reports, per
+// worker id, those that did not accept, LOST ones included.
 type StaleCleaner interface {
 	ClearStale(ctx context.Context, start bool) (map[string]string, error)
 	ClearStaleStatus(ctx context.Context) ([]api.ClearStaleStatus, error)
