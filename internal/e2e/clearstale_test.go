@@ -18,13 +18,12 @@ import (
 // Clear stale answers for every member of the ring, as API.md says: a LOST
 // worker is listed with "worker is LOST" (it was skipped silently, the
 // answer {"errors":{}}), a LIVE worker that accepted is not listed, and a
-// decommissioned worker, no member of the ring, is neither asked nor
-// listed. The same through every coordinator, for POST and DELETE.
+// removed worker, no member any more, is neither asked nor listed. The same through every coordinator, for POST and DELETE.
 func TestClearStaleListsLostWorkers(t *testing.T) {
 	e, ws := clusterWith(t, 3)
 	ctx := context.Background()
 	lost, gone, live := ws[0], ws[1], ws[2]
-	if _, err := e.c.Decommission(ctx, gone.Worker.ID()); err != nil {
+	if _, err := e.c.RemoveNode(ctx, gone.Worker.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if err := lost.Close(); err != nil {
