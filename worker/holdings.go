@@ -39,6 +39,7 @@ type journal struct {
 	acked     uint64   // the highest number the index acknowledged
 	needReset bool
 	indexEp   uint64 // the epoch the index last answered
+	cut       bool   // the last report left changes behind (a bound)
 }
 
 func newJournal() *journal { return &journal{needReset: true} }
@@ -94,6 +95,7 @@ func (j *journal) report(c *cache.Cache) *api.HoldingReport {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.events) == 0 {
+		j.cut = false
 		return nil
 	}
 	n, bytes := 0, 0
@@ -101,6 +103,7 @@ func (j *journal) report(c *cache.Cache) *api.HoldingReport {
 		bytes += len(j.events[n].Path) + 32
 		n++
 	}
+	j.cut = n < len(j.events)
 	return &api.HoldingReport{Epoch: j.epoch, Events: append([]api.HoldingEvent(nil), j.events[:n]...)}
 }
 
@@ -113,11 +116,14 @@ func (j *journal) started() bool {
 	return !j.needReset && j.epoch != 0 && j.indexEp == j.epoch && j.acked > 0
 }
 
-// more reports whether changes or announcements are waiting.
-func (j *journal) more() bool {
+// backlog reports whether more is waiting than one report carries: a full
+// report's rest, or a holding still being announced. Changes that fit in
+// a report wait for the next heartbeat, so that a steady stream of
+// evictions costs one commit per worker per heartbeat.
+func (j *journal) backlog() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.events) > 0 || len(j.announce) > 0 || j.needReset
+	return j.cut || len(j.events) >= reportEvents || len(j.announce) > 0 || j.needReset
 }
 
 // ack takes the index's answer: what it acknowledged is forgotten; an

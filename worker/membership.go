@@ -116,7 +116,7 @@ func (w *Worker) heartbeatLoop(ctx context.Context, co *coordinators, poke chan<
 		next := w.cfg.HeartbeatInterval
 		if err == nil {
 			w.journal.ack(ans.Holdings)
-			if w.journal.more() {
+			if w.journal.backlog() {
 				next = min(next, 20*time.Millisecond) // the rest of a backlog, soon
 			}
 		}
