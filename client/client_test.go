@@ -353,17 +353,10 @@ func TestEveryMethodAgainstARealCluster(t *testing.T) {
 		}, nil, nil},
 		{"submit load again", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/b", "/data/a", "/data/b"}, Alias: "set-2"})
-		}, nil, func(err error) bool {
-			var e *client.Error
-			return client.IsConflict(err) && client.ConflictID(err) == firstLoadID && errors.As(err, &e) &&
-				e.State == "WAITING" && !e.Resumed && e.Alias == "set-1"
-		}},
+		}, nil, func(err error) bool { return conflictIs(err, firstLoadID, "WAITING", false, "set-1") }},
 		{"submit load under the alias of other paths", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/a"}, Alias: "set-1"})
-		}, nil, func(err error) bool {
-			var e *client.Error
-			return client.IsConflict(err) && client.ConflictID(err) == firstLoadID && errors.As(err, &e) && e.State == "" && e.Alias == ""
-		}},
+		}, nil, func(err error) bool { return conflictIs(err, firstLoadID, "", false, "") }},
 		{"submit load outside mounts", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/other/a"}, Alias: "x"})
 		}, nil, isBadRequest},
@@ -415,9 +408,7 @@ func TestEveryMethodAgainstARealCluster(t *testing.T) {
 		{"resume load", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/a", "file:///srv/data/b"}, Alias: "set-1"})
 		}, nil, func(err error) bool {
-			var e *client.Error
-			return client.ConflictID(err) == firstLoadID && strings.Contains(err.Error(), "resumed") &&
-				errors.As(err, &e) && e.Resumed && e.State == "WAITING"
+			return conflictIs(err, firstLoadID, "WAITING", true, "set-1") && strings.Contains(err.Error(), "resumed")
 		}},
 
 		// Free jobs.
