@@ -23,7 +23,8 @@ const (
 type JobState string
 
 // The job states: WAITING -> RUNNING -> (VERIFYING ->) SUCCEEDED | FAILED |
-// STOPPED. A STOPPED or FAILED job is resumed by submitting it again.
+// STOPPED. A STOPPED, FAILED or SUCCEEDED job runs again when it is
+// submitted again (see SubmitJob).
 const (
 	JobWaiting   JobState = "WAITING"
 	JobRunning   JobState = "RUNNING"
@@ -160,16 +161,14 @@ func (j *Job) clone() *Job {
 //   - STOPPED with other options, FAILED or SUCCEEDED: it runs again from the
 //     start with the submit's options (counters, cursor, samples and error
 //     reset). A cursor and counters of a run with other options (another
-//     filter, batch size or replica count) do not describe the new run. The
-//     workers do not read again what they hold whole, unless the options
-//     say so (loadPolicy, a changed file).
+//     filter, batch size or replica count) do not describe the new run.
+//     Files already cached are not loaded again unless the options say so.
 //
-// Either way Attempts grows by one, which fences the updates of the earlier
-// run, and the job keeps its id and its alias: the submit's alias is not
-// recorded. Otherwise, when the alias names another job (over other paths),
-// Apply answers a *JobAliasError (ErrConflict) naming that job and changes
-// nothing. By RulesByAlias (commands of earlier versions), see
-// applySubmitLegacy.
+// A rerun adds one to Attempts, which fences the updates of the earlier run.
+// The job keeps its id and its alias: the submit's alias is not recorded.
+// Otherwise, when the alias names another job (over other paths), Apply
+// answers a *JobAliasError (ErrConflict) naming that job and changes nothing.
+// By RulesByAlias (commands of earlier versions), see resubmitLegacy.
 type SubmitJob struct {
 	Job Job
 	Now time.Time
