@@ -32,7 +32,7 @@ import (
 //     SubmitJob.GivenPaths (GivenIndex for an index file).
 //   - A SubmitJob written by an earlier version has Rules == RulesByAlias
 //     (the field did not exist and decodes as zero). It is applied with the
-//     rules of then (applySubmitLegacy), so that replaying an old log gives
+//     rules of then (resubmitLegacy), so that replaying an old log gives
 //     exactly the state that the earlier version reached and may hold in its
 //     snapshots; replicas that restore such a snapshot and replicas that
 //     replay the log agree. StopJob keys ("index:", "alias:", "target:") keep
