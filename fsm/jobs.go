@@ -172,8 +172,9 @@ func (j *Job) clone() *Job {
 type SubmitJob struct {
 	Job Job
 	Now time.Time
-	// Rules are the rules the proposer submits by; commands of earlier
-	// versions lack the field and decode as RulesByAlias.
+	// Rules are the rules the proposer submits by: set RulesByCoverage (as
+	// httpapi does). Commands of earlier versions lack the field and decode
+	// as RulesByAlias, the zero value, which applies the rules of then.
 	Rules SubmitRules
 	// GivenIndex and GivenPaths are the index and paths as the request spelled
 	// them, when the proposer's normalization changed them: a job persisted
