@@ -14,7 +14,7 @@ type Coordinator struct {
 // Coordinators is the answer of GET /api/v1/coordinators: the Raft
 // configuration as the answering coordinator knows it.
 type Coordinators struct {
-	Leader   string        `json:"leader"`
+	Leader   string        `json:"leader,omitempty"` // omitted when no leader is known
 	Term     uint64        `json:"term"`
 	ServedBy string        `json:"servedBy"`
 	Results  []Coordinator `json:"results"`

@@ -1,6 +1,9 @@
 package api
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // Cluster-availability errors. The coordinator returns them; the API answers
 // them with 503 and a reason, and a client may retry.
@@ -20,12 +23,28 @@ var (
 	ErrShutdown = errors.New("coordinator is shutting down")
 )
 
-// Error is the body of every error answer: {"status": "<reason>"}. A 409 for
-// a job that exists also names the job's id, its state, and whether this
-// submit resumed it.
+// Error is the body of every error answer: {"status": "<reason>"}. A 409 to
+// a job submission also names a job: when a job over the same index file or
+// paths exists, its id, its state, whether this submit resumed it (always
+// present then, false included) and its alias; when the submit's alias names
+// a job over other paths, that job's id alone (no state).
 type Error struct {
 	Status  string `json:"status"`
 	ID      string `json:"id,omitempty"`
 	State   string `json:"state,omitempty"`
 	Resumed bool   `json:"resumed,omitempty"`
+	Alias   string `json:"alias,omitempty"`
+}
+
+// MarshalJSON writes "resumed" whenever the answer names an existing job's
+// state, false included: "the job goes on" is an answer, not an empty value.
+func (e Error) MarshalJSON() ([]byte, error) {
+	type plain Error
+	if e.State == "" {
+		return json.Marshal(plain(e))
+	}
+	return json.Marshal(struct {
+		plain
+		Resumed bool `json:"resumed"`
+	}{plain(e), e.Resumed})
 }

@@ -69,6 +69,10 @@ type JobQuota struct {
 }
 
 // Job is a job's description and progress, as every job route answers it.
+// Empty values are omitted (the seed: "empty value will be omitted"): times
+// not reached yet, counters that are zero or do not apply to the job's type,
+// an elapsed time and throughput before the job started. id, type and state
+// are always there.
 type Job struct {
 	ID      string         `json:"id"`
 	Type    string         `json:"type"`
@@ -77,15 +81,15 @@ type Job struct {
 	Index   string         `json:"index,omitempty"`
 	Paths   []string       `json:"paths,omitempty"`
 	Target  string         `json:"target,omitempty"`
-	Options fsm.JobOptions `json:"options"`
+	Options fsm.JobOptions `json:"options,omitzero"`
 
 	SubmitTime              string `json:"submitTime,omitempty"`
 	StartTime               string `json:"startTime,omitempty"`
 	EndTime                 string `json:"endTime,omitempty"`
-	TimeElapsedMilliseconds int64  `json:"timeElapsedMilliseconds"`
+	TimeElapsedMilliseconds int64  `json:"timeElapsedMilliseconds,omitempty"`
 
 	fsm.JobCounters
-	ThroughputBytesPerSecond int64            `json:"throughputBytesPerSecond"`
+	ThroughputBytesPerSecond int64            `json:"throughputBytesPerSecond,omitempty"`
 	FailedFileSamples        []fsm.FailedFile `json:"failedFileSamples,omitempty"`
 	FailedFileListPath       string           `json:"failedFileListPath,omitempty"`
 	ErrorMessage             string           `json:"errorMessage,omitempty"`

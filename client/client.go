@@ -354,7 +354,7 @@ func decode(resp *http.Response, cl call) error {
 	e := &Error{StatusCode: resp.StatusCode}
 	var body api.Error
 	if json.Unmarshal(raw, &body) == nil && body.Status != "" {
-		e.Message, e.ID = body.Status, body.ID
+		e.Message, e.ID, e.State, e.Resumed, e.Alias = body.Status, body.ID, body.State, body.Resumed, body.Alias
 	} else if text := strings.TrimSpace(string(raw)); text != "" && len(text) < 512 {
 		e.Message = fmt.Sprintf("%d %s: %s", resp.StatusCode, http.StatusText(resp.StatusCode), text)
 	}

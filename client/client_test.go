@@ -352,8 +352,11 @@ func TestEveryMethodAgainstARealCluster(t *testing.T) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Index: "/data/list.txt"})
 		}, nil, nil},
 		{"submit load again", func(ctx context.Context, c *client.Client) (any, error) {
+			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/b", "/data/a", "/data/b"}, Alias: "set-2"})
+		}, nil, func(err error) bool { return conflictIs(err, firstLoadID, "WAITING", false, "set-1") }},
+		{"submit load under the alias of other paths", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/a"}, Alias: "set-1"})
-		}, nil, func(err error) bool { return client.IsConflict(err) && client.ConflictID(err) == firstLoadID }},
+		}, nil, func(err error) bool { return conflictIs(err, firstLoadID, "", false, "") }},
 		{"submit load outside mounts", func(ctx context.Context, c *client.Client) (any, error) {
 			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/other/a"}, Alias: "x"})
 		}, nil, isBadRequest},
@@ -403,9 +406,9 @@ func TestEveryMethodAgainstARealCluster(t *testing.T) {
 			return c.StopLoad(ctx, client.ByAlias("set-1"))
 		}, nil, client.IsGone},
 		{"resume load", func(ctx context.Context, c *client.Client) (any, error) {
-			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/a"}, Alias: "set-1"})
+			return c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/a", "file:///srv/data/b"}, Alias: "set-1"})
 		}, nil, func(err error) bool {
-			return client.ConflictID(err) == firstLoadID && strings.Contains(err.Error(), "resumed")
+			return conflictIs(err, firstLoadID, "WAITING", true, "set-1") && strings.Contains(err.Error(), "resumed")
 		}},
 
 		// Free jobs.

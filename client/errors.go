@@ -13,11 +13,19 @@ var ErrUnavailable = errors.New("no coordinator answered")
 
 // Error is an answer of the API with an error status. Message is the
 // server's reason ({"status": ...}), written to be shown to a person as it
-// stands; ID names the existing job on a 409 to a job submission.
+// stands. On a 409 to a job submission, ID names a job: when a job over the
+// same index file or paths (or target) exists, State is its state, Resumed
+// tells whether this submission ran it again, and Alias is its alias (a job
+// is found by what it covers, so its alias may differ from the submission's);
+// when the submission's alias names a job over other paths, only ID is set
+// and nothing was changed.
 type Error struct {
 	StatusCode int
 	Message    string
 	ID         string
+	State      string
+	Resumed    bool
+	Alias      string
 }
 
 // Error returns the server's reason, or the status text when it gave none.
@@ -41,8 +49,10 @@ func statusOf(err error) int {
 func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 
 // IsConflict reports a 409: the mount point exists, or, for a job
-// submission, a job with the same index, alias or target exists; a stopped
-// or failed one was resumed and a running one goes on (see ConflictID).
+// submission, a job over the same index file, paths or target exists (a
+// stopped, failed or succeeded one was run again, an active one goes on), or
+// the submission's alias names a job over other paths (see Error and
+// ConflictID).
 func IsConflict(err error) bool { return statusOf(err) == http.StatusConflict }
 
 // IsGone reports a 410: the job to stop does not exist or has finished, or
@@ -55,8 +65,10 @@ func IsUnavailable(err error) bool {
 	return statusOf(err) == http.StatusServiceUnavailable || errors.Is(err, ErrUnavailable)
 }
 
-// ConflictID returns the id of the existing job that a 409 to a submission
-// names, so that a caller can follow the resumed job; "" for other errors.
+// ConflictID returns the id of the job that a 409 to a submission names, so
+// that a caller can follow a resumed job; "" for other errors. The job is
+// the one the submission named unless Error.State is "" (the alias names
+// another job).
 func ConflictID(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.StatusCode == http.StatusConflict {

@@ -10,13 +10,16 @@ import (
 	"github.com/alluvium/alluvium/api"
 )
 
-// A job is named by a selector: a load or free job by its index file or its
-// alias, a rebalance job by its id or its target.
+// A job is named by a selector: a load or free job by its index file (an
+// Alluxio path or a UFS URI) or its alias, a rebalance job by its id or its
+// target.
 
 // ByIndex selects the load or free job of an index file.
 func ByIndex(index string) api.JobSelector { return api.JobSelector{Index: index} }
 
-// ByAlias selects the load or free job of a set of paths by its alias.
+// ByAlias selects the load or free job of a set of paths by its alias: the
+// alias it was submitted with, which a later submission of the same paths
+// under another alias does not change.
 func ByAlias(alias string) api.JobSelector { return api.JobSelector{Alias: alias} }
 
 // ByID selects a rebalance job by its id.
@@ -25,9 +28,14 @@ func ByID(id string) api.JobSelector { return api.JobSelector{ID: id} }
 // ByTarget selects the rebalance job of a worker, or of "ALL".
 func ByTarget(target string) api.JobSelector { return api.JobSelector{Target: target} }
 
-// SubmitLoad submits a load job. When one with the same index or alias
-// exists, the answer is a 409 (IsConflict) naming it (ConflictID): a stopped
-// or failed one was resumed, a running one goes on.
+// SubmitLoad submits a load job. A job is identified by its index file or
+// its set of paths (UFS URIs mapped to Alluxio paths, duplicates and order
+// ignored), not by its alias. When such a job exists, whatever the alias, the
+// answer is a 409 (IsConflict) naming it (ConflictID; see Error for its
+// state and alias): a stopped, failed or succeeded one was run again with
+// this request's options, an active one goes on. When the alias names a job
+// over other paths, the answer is a 409 naming that job (Error.State "") and
+// nothing was changed.
 func (c *Client) SubmitLoad(ctx context.Context, req api.LoadRequest) (api.Job, error) {
 	var out api.Job
 	return out, c.send(ctx, http.MethodPost, "/api/v1/load", req, &out)
@@ -45,7 +53,8 @@ func (c *Client) LoadJobs(ctx context.Context, lastKey string, count int) (api.J
 }
 
 // StopLoad stops a load job and returns it, now STOPPED (IsGone when there
-// is no such job or it has finished). Submitting it again resumes it.
+// is no such job or it has finished). Submitting it again resumes it: from
+// where it stopped with the same options, from the start with others.
 func (c *Client) StopLoad(ctx context.Context, sel api.JobSelector) (api.Job, error) {
 	return c.stop(ctx, "load", sel)
 }

@@ -96,7 +96,7 @@ func TestApplyJobLifecycle(t *testing.T) {
 				eq(t, "JobByKey", byKey, j)
 				eq(t, "ActiveJobs", f.ActiveJobs(), []Job{j})
 			}},
-		{"resubmit while waiting", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt"}, Now: at(time.Second)}, ErrConflict,
+		{"resubmit while waiting", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt"}, Now: at(time.Second), Rules: RulesByCoverage}, ErrConflict,
 			func(t *testing.T, f *FSM, res any) { jobExists(t, res, id, JobWaiting, false) }},
 		{"update unknown", &UpdateJob{ID: "01NOPE", Now: t0}, ErrGone, nil},
 		{"waiting to verifying", lazy(func() Command { return &UpdateJob{ID: id, State: JobVerifying, Now: t0} }), ErrInvalid, nil},
@@ -152,7 +152,7 @@ func TestApplyJobLifecycle(t *testing.T) {
 			return &UpdateJob{ID: id, Delta: JobCounters{LoadedFiles: 1}, Now: at(6 * time.Minute)}
 		}), ErrGone, nil},
 		{"update a stopped job's state", lazy(func() Command { return &UpdateJob{ID: id, State: JobRunning, Now: at(6 * time.Minute)} }), ErrGone, nil},
-		{"resubmit resumes", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt", Options: JobOptions{BatchSize: 99}}, Now: at(7 * time.Minute)}, ErrConflict,
+		{"resubmit resumes", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt", Options: JobOptions{BatchSize: 10, Verify: true}}, Now: at(7 * time.Minute), Rules: RulesByCoverage}, ErrConflict,
 			func(t *testing.T, f *FSM, res any) {
 				jobExists(t, res, id, JobWaiting, true)
 				j := job(t, f)
@@ -187,7 +187,7 @@ func TestApplyJobLifecycle(t *testing.T) {
 		}},
 		{"update a failed job", lazy(func() Command { return &UpdateJob{ID: id, State: JobRunning, Now: at(10 * time.Minute)} }), ErrGone, nil},
 		{"stop a failed job", lazy(func() Command { return &StopJob{ID: id, Now: at(10 * time.Minute)} }), ErrGone, nil},
-		{"resubmit a failed job", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt"}, Now: at(10 * time.Minute)}, ErrConflict,
+		{"resubmit a failed job", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt"}, Now: at(10 * time.Minute), Rules: RulesByCoverage}, ErrConflict,
 			func(t *testing.T, f *FSM, res any) {
 				jobExists(t, res, id, JobWaiting, true)
 				j := job(t, f)
@@ -209,7 +209,7 @@ func TestApplyJobLifecycle(t *testing.T) {
 			return &UpdateJob{ID: id, Delta: JobCounters{LoadedFiles: 1}, Now: at(13 * time.Minute)}
 		}), ErrGone, nil},
 		{"stop a succeeded job by key", &StopJob{Key: key, Now: at(13 * time.Minute)}, ErrGone, nil},
-		{"resubmit runs it again", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt", Options: JobOptions{SkipIfExists: true}}, Now: at(14 * time.Minute)},
+		{"resubmit runs it again", &SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index.txt", Options: JobOptions{SkipIfExists: true}}, Now: at(14 * time.Minute), Rules: RulesByCoverage},
 			ErrConflict, func(t *testing.T, f *FSM, res any) {
 				var e *JobExistsError
 				if !errors.As(res.(error), &e) || e.ID != id || !e.Resumed {
@@ -229,10 +229,10 @@ func TestApplyJobLifecycle(t *testing.T) {
 
 func TestApplyJobKeysAndStop(t *testing.T) {
 	a := newApplier(t)
-	free := a.job(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a", "/s3/b"}, Alias: "nightly", Options: JobOptions{Force: true}}, Now: t0})
-	load := a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: t0}) // another type: another key
-	reb := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL"}, Now: t0})
-	reb1 := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "worker-1"}, Now: t0})
+	free := a.job(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a", "/s3/b"}, Alias: "nightly", Options: JobOptions{Force: true}}, Now: t0, Rules: RulesByCoverage})
+	load := a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: t0, Rules: RulesByCoverage}) // another type: another key
+	reb := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL"}, Now: t0, Rules: RulesByCoverage})
+	reb1 := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "worker-1"}, Now: t0, Rules: RulesByCoverage})
 	for k, want := range map[JobKey]string{
 		KeyByAlias(JobFree, "nightly"): free.ID,
 		KeyByAlias(JobLoad, "nightly"): load.ID,
@@ -249,8 +249,11 @@ func TestApplyJobKeysAndStop(t *testing.T) {
 	if _, ok := a.f.Job("nope"); ok {
 		t.Errorf("Job found an unknown id")
 	}
-	jobExists(t, a.fail(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL"}, Now: t0}, ErrConflict), reb.ID, JobWaiting, false)
-	jobExists(t, a.fail(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/other"}, Alias: "nightly"}, Now: t0}, ErrConflict), free.ID, JobWaiting, false)
+	jobExists(t, a.fail(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL"}, Now: t0, Rules: RulesByCoverage}, ErrConflict), reb.ID, JobWaiting, false)
+	var taken *JobAliasError
+	if err := a.fail(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/other"}, Alias: "nightly"}, Now: t0, Rules: RulesByCoverage}, ErrConflict); !errors.As(err, &taken) || taken.ID != free.ID {
+		t.Fatalf("a free job over other paths under the alias of another = %v, want a JobAliasError naming %s", err, free.ID)
+	}
 
 	a.fail(&StopJob{ID: "nope", Now: t0}, ErrGone)
 	a.fail(&StopJob{Now: t0}, ErrGone)
@@ -312,11 +315,11 @@ func TestJobIDsIncrease(t *testing.T) {
 	a := newApplier(t)
 	var ids []string
 	for i, d := range []time.Duration{10 * time.Hour, time.Hour, 0, 10 * time.Hour, 10 * time.Hour, -24 * 365 * 100 * time.Hour} {
-		j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/p"}, Alias: fmt.Sprint("a", i)}, Now: at(d)})
+		j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{fmt.Sprint("/p", i)}, Alias: fmt.Sprint("a", i)}, Now: at(d), Rules: RulesByCoverage})
 		ids = append(ids, j.ID)
 	}
 	b := restored(t, a.f)
-	b.Apply(a.idx+1, mustEncode(t, &SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/p"}, Alias: "after restore"}, Now: t0}))
+	b.Apply(a.idx+1, mustEncode(t, &SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/p/after"}, Alias: "after restore"}, Now: t0, Rules: RulesByCoverage}))
 	j, _ := b.JobByKey(KeyByAlias(JobLoad, "after restore"))
 	ids = append(ids, j.ID)
 	for i := 1; i < len(ids); i++ {
@@ -337,10 +340,10 @@ func TestJobIDsIncrease(t *testing.T) {
 func TestJobIDsIncreaseBeyondULIDTime(t *testing.T) {
 	a := newApplier(t)
 	key := KeyByIndex(JobLoad, "/i")
-	first := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0})
+	first := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0, Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: first.ID, State: JobSucceeded, Now: t0})
 	far := time.UnixMilli(int64(ulid.MaxTime()) + 1).UTC()
-	second := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: far})
+	second := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: far, Rules: RulesByCoverage})
 	live, _ := a.f.JobByKey(key)
 	after, _ := restored(t, a.f).JobByKey(key)
 	if second.ID <= first.ID || live.ID != after.ID {
@@ -353,7 +356,7 @@ func TestJobIDsIncreaseBeyondULIDTime(t *testing.T) {
 func TestApplyPruneJobs(t *testing.T) {
 	a := newApplier(t)
 	submit := func(alias string, now time.Time) Job {
-		return a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/p"}, Alias: alias}, Now: now})
+		return a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/p/" + alias}, Alias: alias}, Now: now, Rules: RulesByCoverage})
 	}
 	end := func(id string, s JobState, now time.Time) {
 		if s == JobStopped {
@@ -418,9 +421,9 @@ func TestApplyPruneJobs(t *testing.T) {
 func TestPruneKeepsIDsIncreasing(t *testing.T) {
 	a := newApplier(t)
 	key := KeyByIndex(JobLoad, "/i")
-	old := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0})
+	old := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0, Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: old.ID, State: JobSucceeded, Now: at(5 * time.Hour)})
-	newer := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: at(6 * time.Hour)})
+	newer := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: at(6 * time.Hour), Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: newer.ID, State: JobSucceeded, Now: at(time.Hour)}) // the clock went back
 	if n := a.ok(&PruneJobs{Before: at(2 * time.Hour), Keep: -1}); n != 1 {
 		t.Fatalf("pruned %v, want 1", n)
@@ -429,7 +432,7 @@ func TestPruneKeepsIDsIncreasing(t *testing.T) {
 		t.Fatalf("JobByKey after prune = %s, %v; want %s", j.ID, ok, old.ID)
 	}
 	requireSameView(t, a.f, restored(t, a.f))
-	next := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: t0})
+	next := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/j"}, Now: t0, Rules: RulesByCoverage})
 	if next.ID <= newer.ID {
 		t.Fatalf("id %s after prune does not sort after the pruned %s", next.ID, newer.ID)
 	}
@@ -447,7 +450,7 @@ func mustEncode(t testing.TB, c Command) []byte {
 // TestApplyResultsAreCopies: a Job answered by Apply is the caller's.
 func TestApplyResultsAreCopies(t *testing.T) {
 	a := newApplier(t)
-	j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/a"}, Alias: "x"}, Now: t0})
+	j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/a"}, Alias: "x"}, Now: t0, Rules: RulesByCoverage})
 	before := stateBytes(t, a.f)
 	j.Paths[0] = "/changed"
 	if !bytes.Equal(before, stateBytes(t, a.f)) {

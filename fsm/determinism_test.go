@@ -49,7 +49,12 @@ func (g *logGen) job() Job {
 	case 0, 1:
 		j = Job{Type: JobLoad, Index: fmt.Sprintf("/m0/idx%d", g.r.IntN(3))}
 	case 2:
+		// One to three paths, repeated and in any order at times: one set
+		// under several spellings, and several sets under one alias.
 		j = Job{Type: JobType(g.pick("load", "free")), Paths: []string{g.filePath()}, Alias: fmt.Sprint("a", g.r.IntN(3))}
+		for range g.r.IntN(3) {
+			j.Paths = append(j.Paths, g.pick(j.Paths[0], g.filePath()))
+		}
 	case 3:
 		j = Job{Type: JobRebalance, Target: g.pick("ALL", "worker-1")}
 	default: // invalid shapes
@@ -124,7 +129,7 @@ func (g *logGen) command() Command {
 		}
 		return &SetWorkerState{ID: g.pick(genWorkers...), State: WorkerState(s), Now: g.now}
 	case 18, 19:
-		return &SubmitJob{Job: g.job(), Now: g.now}
+		return &SubmitJob{Job: g.job(), Now: g.now, Rules: SubmitRules(g.r.IntN(2))}
 	case 20, 21, 22:
 		u := &UpdateJob{ID: g.jobID(), State: JobState(g.pick(genStates...)), Delta: JobCounters{ScannedFiles: int64(g.r.IntN(10)), LoadedBytes: int64(g.r.IntN(1 << 20))}, Now: g.now}
 		if g.r.IntN(2) == 0 {

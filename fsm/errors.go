@@ -21,11 +21,13 @@ var (
 )
 
 // JobExistsError reports a submit that named a job which exists already. The
-// existing job was resumed if it had stopped or failed, and goes on otherwise.
+// existing job was resumed (run again) if it had stopped, failed or
+// succeeded, and goes on otherwise.
 type JobExistsError struct {
 	ID      string   // the earlier job's id
 	State   JobState // its state after the submit
 	Resumed bool     // whether this submit resumed it
+	Alias   string   // the earlier job's alias ("" for none), which names it
 }
 
 func (e *JobExistsError) Error() string {
@@ -37,6 +39,21 @@ func (e *JobExistsError) Error() string {
 
 // Is makes a JobExistsError match ErrConflict.
 func (e *JobExistsError) Is(target error) bool { return target == ErrConflict }
+
+// JobAliasError reports a submit whose alias names another job, one that
+// covers other paths. Nothing was changed.
+type JobAliasError struct {
+	Type  JobType
+	Alias string
+	ID    string // the job the alias names
+}
+
+func (e *JobAliasError) Error() string {
+	return fmt.Sprintf("alias %q names %s job %s, which covers other paths; give another alias", e.Alias, e.Type, e.ID)
+}
+
+// Is makes a JobAliasError match ErrConflict.
+func (e *JobAliasError) Is(target error) bool { return target == ErrConflict }
 
 // stateError is an error of one of the sentinel kinds above whose message
 // is the reason alone, so that an API can answer it as it stands.

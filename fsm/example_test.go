@@ -53,11 +53,11 @@ func ExampleJobExistsError() {
 	f := fsm.New()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	job := fsm.Job{Type: fsm.JobLoad, Index: "/s3/index.txt"}
-	submitted := apply(f, 1, &fsm.SubmitJob{Job: job, Now: now}).(fsm.Job)
+	submitted := apply(f, 1, &fsm.SubmitJob{Job: job, Now: now, Rules: fsm.RulesByCoverage}).(fsm.Job)
 	fmt.Println(submitted.State, submitted.Attempts)
 
 	apply(f, 2, &fsm.StopJob{Key: fsm.KeyByIndex(fsm.JobLoad, "/s3/index.txt"), Now: now})
-	err := apply(f, 3, &fsm.SubmitJob{Job: job, Now: now}).(error)
+	err := apply(f, 3, &fsm.SubmitJob{Job: job, Now: now, Rules: fsm.RulesByCoverage}).(error)
 	var exists *fsm.JobExistsError
 	if errors.As(err, &exists) {
 		fmt.Println(exists.ID == submitted.ID, exists.Resumed, exists.State)

@@ -23,7 +23,8 @@ const (
 type JobState string
 
 // The job states: WAITING -> RUNNING -> (VERIFYING ->) SUCCEEDED | FAILED |
-// STOPPED. A STOPPED or FAILED job is resumed by submitting it again.
+// STOPPED. A STOPPED, FAILED or SUCCEEDED job runs again when it is
+// submitted again (see SubmitJob).
 const (
 	JobWaiting   JobState = "WAITING"
 	JobRunning   JobState = "RUNNING"
@@ -107,8 +108,9 @@ type FailedFile struct {
 }
 
 // Job is a load, free or rebalance job. A job is identified by its ID (a ULID,
-// so ids sort by submission time) and, among active jobs of its type, by its
-// key: the index file, the alias, or the rebalance target.
+// so ids sort by submission time) and, among jobs of its type, by what it
+// covers: its index file, its set of paths, or its rebalance target (see
+// Key). A job of paths also has an alias, a second name to look it up by.
 type Job struct {
 	ID      string     `json:"id"`
 	Type    JobType    `json:"type"`
@@ -137,29 +139,6 @@ type Job struct {
 	Attempts int `json:"attempts"`
 }
 
-// Key is the job's identity among jobs of its type.
-func (j *Job) Key() JobKey {
-	switch {
-	case j.Type == JobRebalance:
-		return JobKey{Type: j.Type, Name: "target:" + j.Target}
-	case j.Index != "":
-		return JobKey{Type: j.Type, Name: "index:" + j.Index}
-	default:
-		return JobKey{Type: j.Type, Name: "alias:" + j.Alias}
-	}
-}
-
-// JobKey names a job among those of its type.
-type JobKey struct {
-	Type JobType
-	Name string // "index:<path>", "alias:<alias>" or "target:<worker|ALL>"
-}
-
-// KeyByIndex, KeyByAlias and KeyByTarget build the key a caller looks a job up by.
-func KeyByIndex(t JobType, index string) JobKey { return JobKey{t, "index:" + index} }
-func KeyByAlias(t JobType, alias string) JobKey { return JobKey{t, "alias:" + alias} }
-func KeyByTarget(target string) JobKey          { return JobKey{JobRebalance, "target:" + target} }
-
 func (j *Job) clone() *Job {
 	c := *j
 	c.Paths = slices.Clone(j.Paths)
@@ -167,14 +146,42 @@ func (j *Job) clone() *Job {
 	return &c
 }
 
-// SubmitJob submits a job. Job carries the type, key fields and options; the
-// state machine assigns the id (see nextJobID) and sets the state and times. When a job with the same key
-// exists, Apply answers a *JobExistsError (ErrConflict): a STOPPED or FAILED
-// job is resumed from its cursor, an active one goes on. A SUCCEEDED job with
-// the same key is superseded by the new one.
+// SubmitJob submits a job. Job carries the type, what the job covers (index
+// file, paths with their alias, or rebalance target) and options; the state
+// machine assigns the id (see nextJobID) and sets the state and times.
+//
+// By RulesByCoverage (what every proposer of this version sends), Job.Paths
+// are Alluxio paths, cleaned, UFS URIs mapped through the mount table by the
+// proposer; Apply keeps them in canonical form (CanonicalPaths). When a job
+// covers the same index file or the same set of paths, whatever the alias,
+// Apply answers a *JobExistsError (ErrConflict) naming it and changes it so:
+//   - WAITING, RUNNING or VERIFYING: it goes on, unchanged (Resumed false);
+//   - STOPPED with the same options: it resumes from its cursor, counters
+//     kept, so a stop and a resubmit redo no work;
+//   - STOPPED with other options, FAILED or SUCCEEDED: it runs again from the
+//     start with the submit's options (counters, cursor, samples and error
+//     reset). A cursor and counters of a run with other options (another
+//     filter, batch size or replica count) do not describe the new run.
+//     Files already cached are not loaded again unless the options say so.
+//
+// A rerun adds one to Attempts, which fences the updates of the earlier run.
+// The job keeps its id and its alias: the submit's alias is not recorded.
+// Otherwise, when the alias names another job (over other paths), Apply
+// answers a *JobAliasError (ErrConflict) naming that job and changes nothing.
+// By RulesByAlias (commands of earlier versions), see resubmitLegacy.
 type SubmitJob struct {
 	Job Job
 	Now time.Time
+	// Rules are the rules the proposer submits by: set RulesByCoverage (as
+	// httpapi does). Commands of earlier versions lack the field and decode
+	// as RulesByAlias, the zero value, which applies the rules of then.
+	Rules SubmitRules
+	// GivenIndex and GivenPaths are the index and paths as the request spelled
+	// them, when the proposer's normalization changed them: a job persisted
+	// by an earlier version kept them so, and is found by them when no job
+	// has the normalized identity.
+	GivenIndex string   `msgpack:",omitempty"`
+	GivenPaths []string `msgpack:",omitempty"`
 }
 
 // UpdateJob records progress: counter deltas, a new cursor and phase, failed
@@ -251,30 +258,25 @@ func (f *FSM) applySubmitJob(index uint64, c *SubmitJob) any {
 	if err := checkNewJob(in); err != nil {
 		return err
 	}
-	now := c.Now.UTC()
-	key := in.Key()
-	if id, ok := f.s.jobKeys[key]; ok {
-		old := f.s.jobs[id]
-		j := old.clone()
-		switch old.State {
-		case JobStopped: // resumed from its cursor, as it was
-			j.State, j.EndTime, j.ErrorMessage = JobWaiting, time.Time{}, ""
-		case JobFailed, JobSucceeded:
-			// Run again from the start with the new options: files the
-			// workers hold already are not loaded again, and a failed
-			// file gets new attempts.
-			j.Options = in.Options
-			j.State, j.StartTime, j.EndTime = JobWaiting, time.Time{}, time.Time{}
-			j.JobCounters = JobCounters{}
-			j.FailedFileSamples, j.FailedFileListPath, j.ErrorMessage, j.QuotaCheckError = nil, "", "", ""
-			j.Cursor, j.Phase = "", ""
-		default:
-			return &JobExistsError{ID: id, State: old.State}
+	switch c.Rules {
+	case RulesByAlias:
+		if id, ok := f.s.jobKeys[in.legacyKey()]; ok {
+			return f.s.resubmitLegacy(id, in)
 		}
-		j.Attempts++
-		f.s.jobs[id] = j
-		return &JobExistsError{ID: id, State: j.State, Resumed: true}
+	case RulesByCoverage:
+		in.Paths = CanonicalPaths(in.Paths)
+		if id, ok := f.s.findJob(in, c); ok {
+			return f.s.resubmit(id, in)
+		}
+		if in.Alias != "" {
+			if id, taken := f.s.jobKeys[KeyByAlias(in.Type, in.Alias)]; taken {
+				return &JobAliasError{Type: in.Type, Alias: in.Alias, ID: id}
+			}
+		}
+	default:
+		return invalidf("submit rules %d are not known to this version", c.Rules)
 	}
+	now := c.Now.UTC()
 	j := in
 	j.ID = f.s.nextJobID(index, now)
 	j.State = JobWaiting
@@ -283,8 +285,58 @@ func (f *FSM) applySubmitJob(index uint64, c *SubmitJob) any {
 	j.FailedFileSamples, j.FailedFileListPath, j.ErrorMessage, j.QuotaCheckError = nil, "", "", ""
 	j.Cursor, j.Phase, j.Attempts = "", "", 1
 	f.s.jobs[j.ID] = j
-	f.s.jobKeys[key] = j.ID
+	f.s.setJobKeys(j)
 	return *j.clone()
+}
+
+// resubmit applies a submit (RulesByCoverage) of the existing job id; see
+// SubmitJob.
+func (s *state) resubmit(id string, in *Job) error {
+	old := s.jobs[id]
+	if old.State.Active() {
+		return &JobExistsError{ID: id, State: old.State, Alias: old.Alias}
+	}
+	j := old.clone()
+	if old.State == JobStopped && old.Options == in.Options {
+		j.State, j.EndTime, j.ErrorMessage = JobWaiting, time.Time{}, ""
+	} else {
+		j.Options = in.Options
+		j.restart()
+	}
+	j.Attempts++
+	s.jobs[id] = j
+	return &JobExistsError{ID: id, State: j.State, Resumed: true, Alias: j.Alias}
+}
+
+// resubmitLegacy applies a submit written by an earlier version (RulesByAlias)
+// of the existing job id as that version did: a STOPPED job resumes from its
+// cursor with its own options, a FAILED or SUCCEEDED one runs again from the
+// start with the submit's options, an active one goes on. Never change it:
+// replaying old logs must give the state the earlier version reached.
+func (s *state) resubmitLegacy(id string, in *Job) error {
+	old := s.jobs[id]
+	j := old.clone()
+	switch old.State {
+	case JobStopped:
+		j.State, j.EndTime, j.ErrorMessage = JobWaiting, time.Time{}, ""
+	case JobFailed, JobSucceeded:
+		j.Options = in.Options
+		j.restart()
+	default:
+		return &JobExistsError{ID: id, State: old.State, Alias: old.Alias}
+	}
+	j.Attempts++
+	s.jobs[id] = j
+	return &JobExistsError{ID: id, State: j.State, Resumed: true, Alias: j.Alias}
+}
+
+// restart readies a job to run again from the start: WAITING, its progress,
+// failures and cursor cleared; its id, submission time and attempts kept.
+func (j *Job) restart() {
+	j.State, j.StartTime, j.EndTime = JobWaiting, time.Time{}, time.Time{}
+	j.JobCounters = JobCounters{}
+	j.FailedFileSamples, j.FailedFileListPath, j.ErrorMessage, j.QuotaCheckError = nil, "", "", ""
+	j.Cursor, j.Phase = "", ""
 }
 
 // nextJobID returns a new job id: a ULID whose time is the command's time
@@ -420,34 +472,11 @@ func (f *FSM) applyPruneJobs(_ uint64, c *PruneJobs) any {
 	return removed
 }
 
-// rebuildJobKeys points every key at the newest job that has it, the rule
-// that SubmitJob keeps and that Restore relies on.
-func (s *state) rebuildJobKeys() {
-	s.jobKeys = make(map[JobKey]string, len(s.jobs))
-	for id, j := range s.jobs {
-		k := j.Key()
-		if cur, ok := s.jobKeys[k]; !ok || cur < id {
-			s.jobKeys[k] = id
-		}
-	}
-}
-
 // Job returns a job by id.
 func (f *FSM) Job(id string) (Job, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	j, ok := f.s.jobs[id]
-	if !ok {
-		return Job{}, false
-	}
-	return *j.clone(), true
-}
-
-// JobByKey returns the latest job with this key.
-func (f *FSM) JobByKey(k JobKey) (Job, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	j, ok := f.s.jobs[f.s.jobKeys[k]]
 	if !ok {
 		return Job{}, false
 	}

@@ -103,29 +103,29 @@ func ensureS3(a *applier) {
 // fillJobs leaves jobs in every kind of state, with progress, samples and a
 // cursor, a job run again and a pruned one.
 func fillJobs(a *applier) {
-	running := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index", Options: JobOptions{BatchSize: 7, Replicas: 2}}, Now: t0})
+	running := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index", Options: JobOptions{BatchSize: 7, Replicas: 2}}, Now: t0, Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: running.ID, State: JobRunning, Delta: JobCounters{ScannedFiles: 3, LoadedBytes: 4096, FailedFiles: 2},
 		Cursor: strPtr("/s3/part-0041"), Phase: strPtr("load"), Failed: []FailedFile{{"/s3/x", "denied"}, {"/s3/y", "gone"}},
 		FailedFileListPath: "/x", QuotaCheckError: strPtr("over"), Now: at(time.Second)})
 	a.job(&StopJob{ID: running.ID, Now: at(2 * time.Second)})
-	a.apply(&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index"}, Now: at(3 * time.Second)}) // resumed
+	a.apply(&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index", Options: JobOptions{BatchSize: 7, Replicas: 2}}, Now: at(3 * time.Second), Rules: RulesByCoverage}) // resumed
 	a.job(&UpdateJob{ID: running.ID, State: JobRunning, Cursor: strPtr("/s3/part-0042"), Now: at(4 * time.Second)})
 
-	done := a.job(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a", "/s3/b"}, Alias: "nightly", Options: JobOptions{Force: true}}, Now: t0})
+	done := a.job(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a", "/s3/b"}, Alias: "nightly", Options: JobOptions{Force: true}}, Now: t0, Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: done.ID, State: JobSucceeded, Delta: JobCounters{FreedFiles: 2, FreedBytes: 10}, Now: at(time.Minute)})
-	a.apply(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: at(2 * time.Minute)}) // runs it again
+	a.apply(&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/b", "/s3/a", "/s3/b"}, Alias: "other"}, Now: at(2 * time.Minute), Rules: RulesByCoverage}) // runs it again
 	a.job(&UpdateJob{ID: done.ID, State: JobSucceeded, Delta: JobCounters{FreedFiles: 1, FreedBytes: 5}, Now: at(3 * time.Minute)})
 
-	failed := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL", Options: JobOptions{LoadBandwidth: 1 << 20, SkipPrune: true}}, Now: t0})
+	failed := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL", Options: JobOptions{LoadBandwidth: 1 << 20, SkipPrune: true}}, Now: t0, Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: failed.ID, State: JobFailed, ErrorMessage: "no workers", Now: at(time.Hour)})
 
-	pruned := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "worker-1"}, Now: at(3 * time.Hour)})
+	pruned := a.job(&SubmitJob{Job: Job{Type: JobRebalance, Target: "worker-1"}, Now: at(3 * time.Hour), Rules: RulesByCoverage})
 	a.job(&StopJob{Key: KeyByTarget("worker-1"), Now: at(-time.Hour)})
 	a.ok(&PruneJobs{Before: t0, Keep: -1})
 	if _, ok := a.f.Job(pruned.ID); ok {
 		a.t.Fatalf("fillJobs: the job to prune is still there")
 	}
-	a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/s3/a"}, Alias: "a"}, Now: at(time.Second)})
+	a.job(&SubmitJob{Job: Job{Type: JobLoad, Paths: []string{"/s3/a"}, Alias: "a"}, Now: at(time.Second), Rules: RulesByCoverage})
 }
 
 func TestSnapshotRoundTripPerDomain(t *testing.T) {
@@ -162,10 +162,10 @@ func TestSnapshotRoundTripAll(t *testing.T) {
 	b := &applier{t: t, f: restored(t, a.f), idx: a.idx}
 	requireSameView(t, a.f, b.f)
 	more := []Command{
-		&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index"}, Now: t0},                         // active: conflict
-		&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: t0}, // active: conflict
-		&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL"}, Now: t0},                         // failed: resumed
-		&SubmitJob{Job: Job{Type: JobRebalance, Target: "worker-1"}, Now: at(-time.Hour)},        // pruned: new id
+		&SubmitJob{Job: Job{Type: JobLoad, Index: "/s3/index"}, Now: t0, Rules: RulesByCoverage},                         // active: conflict
+		&SubmitJob{Job: Job{Type: JobFree, Paths: []string{"/s3/a"}, Alias: "nightly"}, Now: t0, Rules: RulesByCoverage}, // another job's alias: conflict
+		&SubmitJob{Job: Job{Type: JobRebalance, Target: "ALL"}, Now: t0, Rules: RulesByCoverage},                         // failed: resumed
+		&SubmitJob{Job: Job{Type: JobRebalance, Target: "worker-1"}, Now: at(-time.Hour), Rules: RulesByCoverage},        // pruned: new id
 		&StopJob{Key: KeyByIndex(JobLoad, "/s3/index"), Now: at(time.Hour)},
 		&AddMount{Mount: Mount{Path: "/s3/inner", UFS: "s3://x/"}}, // nested: conflict
 		&SetQuota{Path: "/s3/z", Bytes: 1},
@@ -190,17 +190,17 @@ func TestSnapshotRoundTripAll(t *testing.T) {
 // so that ids after a restore still sort after every id ever given.
 func TestSnapshotLastJobID(t *testing.T) {
 	a := newApplier(t)
-	j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: at(10 * time.Hour)})
+	j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: at(10 * time.Hour), Rules: RulesByCoverage})
 	a.job(&StopJob{ID: j.ID, Now: t0})
 	if n := a.ok(&PruneJobs{Keep: 0}); n != 1 {
 		t.Fatalf("pruned %v", n)
 	}
 	b := &applier{t: t, f: restored(t, a.f), idx: a.idx}
-	next := b.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0}) // an earlier clock, too
+	next := b.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0, Rules: RulesByCoverage}) // an earlier clock, too
 	if next.ID <= j.ID {
 		t.Fatalf("id after restore %s does not sort after the pruned %s", next.ID, j.ID)
 	}
-	if again := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0}); again.ID != next.ID {
+	if again := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0, Rules: RulesByCoverage}); again.ID != next.ID {
 		t.Fatalf("the original gave id %s, the restored FSM %s", again.ID, next.ID)
 	}
 }
@@ -238,7 +238,7 @@ func TestSnapshotBytesWithBudgets(t *testing.T) {
 func TestRestoredTimesAreUTC(t *testing.T) {
 	a := newApplier(t)
 	a.ok(&RegisterWorker{Worker: Worker{ID: "worker-1", Address: "a:1", StartTime: t0}, Now: t0})
-	j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0})
+	j := a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/i"}, Now: t0, Rules: RulesByCoverage})
 	a.job(&UpdateJob{ID: j.ID, State: JobRunning, Now: t0})
 	b := restored(t, a.f)
 	w, _ := b.Worker("worker-1")
@@ -490,7 +490,7 @@ func mutate(a *applier, es []FileEntry) {
 	a.job(&UpdateJob{ID: active[0].ID, Delta: JobCounters{LoadedFiles: 100}, Cursor: strPtr("/moved"),
 		Failed: []FailedFile{{"/z", "z"}}, Now: at(time.Hour)})
 	a.job(&StopJob{ID: active[1].ID, Now: at(time.Hour)})
-	a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/new"}, Now: at(time.Hour)})
+	a.job(&SubmitJob{Job: Job{Type: JobLoad, Index: "/new"}, Now: at(time.Hour), Rules: RulesByCoverage})
 	a.ok(&PruneJobs{Keep: 0})
 }
 

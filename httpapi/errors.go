@@ -34,13 +34,16 @@ func statusOf(err error) (int, api.Error) {
 	var he *httpError
 	var mbe *http.MaxBytesError
 	var exists *fsm.JobExistsError
+	var aliasUsed *fsm.JobAliasError
 	switch {
 	case errors.As(err, &he):
 		return he.code, body
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, api.Error{Status: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
 	case errors.As(err, &exists):
-		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID, State: string(exists.State), Resumed: exists.Resumed}
+		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID, State: string(exists.State), Resumed: exists.Resumed, Alias: exists.Alias}
+	case errors.As(err, &aliasUsed):
+		return http.StatusConflict, api.Error{Status: err.Error(), ID: aliasUsed.ID}
 	case errors.Is(err, fsm.ErrInvalid):
 		return http.StatusBadRequest, body
 	case errors.Is(err, fsm.ErrNotFound):

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,11 +102,13 @@ func (s *server) getJobs(r *http.Request, t fsm.JobType) (any, error) {
 	if _, ok := q["count"]; ok {
 		return nil, errorf(http.StatusBadRequest, "%s selects one job and takes no lastKey or count", sel)
 	}
-	key := fsm.KeyByIndex(t, q["index"])
+	var j fsm.Job
+	var found bool
 	if sel == "alias" {
-		key = fsm.KeyByAlias(t, q["alias"])
+		j, found = s.b.FSM().JobByKey(fsm.KeyByAlias(t, q["alias"]))
+	} else {
+		j, found = s.jobByIndex(t, q["index"])
 	}
-	j, found := s.b.FSM().JobByKey(key)
 	if !found {
 		return nil, errorf(http.StatusNotFound, "no %s job with %s %q", t, sel, q[sel])
 	}
@@ -120,9 +124,11 @@ type jobSpec struct {
 	regex        string
 }
 
-// checkSpec validates the selector fields and the shared options, and fills
-// the shared options in.
-func (s *server) checkSpec(spec jobSpec, opts *fsm.JobOptions) error {
+// checkSpec validates the selector fields and the shared options, fills the
+// shared options in, and normalizes what the job covers (see jobLocation):
+// the job's identity depends on the mount table, so it is settled here,
+// before the command is proposed, and the state machine gets Alluxio paths.
+func (s *server) checkSpec(spec *jobSpec, opts *fsm.JobOptions) error {
 	if (spec.index == "") == (len(spec.paths) == 0) {
 		return errorf(http.StatusBadRequest, "give exactly one of \"index\" and \"paths\"")
 	}
@@ -135,14 +141,23 @@ func (s *server) checkSpec(spec jobSpec, opts *fsm.JobOptions) error {
 	if len(spec.paths) > MaxJobPaths {
 		return errorf(http.StatusBadRequest, "at most %d paths per job; use an index file for more", MaxJobPaths)
 	}
-	locations := spec.paths
 	if spec.index != "" {
-		locations = []string{spec.index}
-	}
-	for _, p := range locations {
-		if _, err := s.b.FSM().Resolve(p); err != nil {
+		p, err := s.jobLocation(spec.index)
+		if err != nil {
 			return badRequest(err)
 		}
+		spec.index = p
+	}
+	if len(spec.paths) > 0 {
+		paths := make([]string, len(spec.paths))
+		for i, loc := range spec.paths {
+			p, err := s.jobLocation(loc)
+			if err != nil {
+				return badRequest(err)
+			}
+			paths[i] = p
+		}
+		spec.paths = paths
 	}
 	opts.BatchSize = DefaultBatchSize
 	if spec.batchSize != nil {
@@ -169,6 +184,47 @@ func (s *server) checkSpec(spec jobSpec, opts *fsm.JobOptions) error {
 		opts.FileFilterRegex = spec.regex
 	}
 	return nil
+}
+
+// jobLocation normalizes a path or index file of a job: cleaned, and a UFS
+// URI mapped to its Alluxio path through the mount table. It fails when no
+// mount point covers the location.
+func (s *server) jobLocation(loc string) (string, error) {
+	r, err := s.b.FSM().Resolve(cleanLocation(loc))
+	if err != nil {
+		return "", err
+	}
+	return r.Path, nil
+}
+
+// cleanLocation cleans the path of an Alluxio path ("/data//a/" -> "/data/a")
+// or of a UFS URI ("s3://b/x/./y/" -> "s3://b/x/y"). A URI with a query or a
+// fragment is left as it is (and refused by the mount table).
+func cleanLocation(loc string) string {
+	if strings.HasPrefix(loc, "/") {
+		return path.Clean(loc)
+	}
+	scheme, rest, ok := strings.Cut(loc, "://")
+	if !ok || scheme == "" || strings.ContainsAny(rest, "?#") {
+		return loc
+	}
+	host, p, ok := strings.Cut(rest, "/")
+	if !ok {
+		return loc
+	}
+	return scheme + "://" + host + path.Clean("/"+p)
+}
+
+// jobByIndex finds the job of an index file, as a request names it: by its
+// normalized form, or else as spelled (a job submitted by an earlier version
+// kept its index as the request spelled it).
+func (s *server) jobByIndex(t fsm.JobType, index string) (fsm.Job, bool) {
+	if p, err := s.jobLocation(index); err == nil {
+		if j, ok := s.b.FSM().JobByKey(fsm.KeyByIndex(t, p)); ok {
+			return j, true
+		}
+	}
+	return s.b.FSM().JobByKey(fsm.KeyByIndex(t, index))
 }
 
 func (s *server) postJob(r *http.Request, t fsm.JobType) (any, error) {
@@ -205,15 +261,27 @@ func (s *server) postJob(r *http.Request, t fsm.JobType) (any, error) {
 			opts.Force = o.Force
 		}
 	}
-	if err := s.checkSpec(spec, &opts); err != nil {
+	given := spec
+	if err := s.checkSpec(&spec, &opts); err != nil {
 		return nil, err
 	}
-	job := fsm.Job{Type: t, Index: spec.index, Alias: spec.alias, Paths: spec.paths, Options: opts}
-	return s.submit(r, job)
+	cmd := &fsm.SubmitJob{Job: fsm.Job{Type: t, Index: spec.index, Alias: spec.alias, Paths: spec.paths, Options: opts}}
+	// A job submitted by an earlier version kept its index and paths as
+	// spelled: the state machine finds it by them when no job has the
+	// normalized identity.
+	if given.index != spec.index {
+		cmd.GivenIndex = given.index
+	}
+	if !slices.Equal(given.paths, spec.paths) {
+		cmd.GivenPaths = given.paths
+	}
+	return s.submit(r, cmd)
 }
 
-func (s *server) submit(r *http.Request, job fsm.Job) (any, error) {
-	res, err := s.b.Apply(r.Context(), &fsm.SubmitJob{Job: job})
+// submit proposes a job by the rules of this version (fsm.RulesByCoverage).
+func (s *server) submit(r *http.Request, cmd *fsm.SubmitJob) (any, error) {
+	cmd.Rules = fsm.RulesByCoverage
+	res, err := s.b.Apply(r.Context(), cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -232,9 +300,12 @@ func (s *server) deleteJob(r *http.Request, t fsm.JobType) (any, error) {
 	if (req.Index == "") == (req.Alias == "") {
 		return nil, errorf(http.StatusBadRequest, "give exactly one of \"index\" and \"alias\"")
 	}
-	key := fsm.KeyByIndex(t, req.Index)
-	if req.Alias != "" {
-		key = fsm.KeyByAlias(t, req.Alias)
+	key := fsm.KeyByAlias(t, req.Alias)
+	if req.Index != "" {
+		key = fsm.KeyByIndex(t, req.Index)
+		if j, ok := s.jobByIndex(t, req.Index); ok {
+			key = fsm.KeyByIndex(t, j.Index) // the key it is stored under
+		}
 	}
 	return s.stop(r, &fsm.StopJob{Key: key})
 }
@@ -307,7 +378,7 @@ func (s *server) postRebalance(r *http.Request) (any, error) {
 		}
 		opts.SkipPrune = o.SkipPrune
 	}
-	return s.submit(r, fsm.Job{Type: fsm.JobRebalance, Target: req.Target, Options: opts})
+	return s.submit(r, &fsm.SubmitJob{Job: fsm.Job{Type: fsm.JobRebalance, Target: req.Target, Options: opts}})
 }
 
 func (s *server) deleteRebalance(r *http.Request) (any, error) {

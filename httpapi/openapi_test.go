@@ -98,7 +98,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 }
 
 // jsonFields lists a struct type's JSON field names (embedded structs
-// flattened) and whether each is omitted when empty.
+// flattened) and whether each is omitted when empty (omitempty or omitzero).
 func jsonFields(t reflect.Type) map[string]bool {
 	out := map[string]bool{}
 	for i := range t.NumField() {
@@ -117,7 +117,7 @@ func jsonFields(t reflect.Type) map[string]bool {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = slices.Contains(strings.Split(opts, ","), "omitempty")
+		out[name] = slices.Contains(strings.Split(opts, ","), "omitempty") || slices.Contains(strings.Split(opts, ","), "omitzero")
 	}
 	return out
 }

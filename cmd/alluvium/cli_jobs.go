@@ -105,9 +105,12 @@ func newLoadCommand(cf *clientFlags) *cobra.Command {
 		Short: "Load files into the cache; follow or stop a load job",
 		Long: `Load the files under one or more paths (or listed in an index file on a
 mounted UFS, one path a line) into the workers' caches, as Alluxio's
-"job load" does. A load job is named by its --alias, or by its single --path,
-or by its --index; submitting a job that exists resumes it (if it stopped or
-failed) or leaves it running.`,
+"job load" does. A load job is the job of what it covers: its --index, or its
+set of --path (however spelled, in any order); its --alias (by default its
+single --path) is a name to follow or stop it by. Submitting a job that exists
+runs it again with the new options (if it stopped, failed or succeeded; a
+stopped one given the same options resumes where it stopped) or leaves it
+running.`,
 		Example: `  alluvium load --path /data/train --submit --replicas 2 --bandwidth 100MiB
   alluvium load --path /data/a --path /data/b --alias set-1 --submit
   alluvium load --path /data/train --progress
@@ -161,10 +164,11 @@ func newJobVerbCommand(cf *clientFlags, f *jobFlags, cmd *cobra.Command) *cobra.
 		sel := api.JobSelector{Index: index, Alias: alias}
 		switch act {
 		case "submit":
-			if err := f.doSubmit(s, fs, api.Job{Type: f.typ, Index: index, Paths: paths, Alias: alias}); err != nil || !f.wait {
+			followed, err := f.doSubmit(s, fs, api.Job{Type: f.typ, Index: index, Paths: paths, Alias: alias})
+			if err != nil || !f.wait {
 				return err
 			}
-			return s.waitJob(f.typ, sel)
+			return s.waitJob(f.typ, followed)
 		case "progress":
 			job, err := s.getJob(f.typ, sel)
 			if err != nil {
@@ -181,7 +185,9 @@ func newJobVerbCommand(cf *clientFlags, f *jobFlags, cmd *cobra.Command) *cobra.
 	return cmd
 }
 
-func (f *jobFlags) doSubmit(s *session, fs *pflag.FlagSet, want api.Job) error {
+// doSubmit submits the job and returns the selector to follow it by: the
+// job's own alias when a job over the same paths had another.
+func (f *jobFlags) doSubmit(s *session, fs *pflag.FlagSet, want api.Job) (api.JobSelector, error) {
 	var job api.Job
 	var err error
 	opt := func(name string, v *int) *int {
@@ -197,7 +203,7 @@ func (f *jobFlags) doSubmit(s *session, fs *pflag.FlagSet, want api.Job) error {
 		if f.bandwidth != "" {
 			bw, err := api.ParseSize(f.bandwidth)
 			if err != nil {
-				return fmt.Errorf("--bandwidth: %w", err)
+				return api.JobSelector{}, fmt.Errorf("--bandwidth: %w", err)
 			}
 			o.Bandwidth = &bw
 		}
@@ -207,19 +213,29 @@ func (f *jobFlags) doSubmit(s *session, fs *pflag.FlagSet, want api.Job) error {
 			FileFilterRegex: f.regex, Force: f.force}
 		job, err = s.c.SubmitFree(s.ctx, api.FreeRequest{Index: want.Index, Paths: want.Paths, Alias: want.Alias, Options: o})
 	}
-	return s.showSubmitted(want, job, err)
+	sel := api.JobSelector{Index: want.Index, Alias: want.Alias}
+	var e *alluvium.Error
+	if errors.As(err, &e) && e.State != "" && e.Alias != "" {
+		sel.Alias = e.Alias
+	}
+	return sel, s.showSubmitted(want, job, err)
 }
 
-// showSubmitted reports a submission. A 409 means the job exists and was
-// resumed or goes on: for the user that is a success, so it is shown as one.
-// Which of the two it was, the 409 tells only in its reason.
+// showSubmitted reports a submission. A 409 with the job's state means the
+// job (found by what it covers) exists and was resumed or goes on: for the
+// user that is a success, so it is shown as one, and followed by its own
+// alias. A 409 without a state (the alias names a job over other paths) is
+// an error.
 func (s *session) showSubmitted(want, job api.Job, err error) error {
 	var e *alluvium.Error
-	if errors.As(err, &e) && alluvium.IsConflict(err) && e.ID != "" {
+	if errors.As(err, &e) && alluvium.IsConflict(err) && e.ID != "" && e.State != "" {
 		if s.json {
-			return printJSON(s.out, api.Error{Status: e.Message, ID: e.ID})
+			return printJSON(s.out, api.Error{Status: e.Message, ID: e.ID, State: e.State, Resumed: e.Resumed, Alias: e.Alias})
 		}
-		if strings.Contains(e.Message, "resumed") {
+		if e.Alias != "" {
+			want.Alias = e.Alias
+		}
+		if e.Resumed {
 			fmt.Fprintf(s.out, "Resumed %s job %s for %s.\n", want.Type, e.ID, jobSubject(want))
 		} else {
 			fmt.Fprintf(s.out, "The %s job %s for %s exists already and goes on: %s.\n", want.Type, e.ID, jobSubject(want), e.Message)
