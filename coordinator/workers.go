@@ -71,18 +71,8 @@ func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.Hear
 		}
 		return api.HeartbeatAnswer{}, fmt.Errorf("%w: worker %s is not registered", fsm.ErrNotFound, hb.ID)
 	}
-	held := c.fsm.Holding(hb.ID)
-	if rep := hb.Holdings; rep != nil && len(rep.Events) > 0 {
-		cmd := &fsm.FileIndexReport{Worker: hb.ID, Epoch: rep.Epoch, Events: make([]fsm.HoldingEvent, len(rep.Events))}
-		for i, e := range rep.Events {
-			cmd.Events[i] = fsm.HoldingEvent{Seq: e.Seq, Path: e.Path, Size: e.Size, Held: e.Held, Reset: e.Reset}
-		}
-		res, err := c.Apply(ctx, cmd)
-		if err != nil {
-			return api.HeartbeatAnswer{}, err
-		}
-		held = res.(fsm.HoldingState)
-	}
+	rep := hb.Holdings
+	hb.Holdings = nil // the leader's memory keeps the usage, not the changes
 	c.live.mu.Lock()
 	c.live.seen[hb.ID] = workerSeen{at: time.Now(), heartbeat: hb}
 	c.live.mu.Unlock()
@@ -92,6 +82,18 @@ func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.Hear
 		}
 		c.log.Info("worker is back", "worker", hb.ID)
 		w.State = fsm.WorkerLive
+	}
+	held := c.fsm.Holding(hb.ID)
+	if rep != nil && len(rep.Events) > 0 {
+		cmd := &fsm.FileIndexReport{Worker: hb.ID, Epoch: rep.Epoch, Events: make([]fsm.HoldingEvent, len(rep.Events))}
+		for i, e := range rep.Events {
+			cmd.Events[i] = fsm.HoldingEvent{Seq: e.Seq, Path: e.Path, Size: e.Size, Held: e.Held, Reset: e.Reset}
+		}
+		res, err := c.Apply(ctx, cmd)
+		if err != nil {
+			return api.HeartbeatAnswer{}, err
+		}
+		held = res.(fsm.HoldingState)
 	}
 	version, _ := c.fsm.PolicyWatch()
 	return api.HeartbeatAnswer{State: string(w.State), PolicyVersion: version,

@@ -85,6 +85,9 @@ func TestFileIndexReports(t *testing.T) {
 			{cmd: rep(w1, 5, reset(1), ev(2, "/a", true)), wantSt: st(w1, 5, 2)},
 			{cmd: obs(w1, 5, ObservedFile{Path: "/a", Seq: 3})},
 		}, map[string][]string{}},
+		{"an unusable change is counted and skipped", []step{
+			{cmd: rep(w1, 5, reset(1), ev(2, "a", true), HoldingEvent{Seq: 3, Path: "/n", Size: -1, Held: true}, ev(4, "/b", true)), wantSt: st(w1, 5, 4)},
+		}, map[string][]string{"/b": {w1}}},
 		{"an unknown worker's report is refused", []step{
 			{cmd: rep("worker-9", 5, reset(1)), wantErr: ErrNotFound},
 		}, map[string][]string{}},
@@ -163,12 +166,10 @@ func TestFileIndexReportInvalid(t *testing.T) {
 	a := newApplier(t)
 	a.ok(&RegisterWorker{Worker: Worker{ID: "worker-1", Address: "h:1"}, Now: t0})
 	for name, c := range map[string]*FileIndexReport{
-		"no worker":     {Epoch: 1, Events: []HoldingEvent{reset(1)}},
-		"seq 0":         {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(0)}},
-		"gap inside":    {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(1), ev(3, "/a", true)}},
-		"late reset":    {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(1), reset(2)}},
-		"relative path": {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(1), ev(2, "a", true)}},
-		"negative size": {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(1), {Seq: 2, Path: "/a", Size: -1, Held: true}}},
+		"no worker":  {Epoch: 1, Events: []HoldingEvent{reset(1)}},
+		"seq 0":      {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(0)}},
+		"gap inside": {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(1), ev(3, "/a", true)}},
+		"late reset": {Worker: "worker-1", Epoch: 1, Events: []HoldingEvent{reset(1), reset(2)}},
 	} {
 		t.Run(name, func(t *testing.T) { a.fail(c, ErrInvalid) })
 	}

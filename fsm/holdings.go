@@ -52,7 +52,8 @@ type HoldingEvent struct {
 
 // FileIndexReport applies a worker's holding events. Events must follow the
 // worker's last applied one without a gap: events already applied are
-// skipped, and the report stops at a gap. A report of a new epoch (greater
+// skipped, and the report stops at a gap. An event whose path or size is
+// unusable is counted but changes nothing. A report of a new epoch (greater
 // than the worker's current one) must start with a reset. Apply answers the
 // resulting HoldingState, from which the worker learns what it can forget.
 type FileIndexReport struct {
@@ -112,14 +113,15 @@ func checkHoldingEvents(c *FileIndexReport) error {
 			}
 			continue
 		}
-		if err := apath.Validate(ev.Path); err != nil {
-			return invalidf("file index report: %v", err)
-		}
-		if ev.Size < 0 {
-			return invalidf("file index report: %s has a negative size", ev.Path)
-		}
 	}
 	return nil
+}
+
+// usable reports whether a change can enter the index. One that cannot (a
+// path that is not a clean Alluxio path, a negative size) is skipped but
+// still counted, so that one bad change never stalls a worker's reports.
+func (ev HoldingEvent) usable() bool {
+	return ev.Reset || (apath.Validate(ev.Path) == nil && ev.Size >= 0)
 }
 
 func (f *FSM) applyFileIndexReport(_ uint64, c *FileIndexReport) any {
@@ -149,6 +151,7 @@ func (f *FSM) applyFileIndexReport(_ uint64, c *FileIndexReport) any {
 			break
 		}
 		switch {
+		case !ev.usable():
 		case ev.Reset:
 			f.s.dropHoldings(c.Worker)
 		case ev.Held:

@@ -126,6 +126,13 @@ func (j *journal) backlog() bool {
 	return j.cut || len(j.events) >= reportEvents || len(j.announce) > 0 || j.needReset
 }
 
+// restart abandons the epoch: the next report starts a new one.
+func (j *journal) restart() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.needReset, j.events, j.announce = true, nil, nil
+}
+
 // ack takes the index's answer: what it acknowledged is forgotten; an
 // answer the journal cannot continue from starts a new epoch.
 func (j *journal) ack(a api.HoldingAck) {

@@ -121,6 +121,12 @@ func (w *Worker) heartbeatLoop(ctx context.Context, co *coordinators, poke chan<
 			}
 		}
 		t.Reset(next)
+		var se *statusError
+		if errors.As(err, &se) && se.code == http.StatusBadRequest && hb.Holdings != nil {
+			// The index refused the report as malformed: start over.
+			w.log.Warn("worker: the coordinators refused the holding report; announcing the holding anew", "err", err)
+			w.journal.restart()
+		}
 		switch {
 		case errors.Is(err, errRemoved):
 			w.markRemoved(err.Error())
