@@ -320,3 +320,38 @@ func TestCompatCoverage(t *testing.T) {
 		}
 	}
 }
+
+// TestCompatEveryPersistedFieldIsTagged: every field of every struct that a
+// command or a snapshot record holds names its wire key in a msgpack tag
+// (an embedded struct says ",inline"), and no two fields of a command or
+// record share a wire name (see Command).
+func TestCompatEveryPersistedFieldIsTagged(t *testing.T) {
+	for _, st := range persistedTypes() {
+		for i := range st.NumField() {
+			f := st.Field(i)
+			if _, _, _, skip := wireField(f); skip {
+				continue
+			}
+			tag, ok := f.Tag.Lookup("msgpack")
+			name, opts, _ := strings.Cut(tag, ",")
+			switch {
+			case !ok:
+				t.Errorf("%s.%s has no msgpack tag: its tag is its wire name, forever", st.Name(), f.Name)
+			case f.Anonymous && (name != "" || !slices.Contains(strings.Split(opts, ","), "inline")):
+				t.Errorf("%s embeds %s with tag %q, want `msgpack:\",inline\"`", st.Name(), f.Name, tag)
+			case !f.Anonymous && name == "":
+				t.Errorf("%s.%s has a msgpack tag without a name: %q", st.Name(), f.Name, tag)
+			}
+		}
+	}
+	for root, names := range wireSchema() {
+		seen := map[string]bool{}
+		for _, n := range names {
+			n, _, _ = strings.Cut(n, ",")
+			if seen[n] {
+				t.Errorf("%s: two fields have the wire name %q", root, n)
+			}
+			seen[n] = true
+		}
+	}
+}
