@@ -93,6 +93,29 @@ func (t CommandType) String() string {
 
 // Command is one change to the replicated state. Each concrete command is a
 // pointer to a struct declared beside the domain it changes.
+//
+// The persisted encoding has a contract. Every field of a command, and of
+// every struct a command or a snapshot record holds, carries an explicit
+// msgpack tag, and the tags are the wire contract: the Go names may change,
+// the tags may not.
+//   - Never rename a tag, never change its omitempty, never change the type
+//     of what it holds to one that decodes differently.
+//   - A new field gets a new tag; an old entry lacks it and decodes as the
+//     zero value, which must therefore mean what the old version did (see
+//     SubmitJob.Rules).
+//   - A retired field's tag is never reused for another field.
+//   - An embedded struct is tagged `msgpack:",inline"`: its fields are keys of
+//     the struct that embeds it (Job and JobCounters), as msgpack did before
+//     the tags. msgpack reads only msgpack tags: a field tagged `json:"-"` is
+//     persisted all the same (Job.Cursor, Job.Phase).
+//   - Most tags are the Go names the fields had when the encoding was first
+//     written (msgpack keyed untagged fields by them); newer fields have
+//     short tags (FileEntry, the holding reports).
+//
+// The golden sets in testdata/compat (a log with entries of every command
+// type and a snapshot of every domain, written by earlier versions) are
+// decoded and applied by the TestCompat tests forever; a new command or
+// field needs a new set (see compat_test.go).
 type Command interface {
 	Type() CommandType
 }

@@ -3,19 +3,19 @@ package fsm
 // Coordinator is a coordinator's addresses, published so that any node can
 // forward a request to the leader's HTTP API.
 type Coordinator struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raftAddress"`
-	HTTPAddress string `json:"httpAddress"`
+	ID          string `json:"id" msgpack:"ID"`
+	RaftAddress string `json:"raftAddress" msgpack:"RaftAddress"`
+	HTTPAddress string `json:"httpAddress" msgpack:"HTTPAddress"`
 }
 
 // SetCoordinator adds or updates a coordinator's addresses.
 type SetCoordinator struct {
-	Coordinator Coordinator
+	Coordinator Coordinator `msgpack:"Coordinator"`
 }
 
 // RemoveCoordinator forgets a coordinator that left the cluster.
 type RemoveCoordinator struct {
-	ID string
+	ID string `msgpack:"ID"`
 }
 
 func (*SetCoordinator) Type() CommandType    { return CmdSetCoordinator }

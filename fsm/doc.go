@@ -14,7 +14,9 @@
 // requests can never both succeed.
 //
 // Commands are encoded as one type byte followed by a msgpack payload (see
-// Encode). Snapshots are a header followed by typed records and are streamed,
+// Encode); explicit msgpack tags on every persisted field are the wire
+// contract (see Command), pinned by the golden files of testdata/compat.
+// Snapshots are a header followed by typed records and are streamed,
 // never built whole in memory (see Snapshot.WriteTo and FSM.Restore).
 //
 // The coordinator package adapts *FSM to hashicorp/raft's FSM interface.

@@ -26,23 +26,23 @@ type FileEntry struct {
 // is Worker, when set, to every entry's. A size of zero leaves a known
 // entry's size unchanged.
 type FileIndexAdd struct {
-	Entries []FileEntry
-	Worker  string
+	Entries []FileEntry `msgpack:"Entries"`
+	Worker  string      `msgpack:"Worker"`
 }
 
 // FileIndexRemove removes entries, or, when Worker is set, only removes that
 // worker from the entries' holders (an entry left with no holder leaves the
 // index).
 type FileIndexRemove struct {
-	Paths  []string
-	Worker string
+	Paths  []string `msgpack:"Paths"`
+	Worker string   `msgpack:"Worker"`
 }
 
 // FileIndexHolders sets the exact holders of known entries. An entry left
 // with no holder leaves the index. (Kept for logs of earlier versions: jobs
 // now record holders with their progress, see UpdateJob.Observed.)
 type FileIndexHolders struct {
-	Entries []FileEntry
+	Entries []FileEntry `msgpack:"Entries"`
 }
 
 func (*FileIndexAdd) Type() CommandType     { return CmdFileIndexAdd }

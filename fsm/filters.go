@@ -37,32 +37,32 @@ func ParseRuleKind(s string) (RuleKind, error) {
 // FilterRule is one cache-filter rule: files whose Alluxio path matches the
 // RE2 Pattern are cached as Rule says. Time is set for maxAge only.
 type FilterRule struct {
-	Rule    RuleKind      `json:"rule"`
-	Pattern string        `json:"pattern,omitempty"`
-	Time    time.Duration `json:"time,omitempty"`
+	Rule    RuleKind      `json:"rule" msgpack:"Rule"`
+	Pattern string        `json:"pattern,omitempty" msgpack:"Pattern"`
+	Time    time.Duration `json:"time,omitempty" msgpack:"Time"`
 }
 
 // FilterPolicy is the ordered rule list and the rule taken when none matches.
 type FilterPolicy struct {
-	Rules   []FilterRule `json:"rules"`
-	Default FilterRule   `json:"defaultRule"`
+	Rules   []FilterRule `json:"rules" msgpack:"Rules"`
+	Default FilterRule   `json:"defaultRule" msgpack:"Default"`
 }
 
 // AddFilterRule appends a rule, or updates the time of the rule with the same
 // kind and pattern, keeping its place in the order.
 type AddFilterRule struct {
-	Rule FilterRule
+	Rule FilterRule `msgpack:"Rule"`
 }
 
 // RemoveFilterRule removes the rule with this kind and pattern.
 type RemoveFilterRule struct {
-	Rule    RuleKind
-	Pattern string
+	Rule    RuleKind `msgpack:"Rule"`
+	Pattern string   `msgpack:"Pattern"`
 }
 
 // SetDefaultFilter changes the rule taken when no rule matches.
 type SetDefaultFilter struct {
-	Rule FilterRule
+	Rule FilterRule `msgpack:"Rule"`
 }
 
 func (*AddFilterRule) Type() CommandType    { return CmdAddFilterRule }

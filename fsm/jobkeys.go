@@ -44,10 +44,10 @@ import (
 
 // JobKey names a job among those of its type.
 type JobKey struct {
-	Type JobType
+	Type JobType `msgpack:"Type"`
 	// Name is "index:<path>", "paths:<digest of the canonical set>",
 	// "alias:<alias>" or "target:<worker|ALL>".
-	Name string
+	Name string `msgpack:"Name"`
 }
 
 // KeyByIndex, KeyByAlias, KeyByPaths and KeyByTarget build the key a caller

@@ -46,42 +46,42 @@ const MaxFailedSamples = 100
 // JobOptions are the options of all job types; each type reads its own.
 type JobOptions struct {
 	// load and free
-	BatchSize       int    `json:"batchSize,omitempty"`
-	FileFilterRegex string `json:"fileFilterRegex,omitempty"`
-	Replicas        int    `json:"replicas,omitempty"`
+	BatchSize       int    `json:"batchSize,omitempty" msgpack:"BatchSize"`
+	FileFilterRegex string `json:"fileFilterRegex,omitempty" msgpack:"FileFilterRegex"`
+	Replicas        int    `json:"replicas,omitempty" msgpack:"Replicas"`
 	// load
-	SkipIfExists     bool   `json:"skipIfExists,omitempty"`
-	LoadPolicy       string `json:"loadPolicy,omitempty"`
-	LoadMetadataOnly bool   `json:"loadMetadataOnly,omitempty"`
-	Verify           bool   `json:"verify,omitempty"`
-	Bandwidth        int64  `json:"bandwidth,omitempty"`
+	SkipIfExists     bool   `json:"skipIfExists,omitempty" msgpack:"SkipIfExists"`
+	LoadPolicy       string `json:"loadPolicy,omitempty" msgpack:"LoadPolicy"`
+	LoadMetadataOnly bool   `json:"loadMetadataOnly,omitempty" msgpack:"LoadMetadataOnly"`
+	Verify           bool   `json:"verify,omitempty" msgpack:"Verify"`
+	Bandwidth        int64  `json:"bandwidth,omitempty" msgpack:"Bandwidth"`
 	// free
-	Force bool `json:"force,omitempty"`
+	Force bool `json:"force,omitempty" msgpack:"Force"`
 	// rebalance
-	LoadBatchSize  int   `json:"loadBatchSize,omitempty"`
-	LoadBandwidth  int64 `json:"loadBandwidth,omitempty"`
-	PruneBandwidth int64 `json:"pruneBandwidth,omitempty"`
-	SkipPrune      bool  `json:"skipPrune,omitempty"`
+	LoadBatchSize  int   `json:"loadBatchSize,omitempty" msgpack:"LoadBatchSize"`
+	LoadBandwidth  int64 `json:"loadBandwidth,omitempty" msgpack:"LoadBandwidth"`
+	PruneBandwidth int64 `json:"pruneBandwidth,omitempty" msgpack:"PruneBandwidth"`
+	SkipPrune      bool  `json:"skipPrune,omitempty" msgpack:"SkipPrune"`
 }
 
 // JobCounters are a job's progress. UpdateJob adds deltas to them, so that
 // batches finishing in any order add up.
 type JobCounters struct {
-	ScannedFiles        int64 `json:"scannedFiles,omitempty"`
-	LoadedNonEmptyFiles int64 `json:"loadedNonEmptyFiles,omitempty"`
-	LoadedFiles         int64 `json:"loadedFiles,omitempty"`
-	LoadedBytes         int64 `json:"loadedBytes,omitempty"`
-	SkippedFiles        int64 `json:"skippedFiles,omitempty"`
-	SkippedBytes        int64 `json:"skippedBytes,omitempty"`
-	TotalBytes          int64 `json:"totalBytes,omitempty"`
-	FailedFiles         int64 `json:"failedFiles,omitempty"`
-	FreedFiles          int64 `json:"freedFiles,omitempty"`
-	FreedBytes          int64 `json:"freedBytes,omitempty"`
-	PrunedFiles         int64 `json:"prunedFiles,omitempty"`
-	PrunedBytes         int64 `json:"prunedBytes,omitempty"`
+	ScannedFiles        int64 `json:"scannedFiles,omitempty" msgpack:"ScannedFiles"`
+	LoadedNonEmptyFiles int64 `json:"loadedNonEmptyFiles,omitempty" msgpack:"LoadedNonEmptyFiles"`
+	LoadedFiles         int64 `json:"loadedFiles,omitempty" msgpack:"LoadedFiles"`
+	LoadedBytes         int64 `json:"loadedBytes,omitempty" msgpack:"LoadedBytes"`
+	SkippedFiles        int64 `json:"skippedFiles,omitempty" msgpack:"SkippedFiles"`
+	SkippedBytes        int64 `json:"skippedBytes,omitempty" msgpack:"SkippedBytes"`
+	TotalBytes          int64 `json:"totalBytes,omitempty" msgpack:"TotalBytes"`
+	FailedFiles         int64 `json:"failedFiles,omitempty" msgpack:"FailedFiles"`
+	FreedFiles          int64 `json:"freedFiles,omitempty" msgpack:"FreedFiles"`
+	FreedBytes          int64 `json:"freedBytes,omitempty" msgpack:"FreedBytes"`
+	PrunedFiles         int64 `json:"prunedFiles,omitempty" msgpack:"PrunedFiles"`
+	PrunedBytes         int64 `json:"prunedBytes,omitempty" msgpack:"PrunedBytes"`
 	// ReloadedFiles counts the files a load's verify pass found missing on
 	// an owner and loaded again.
-	ReloadedFiles int64 `json:"reloadedFiles,omitempty"`
+	ReloadedFiles int64 `json:"reloadedFiles,omitempty" msgpack:"ReloadedFiles"`
 }
 
 // Add adds the counters of d.
@@ -103,8 +103,8 @@ func (c *JobCounters) Add(d JobCounters) {
 
 // FailedFile is one file a job could not process, with the reason.
 type FailedFile struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
+	Path   string `json:"path" msgpack:"Path"`
+	Reason string `json:"reason" msgpack:"Reason"`
 }
 
 // Job is a load, free or rebalance job. A job is identified by its ID (a ULID,
@@ -112,31 +112,31 @@ type FailedFile struct {
 // covers: its index file, its set of paths, or its rebalance target (see
 // Key). A job of paths also has an alias, a second name to look it up by.
 type Job struct {
-	ID      string     `json:"id"`
-	Type    JobType    `json:"type"`
-	State   JobState   `json:"state"`
-	Alias   string     `json:"alias,omitempty"`
-	Index   string     `json:"index,omitempty"`
-	Paths   []string   `json:"paths,omitempty"`
-	Target  string     `json:"target,omitempty"`
-	Options JobOptions `json:"options"`
+	ID      string     `json:"id" msgpack:"ID"`
+	Type    JobType    `json:"type" msgpack:"Type"`
+	State   JobState   `json:"state" msgpack:"State"`
+	Alias   string     `json:"alias,omitempty" msgpack:"Alias"`
+	Index   string     `json:"index,omitempty" msgpack:"Index"`
+	Paths   []string   `json:"paths,omitempty" msgpack:"Paths"`
+	Target  string     `json:"target,omitempty" msgpack:"Target"`
+	Options JobOptions `json:"options" msgpack:"Options"`
 
-	SubmitTime time.Time `json:"submitTime"`
-	StartTime  time.Time `json:"startTime"`
-	EndTime    time.Time `json:"endTime"`
+	SubmitTime time.Time `json:"submitTime" msgpack:"SubmitTime"`
+	StartTime  time.Time `json:"startTime" msgpack:"StartTime"`
+	EndTime    time.Time `json:"endTime" msgpack:"EndTime"`
 
-	JobCounters
-	FailedFileSamples  []FailedFile `json:"failedFileSamples,omitempty"`
-	FailedFileListPath string       `json:"failedFileListPath,omitempty"`
-	ErrorMessage       string       `json:"errorMessage,omitempty"`
-	QuotaCheckError    string       `json:"quotaCheckError,omitempty"`
+	JobCounters        `msgpack:",inline"`
+	FailedFileSamples  []FailedFile `json:"failedFileSamples,omitempty" msgpack:"FailedFileSamples"`
+	FailedFileListPath string       `json:"failedFileListPath,omitempty" msgpack:"FailedFileListPath"`
+	ErrorMessage       string       `json:"errorMessage,omitempty" msgpack:"ErrorMessage"`
+	QuotaCheckError    string       `json:"quotaCheckError,omitempty" msgpack:"QuotaCheckError"`
 
 	// Cursor is the scheduler's opaque resume point (e.g. the last listed
 	// path); Phase names the pass in progress (e.g. "load", "prune").
-	Cursor string `json:"-"`
-	Phase  string `json:"-"`
+	Cursor string `json:"-" msgpack:"Cursor"`
+	Phase  string `json:"-" msgpack:"Phase"`
 	// Attempts counts the runs: 1 at submission, plus one per resume.
-	Attempts int `json:"attempts"`
+	Attempts int `json:"attempts" msgpack:"Attempts"`
 }
 
 func (j *Job) clone() *Job {
@@ -170,57 +170,57 @@ func (j *Job) clone() *Job {
 // answers a *JobAliasError (ErrConflict) naming that job and changes nothing.
 // By RulesByAlias (commands of earlier versions), see resubmitLegacy.
 type SubmitJob struct {
-	Job Job
-	Now time.Time
+	Job Job       `msgpack:"Job"`
+	Now time.Time `msgpack:"Now"`
 	// Rules are the rules the proposer submits by: set RulesByCoverage (as
 	// httpapi does). Commands of earlier versions lack the field and decode
 	// as RulesByAlias, the zero value, which applies the rules of then.
-	Rules SubmitRules
+	Rules SubmitRules `msgpack:"Rules"`
 	// GivenIndex and GivenPaths are the index and paths as the request spelled
 	// them, when the proposer's normalization changed them: a job persisted
 	// by an earlier version kept them so, and is found by them when no job
 	// has the normalized identity.
-	GivenIndex string   `msgpack:",omitempty"`
-	GivenPaths []string `msgpack:",omitempty"`
+	GivenIndex string   `msgpack:"GivenIndex,omitempty"`
+	GivenPaths []string `msgpack:"GivenPaths,omitempty"`
 }
 
 // UpdateJob records progress: counter deltas, a new cursor and phase, failed
 // files, and optionally a new state. It fails with ErrGone once the job has
 // stopped or finished, so a deposed leader's late progress is refused.
 type UpdateJob struct {
-	ID string
+	ID string `msgpack:"ID"`
 	// Attempt, when not 0, is the run (Job.Attempts) the update is from: an
 	// update from an earlier run, one that was stopped and then resumed by
 	// a newer run, fails with ErrGone.
-	Attempt            int
-	State              JobState // "" keeps the state
-	Delta              JobCounters
-	Cursor             *string
-	Phase              *string
-	Failed             []FailedFile
-	FailedFileListPath string
-	ErrorMessage       string
-	QuotaCheckError    *string
-	Now                time.Time
+	Attempt            int          `msgpack:"Attempt"`
+	State              JobState     `msgpack:"State"` // "" keeps the state
+	Delta              JobCounters  `msgpack:"Delta"`
+	Cursor             *string      `msgpack:"Cursor"`
+	Phase              *string      `msgpack:"Phase"`
+	Failed             []FailedFile `msgpack:"Failed"`
+	FailedFileListPath string       `msgpack:"FailedFileListPath"`
+	ErrorMessage       string       `msgpack:"ErrorMessage"`
+	QuotaCheckError    *string      `msgpack:"QuotaCheckError"`
+	Now                time.Time    `msgpack:"Now"`
 	// Observed records what the page's tasks saw the workers hold (see
 	// holdings.go): the page's progress and its file-index changes are
 	// one command, so neither is ever committed without the other.
-	Observed []WorkerObservation `msgpack:",omitempty"`
+	Observed []WorkerObservation `msgpack:"Observed,omitempty"`
 }
 
 // StopJob stops an active job, found by ID or by Key. It fails with ErrGone
 // when there is no such job or it is no longer active.
 type StopJob struct {
-	ID  string
-	Key JobKey
-	Now time.Time
+	ID  string    `msgpack:"ID"`
+	Key JobKey    `msgpack:"Key"`
+	Now time.Time `msgpack:"Now"`
 }
 
 // PruneJobs deletes finished jobs that ended before Before, then the oldest
 // finished jobs beyond the newest Keep. Active jobs are never pruned.
 type PruneJobs struct {
-	Before time.Time
-	Keep   int
+	Before time.Time `msgpack:"Before"`
+	Keep   int       `msgpack:"Keep"`
 }
 
 func (*SubmitJob) Type() CommandType { return CmdSubmitJob }

@@ -10,28 +10,28 @@ import (
 // such as "s3.endpoint" and credentials; they are replicated as given and
 // masked by the API when answered.
 type Mount struct {
-	Path    string            `json:"path"`
-	UFS     string            `json:"ufs"`
-	Options map[string]string `json:"options,omitempty"`
+	Path    string            `json:"path" msgpack:"Path"`
+	UFS     string            `json:"ufs" msgpack:"UFS"`
+	Options map[string]string `json:"options,omitempty" msgpack:"Options"`
 }
 
 // AddMount adds a mount point. Apply refuses a path that is mounted already,
 // lies inside or above another mount point, or a UFS that is mounted
 // elsewhere (or contains, or is contained by, a mounted UFS).
 type AddMount struct {
-	Mount Mount
+	Mount Mount `msgpack:"Mount"`
 }
 
 // RemoveMount removes a mount point with the quotas, TTLs and priorities
 // under it.
 type RemoveMount struct {
-	Path string
+	Path string `msgpack:"Path"`
 }
 
 // ReplaceMounts replaces the whole table; a coordinator with a static mount
 // table proposes it at start. Policies left outside every mount are dropped.
 type ReplaceMounts struct {
-	Mounts []Mount
+	Mounts []Mount `msgpack:"Mounts"`
 }
 
 func (*AddMount) Type() CommandType      { return CmdAddMount }

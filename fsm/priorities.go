@@ -58,19 +58,19 @@ func (p *Priority) UnmarshalJSON(b []byte) error {
 
 // PathPriority is the eviction priority of the data under a directory.
 type PathPriority struct {
-	Path     string   `json:"path"`
-	Priority Priority `json:"priority"`
+	Path     string   `json:"path" msgpack:"Path"`
+	Priority Priority `json:"priority" msgpack:"Priority"`
 }
 
 // SetPriority adds or updates a directory's priority.
 type SetPriority struct {
-	Path     string
-	Priority Priority
+	Path     string   `msgpack:"Path"`
+	Priority Priority `msgpack:"Priority"`
 }
 
 // DeletePriority removes a directory's priority.
 type DeletePriority struct {
-	Path string
+	Path string `msgpack:"Path"`
 }
 
 func (*SetPriority) Type() CommandType    { return CmdSetPriority }

@@ -45,27 +45,27 @@ func (b *Budgets) DecodeMsgpack(dec *msgpack.Decoder) error {
 // splits it into per-worker Budgets (bytes each worker may cache under the
 // path) from the usage workers report; a worker enforces its budget locally.
 type Quota struct {
-	Path       string  `json:"path"`
-	QuotaBytes int64   `json:"quotaBytes"`
-	Budgets    Budgets `json:"budgets,omitempty"`
+	Path       string  `json:"path" msgpack:"Path"`
+	QuotaBytes int64   `json:"quotaBytes" msgpack:"QuotaBytes"`
+	Budgets    Budgets `json:"budgets,omitempty" msgpack:"Budgets"`
 }
 
 // SetQuota adds or updates a quota. Budgets already assigned are kept until
 // the leader recomputes them.
 type SetQuota struct {
-	Path  string
-	Bytes int64
+	Path  string `msgpack:"Path"`
+	Bytes int64  `msgpack:"Bytes"`
 }
 
 // DeleteQuota removes a quota.
 type DeleteQuota struct {
-	Path string
+	Path string `msgpack:"Path"`
 }
 
 // SetQuotaBudgets replaces the per-worker budgets of a quota.
 type SetQuotaBudgets struct {
-	Path    string
-	Budgets Budgets
+	Path    string  `msgpack:"Path"`
+	Budgets Budgets `msgpack:"Budgets"`
 }
 
 func (*SetQuota) Type() CommandType        { return CmdSetQuota }

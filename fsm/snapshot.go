@@ -41,11 +41,11 @@ const (
 )
 
 type snapshotHeader struct {
-	Magic         string
-	Version       int
-	LastIndex     uint64
-	PolicyVersion uint64
-	LastJobID     string
+	Magic         string `msgpack:"Magic"`
+	Version       int    `msgpack:"Version"`
+	LastIndex     uint64 `msgpack:"LastIndex"`
+	PolicyVersion uint64 `msgpack:"PolicyVersion"`
+	LastJobID     string `msgpack:"LastJobID"`
 }
 
 // Snapshot is an immutable view of the state, captured quickly under the lock

@@ -6,19 +6,19 @@ import "time"
 // longer than TTL. Expiry is decided by workers against their own clocks,
 // never inside Apply.
 type TTL struct {
-	Path string        `json:"path"`
-	TTL  time.Duration `json:"ttl"`
+	Path string        `json:"path" msgpack:"Path"`
+	TTL  time.Duration `json:"ttl" msgpack:"TTL"`
 }
 
 // SetTTL adds or updates a TTL.
 type SetTTL struct {
-	Path string
-	TTL  time.Duration
+	Path string        `msgpack:"Path"`
+	TTL  time.Duration `msgpack:"TTL"`
 }
 
 // DeleteTTL removes a TTL.
 type DeleteTTL struct {
-	Path string
+	Path string `msgpack:"Path"`
 }
 
 func (*SetTTL) Type() CommandType    { return CmdSetTTL }

@@ -21,28 +21,28 @@ const (
 
 // Worker is a member of the cache cluster.
 type Worker struct {
-	ID            string      `json:"id"`
-	Address       string      `json:"address"`
-	State         WorkerState `json:"state"`
-	CapacityBytes int64       `json:"capacityBytes"`
-	StartTime     time.Time   `json:"startTime"`
-	Version       string      `json:"version,omitempty"`
+	ID            string      `json:"id" msgpack:"ID"`
+	Address       string      `json:"address" msgpack:"Address"`
+	State         WorkerState `json:"state" msgpack:"State"`
+	CapacityBytes int64       `json:"capacityBytes" msgpack:"CapacityBytes"`
+	StartTime     time.Time   `json:"startTime" msgpack:"StartTime"`
+	Version       string      `json:"version,omitempty" msgpack:"Version"`
 	// StateSince is when the current state was committed (leader's clock).
-	StateSince time.Time `json:"stateSince"`
+	StateSince time.Time `json:"stateSince" msgpack:"StateSince"`
 }
 
 // RegisterWorker adds a worker, or updates a known one and marks it LIVE.
 // A decommissioned worker cannot register again under the same id.
 type RegisterWorker struct {
-	Worker Worker
-	Now    time.Time
+	Worker Worker    `msgpack:"Worker"`
+	Now    time.Time `msgpack:"Now"`
 }
 
 // SetWorkerState moves a worker between LIVE and LOST, or decommissions it.
 type SetWorkerState struct {
-	ID    string
-	State WorkerState
-	Now   time.Time
+	ID    string      `msgpack:"ID"`
+	State WorkerState `msgpack:"State"`
+	Now   time.Time   `msgpack:"Now"`
 }
 
 // RemoveWorker removes a worker from the membership for good: it leaves
@@ -52,8 +52,8 @@ type SetWorkerState struct {
 // registers anew. It fails with ErrNotFound for a worker that is not a
 // member.
 type RemoveWorker struct {
-	ID  string
-	Now time.Time
+	ID  string    `msgpack:"ID"`
+	Now time.Time `msgpack:"Now"`
 }
 
 // RemovedWorker is a worker removed from the membership, and when.
