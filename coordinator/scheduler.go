@@ -25,7 +25,8 @@ import (
 // each page to the workers that own the files, and commits the page's
 // counters together with the new cursor, so a new leader resumes where the
 // old one stopped. The pages that were in flight are sent again; what they
-// had already cached is found cached (no second read from the UFS).
+// had already cached is found cached (no second read from the UFS). What
+// a page sends where, and what the answers count, package jobplan decides.
 
 type scheduler struct {
 	c       *Coordinator
