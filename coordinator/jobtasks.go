@@ -2,161 +2,47 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
-	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/coordinator/jobplan"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/ring"
 )
 
-// pageResult is what the workers did with a page of a load or free job.
-type pageResult struct {
-	delta    fsm.JobCounters
-	failed   []fsm.FailedFile
-	quotaErr string
-	// observed is what the workers said they hold once done: committed
-	// with the page's progress, in one command.
-	observed []fsm.WorkerObservation
-}
+// The scheduler executes the plans of package jobplan: it asks a plan what
+// to send where, sends it, and hands the answers back to the plan, whose
+// Outcome the page commits. It reads the state the plans need from the FSM.
+var _ jobplan.State = (*fsm.FSM)(nil)
 
-// dispatch sends a page of files to the workers and returns the counters.
-// In a verify pass only failures count: the files were counted by the
-// pass before, and those found missing are counted in ReloadedFiles.
-func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []file, verify bool) pageResult {
+// dispatch sends a page of files to the workers and returns what they did.
+func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []jobplan.File, verify bool) jobplan.Outcome {
 	rg, addr, err := s.liveRing()
 	if err != nil {
-		paths := make([]string, len(files))
-		for i, f := range files {
-			paths[i] = f.path
-		}
-		d, failed := failAll(paths, err.Error())
-		if verify {
-			d = fsm.JobCounters{FailedFiles: d.FailedFiles}
-		}
-		return pageResult{delta: d, failed: failed}
+		return jobplan.FailPage(jobplan.Paths(files), err.Error(), verify)
 	}
 	if j.Type == fsm.JobFree {
-		return s.free(ctx, j, files, rg, addr)
-	}
-	return s.load(ctx, j, files, rg, addr, verify)
-}
-
-// outcome is what the replicas of one file did.
-type outcome struct {
-	loaded, skipped int
-	bytes           int64
-	err             string
-	quota           bool
-}
-
-func (s *scheduler) load(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string, verify bool) pageResult {
-	replicas := max(j.Options.Replicas, 1)
-	byWorker := map[string][]string{}
-	size := map[string]int64{}
-	var r pageResult
-	r.delta.ScannedFiles = int64(len(files))
-	for _, f := range files {
-		size[f.path] = f.size
-		r.delta.TotalBytes += f.size
-		for _, w := range rg.Owners(f.path, replicas) {
-			byWorker[w] = append(byWorker[w], f.path)
+		plan := jobplan.PlanFree(s.c.fsm, rg, files, j.Options.Force)
+		if len(plan.Paths) == 0 {
+			return plan.Outcome
 		}
+		results := s.sendAll(ctx, plan.Send, addr, func(paths []string) any {
+			return api.FreeTask{JobID: j.ID, Paths: paths}
+		}, "http://%s"+api.PathTaskFree)
+		return jobplan.TallyFree(plan, results)
 	}
-	task := api.LoadTask{JobID: j.ID, SkipIfExists: j.Options.SkipIfExists, IfChanged: j.Options.LoadPolicy == "IF_CHANGED",
-		LoadMetadataOnly: j.Options.LoadMetadataOnly, BandwidthBytes: j.Options.Bandwidth}
-	if verify { // what an owner holds whole is skipped; what it lacks, loaded
-		task.SkipIfExists, task.IfChanged = true, false
-	}
-	results := s.loadOnOwners(ctx, byWorker, addr, replicas, func(paths []string) any {
+	replicas := jobplan.Replicas(j)
+	task := jobplan.LoadTask(j, verify)
+	results := s.loadOnOwners(ctx, jobplan.PlaceLoad(rg, files, replicas), addr, replicas, func(paths []string) any {
 		t := task
 		t.Paths = paths
 		return t
 	})
-
-	out := map[string]*outcome{}
-	for _, rs := range results {
-		for _, fr := range rs {
-			o := out[fr.Path]
-			if o == nil {
-				o = &outcome{}
-				out[fr.Path] = o
-			}
-			switch {
-			case fr.Error != "":
-				o.err, o.quota = fr.Error, o.quota || fr.QuotaExceeded
-			case fr.Skipped:
-				o.skipped++
-			default:
-				o.loaded++
-				o.bytes = max(o.bytes, fr.Bytes)
-			}
-		}
-	}
-	var v fsm.JobCounters // the verify pass's counters
-	for _, f := range files {
-		o := out[f.path]
-		switch {
-		case o == nil:
-			r.delta.FailedFiles++
-			r.failed = append(r.failed, fsm.FailedFile{Path: f.path, Reason: "no worker answered"})
-		case o.err != "":
-			r.delta.FailedFiles++
-			r.failed = append(r.failed, fsm.FailedFile{Path: f.path, Reason: o.err})
-			if o.quota && r.quotaErr == "" {
-				r.quotaErr = s.quotaError(f.path)
-			}
-		case o.loaded == 0:
-			r.delta.SkippedFiles++
-			r.delta.SkippedBytes += f.size
-		default:
-			r.delta.LoadedFiles++
-			r.delta.LoadedBytes += f.size
-			if f.size > 0 {
-				r.delta.LoadedNonEmptyFiles++
-			}
-			v.ReloadedFiles++
-		}
-	}
-	if verify {
-		v.FailedFiles = r.delta.FailedFiles
-		r.delta = v
-	}
-	r.observed = observations(results, replicas)
-	return r
-}
-
-// observations turns the workers' answers into what the file index learns
-// with the page (see fsm/holdings.go): for every file a worker reported on,
-// whether it holds it whole, as of which of its holding changes. Answers
-// without a change number (from a worker that has not reported its holding
-// yet) teach nothing. Workers and files keep their order, so the command is
-// the same whatever order the answers came in.
-func observations(results map[string][]api.FileResult, replicas int) []fsm.WorkerObservation {
-	var out []fsm.WorkerObservation
-	for _, w := range slices.Sorted(maps.Keys(results)) {
-		byEpoch := map[uint64][]fsm.ObservedFile{}
-		for _, fr := range results[w] {
-			if fr.HoldSeq == 0 || fr.HoldEpoch == 0 {
-				continue
-			}
-			of := fsm.ObservedFile{Path: fr.Path, Seq: fr.HoldSeq, Held: fr.Held}
-			if fr.Held {
-				of.Size, of.Replicas = fr.Size, replicas
-			}
-			byEpoch[fr.HoldEpoch] = append(byEpoch[fr.HoldEpoch], of)
-		}
-		for _, e := range slices.Sorted(maps.Keys(byEpoch)) {
-			files := byEpoch[e]
-			slices.SortStableFunc(files, func(a, b fsm.ObservedFile) int { return strings.Compare(a.Path, b.Path) })
-			out = append(out, fsm.WorkerObservation{Worker: w, Epoch: e, Files: files})
-		}
-	}
-	return out
+	return jobplan.TallyLoad(s.c.fsm, files, results, replicas, verify)
 }
 
 // loadOnOwners sends load tasks and returns every worker's results. The
@@ -178,26 +64,7 @@ func (s *scheduler) loadOnOwners(ctx context.Context, byWorker map[string][]stri
 		if err != nil {
 			continue
 		}
-		holds := map[string]map[string]bool{} // path -> workers that answered
-		for w, rs := range results {
-			for _, r := range rs {
-				if holds[r.Path] == nil {
-					holds[r.Path] = map[string]bool{}
-				}
-				holds[r.Path][w] = true
-			}
-		}
-		retry := map[string][]string{}
-		for _, rs := range unreachable {
-			for _, r := range rs {
-				for _, w := range rg.Owners(r.Path, replicas) {
-					if !holds[r.Path][w] && !slices.Contains(retry[w], r.Path) {
-						retry[w] = append(retry[w], r.Path)
-					}
-				}
-			}
-		}
-		var again map[string][]api.FileResult
+		retry := jobplan.Replace(rg, unreachable, results, replicas)
 		results2, again := s.send(ctx, retry, addrNow, task, "http://%s"+api.PathTaskLoad)
 		for w, rs := range results2 {
 			results[w] = append(results[w], rs...)
@@ -210,83 +77,93 @@ func (s *scheduler) loadOnOwners(ctx context.Context, byWorker map[string][]stri
 	return results
 }
 
-// quotaError explains a file that did not fit under its quota.
-func (s *scheduler) quotaError(path string) string {
-	for _, q := range s.c.fsm.Quotas() {
-		if apath.Contains(q.Path, path) {
-			return fmt.Sprintf("quota of %s (%s) is full: %s and possibly other files were not cached", q.Path, api.Size(q.QuotaBytes), path)
-		}
+// taskAttempts is how often a file is tried before it counts as failed.
+const taskAttempts = 3
+
+// ringNow is the ring of the current members.
+func (s *scheduler) ringNow() (*ring.Ring, map[string]string, error) {
+	addr := map[string]string{}
+	var ids []string
+	for _, w := range s.c.ringMembers() {
+		ids = append(ids, w.ID)
+		addr[w.ID] = w.Address
 	}
-	return "a quota is full: " + path + " was not cached"
+	r, err := ring.New(ids, ring.DefaultConfig())
+	return r, addr, err
 }
 
-// free frees a page of files on every live worker (every holder, not only
-// the owners: a ring change may have left copies anywhere). A file that the
-// file index says an offline worker holds fails, unless the job forces it:
-// then its live copies are freed and the offline one stays listed.
-func (s *scheduler) free(ctx context.Context, j fsm.Job, files []file, rg *ring.Ring, addr map[string]string) pageResult {
-	var r pageResult
-	r.delta.ScannedFiles = int64(len(files))
-	live := rg.Members()
-	var paths []string
-	for _, f := range files {
-		if off := s.offlineHolders(f.path, live); len(off) > 0 && !j.Options.Force {
-			r.delta.FailedFiles++
-			r.failed = append(r.failed, fsm.FailedFile{Path: f.path,
-				Reason: "held by offline worker " + strings.Join(off, ", ") + " (free with force to free the live copies)"})
-			continue
-		}
-		paths = append(paths, f.path)
+// liveRing is ringNow, failing when no worker can take work.
+func (s *scheduler) liveRing() (*ring.Ring, map[string]string, error) {
+	rg, addr, err := s.ringNow()
+	if err == nil && rg.Len() == 0 {
+		err = errors.New("no live worker")
 	}
-	if len(paths) == 0 {
-		return r
+	return rg, addr, err
+}
+
+// sendAll sends each worker its task (retrying the files that failed, with
+// backoff) and returns the last result of every file per worker. A worker
+// that cannot be reached fails its files with the reason.
+func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, addr map[string]string,
+	task func([]string) any, urlFormat string) map[string][]api.FileResult {
+	out, unreachable := s.send(ctx, byWorker, addr, task, urlFormat)
+	for w, rs := range unreachable {
+		out[w] = append(out[w], rs...)
 	}
-	byWorker := map[string][]string{}
-	for _, w := range live {
-		byWorker[w] = paths
-	}
-	results := s.sendAll(ctx, byWorker, addr, func(paths []string) any {
-		return api.FreeTask{JobID: j.ID, Paths: paths}
-	}, "http://%s"+api.PathTaskFree)
-	freed := map[string]int64{}
-	errs := map[string]string{}
-	for _, rs := range results {
-		for _, fr := range rs {
-			if fr.Error != "" {
-				errs[fr.Path] = fr.Error
-				continue
+	return out
+}
+
+// send is sendAll that returns apart the results of the workers it could
+// not reach (or that refused the task) on the last attempt, so that a load
+// can send those files to their owners once the ring has changed.
+func (s *scheduler) send(ctx context.Context, byWorker map[string][]string, addr map[string]string,
+	task func([]string) any, urlFormat string) (out, unreachable map[string][]api.FileResult) {
+	out, unreachable = map[string][]api.FileResult{}, map[string][]api.FileResult{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w, paths := range byWorker {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			final := map[string]api.FileResult{}
+			todo := paths
+			reached := true
+			for attempt := 1; attempt <= taskAttempts && len(todo) > 0; attempt++ {
+				if attempt > 1 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Duration(attempt*attempt) * 100 * time.Millisecond):
+					}
+				}
+				var res api.TaskResult
+				err := s.c.http.postJSON(ctx, fmt.Sprintf(urlFormat, addr[w]), task(todo), &res)
+				var retry []string
+				reached = err == nil
+				if err != nil {
+					for _, p := range todo {
+						final[p] = api.FileResult{Path: p, Error: "worker " + w + ": " + err.Error()}
+					}
+					retry = todo
+				} else {
+					for _, r := range res.Results {
+						final[r.Path] = r
+					}
+					retry = jobplan.Retry(res.Results)
+				}
+				todo = retry
 			}
-			freed[fr.Path] += fr.Bytes
-		}
+			mu.Lock()
+			for _, r := range final {
+				if !reached && slices.Contains(todo, r.Path) {
+					unreachable[w] = append(unreachable[w], r)
+				} else {
+					out[w] = append(out[w], r)
+				}
+			}
+			mu.Unlock()
+		}()
 	}
-	// Every file that did not fail counts as freed: no live worker caches
-	// it any more, whether some did (an empty file holds no bytes) or
-	// none, so that a free's processed files add up to its scanned ones.
-	for _, p := range paths {
-		if e, bad := errs[p]; bad {
-			r.delta.FailedFiles++
-			r.failed = append(r.failed, fsm.FailedFile{Path: p, Reason: e})
-			continue
-		}
-		r.delta.FreedFiles++
-		r.delta.FreedBytes += freed[p]
-	}
-	r.observed = observations(results, 0)
-	return r
-}
-
-// offlineHolders lists the holders of path in the file index that are not
-// live (sorted, as the index keeps them).
-func (s *scheduler) offlineHolders(path string, live []string) []string {
-	e, ok := s.c.fsm.FileIndexGet(path)
-	if !ok {
-		return nil
-	}
-	var off []string
-	for _, w := range e.Workers {
-		if !slices.Contains(live, w) {
-			off = append(off, w)
-		}
-	}
-	return off
+	wg.Wait()
+	return out, unreachable
 }

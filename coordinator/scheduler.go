@@ -10,15 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/alluvium/alluvium/apath"
-	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/coordinator/jobplan"
 	"github.com/alluvium/alluvium/fsm"
-	"github.com/alluvium/alluvium/ring"
 	"github.com/alluvium/alluvium/ufs"
 )
 
@@ -27,10 +25,8 @@ import (
 // each page to the workers that own the files, and commits the page's
 // counters together with the new cursor, so a new leader resumes where the
 // old one stopped. The pages that were in flight are sent again; what they
-// had already cached is found cached (no second read from the UFS).
-
-// taskAttempts is how often a file is tried before it counts as failed.
-const taskAttempts = 3
+// had already cached is found cached (no second read from the UFS). What
+// a page sends where, and what the answers count, package jobplan decides.
 
 type scheduler struct {
 	c       *Coordinator
@@ -111,12 +107,6 @@ func (c cursor) String() string {
 	return string(b)
 }
 
-// file is a file a job works on.
-type file struct {
-	path string // Alluxio path
-	size int64
-}
-
 // run drives one job until it ends, stops, or this node stops leading.
 func (s *scheduler) run(ctx context.Context, id string) error {
 	j, ok := s.c.fsm.Job(id)
@@ -150,7 +140,7 @@ func (s *scheduler) run(ctx context.Context, id string) error {
 		if err := s.pass(ctx, j, roots, filter, false); err != nil {
 			return ignoreGone(err)
 		}
-		if done, _ := s.c.fsm.Job(id); done.FailedFiles > 0 || !j.Options.Verify || j.Type != fsm.JobLoad || j.Options.LoadMetadataOnly {
+		if done, _ := s.c.fsm.Job(id); !jobplan.Verifies(j, done.FailedFiles) {
 			return s.end(ctx, j)
 		}
 		phase, start := phaseVerify, ""
@@ -220,12 +210,12 @@ func (s *scheduler) pass(ctx context.Context, j fsm.Job, roots []string, filter 
 			return ctx.Err() // do not commit a page that was cut short
 		}
 		pos := p.next.String()
-		up := fsm.UpdateJob{Delta: p.delta, Cursor: &pos, Failed: p.failed, Observed: p.observed}
-		if len(p.failed) > 0 {
-			up.FailedFileListPath = s.recordFailed(j, p.failed)
+		up := fsm.UpdateJob{Delta: p.out.Delta, Cursor: &pos, Failed: p.out.Failed, Observed: p.out.Observed}
+		if len(p.out.Failed) > 0 {
+			up.FailedFileListPath = s.recordFailed(j, p.out.Failed)
 		}
-		if p.quotaErr != "" && !quotaReported {
-			up.QuotaCheckError = &p.quotaErr
+		if p.out.QuotaErr != "" && !quotaReported {
+			up.QuotaCheckError = &p.out.QuotaErr
 			quotaReported = true
 		}
 		if err := s.update(ctx, j, up); err != nil {
@@ -284,12 +274,9 @@ const pagesInFlight = 3
 
 // page is one page of a job's files on its way through the workers.
 type page struct {
-	next     cursor // the cursor once this page is done
-	done     chan struct{}
-	delta    fsm.JobCounters
-	failed   []fsm.FailedFile
-	quotaErr string // set when a file did not fit under its quota
-	observed []fsm.WorkerObservation
+	next cursor // the cursor once this page is done
+	done chan struct{}
+	out  jobplan.Outcome // what the page did, once done
 }
 
 // startPage lists the page of root after cur and sends it to the workers in
@@ -298,9 +285,7 @@ func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Reg
 	p := &page{done: make(chan struct{})}
 	files, next, err := s.list(ctx, root, cur.Inner, batch)
 	if err != nil {
-		// A root that cannot be listed fails as a file would.
-		p.delta.FailedFiles++
-		p.failed = append(p.failed, fsm.FailedFile{Path: root, Reason: err.Error()})
+		p.out = jobplan.ListFailed(root, err)
 		next = ""
 	}
 	if next == "" {
@@ -308,23 +293,14 @@ func (s *scheduler) startPage(ctx context.Context, j fsm.Job, filter *regexp.Reg
 	} else {
 		p.next = cursor{Root: cur.Root, Inner: next}
 	}
-	var kept []file
-	for _, f := range files {
-		if filter == nil || filter.MatchString(f.path) {
-			kept = append(kept, f)
-		}
-	}
+	kept := jobplan.Filter(files, filter)
 	if len(kept) == 0 {
 		close(p.done)
 		return p
 	}
 	go func() {
 		defer close(p.done)
-		r := s.dispatch(ctx, j, kept, verify)
-		p.delta.Add(r.delta)
-		p.failed = append(p.failed, r.failed...)
-		p.quotaErr = r.quotaErr
-		p.observed = r.observed
+		p.out.Add(s.dispatch(ctx, j, kept, verify))
 	}()
 	return p
 }
@@ -343,7 +319,7 @@ func ignoreGone(err error) error {
 
 // list returns a page of the files at or under root (an Alluxio path or a
 // UFS URI).
-func (s *scheduler) list(ctx context.Context, root, after string, limit int) ([]file, string, error) {
+func (s *scheduler) list(ctx context.Context, root, after string, limit int) ([]jobplan.File, string, error) {
 	r := ufs.Resolver{Mounts: s.c.fsm.Mounts, Pool: s.pool}
 	fs, loc, err := r.Resolve(root)
 	if err != nil {
@@ -353,9 +329,9 @@ func (s *scheduler) list(ctx context.Context, root, after string, limit int) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	files := make([]file, 0, len(infos))
+	files := make([]jobplan.File, 0, len(infos))
 	for _, fi := range infos {
-		files = append(files, file{path: apath.Join(loc.Mount.Path, fi.Path), size: fi.Size})
+		files = append(files, jobplan.File{Path: apath.Join(loc.Mount.Path, fi.Path), Size: fi.Size})
 	}
 	return files, next, nil
 }
@@ -387,106 +363,6 @@ func (s *scheduler) readIndex(ctx context.Context, index string) ([]string, erro
 		}
 	}
 	return lines, sc.Err()
-}
-
-// ringNow is the ring of the current members.
-func (s *scheduler) ringNow() (*ring.Ring, map[string]string, error) {
-	addr := map[string]string{}
-	var ids []string
-	for _, w := range s.c.ringMembers() {
-		ids = append(ids, w.ID)
-		addr[w.ID] = w.Address
-	}
-	r, err := ring.New(ids, ring.DefaultConfig())
-	return r, addr, err
-}
-
-// liveRing is ringNow, failing when no worker can take work.
-func (s *scheduler) liveRing() (*ring.Ring, map[string]string, error) {
-	rg, addr, err := s.ringNow()
-	if err == nil && rg.Len() == 0 {
-		err = errors.New("no live worker")
-	}
-	return rg, addr, err
-}
-
-// failAll counts every file of a page as scanned and failed, for one reason.
-func failAll(paths []string, reason string) (fsm.JobCounters, []fsm.FailedFile) {
-	d := fsm.JobCounters{ScannedFiles: int64(len(paths)), FailedFiles: int64(len(paths))}
-	failed := make([]fsm.FailedFile, 0, len(paths))
-	for _, p := range paths {
-		failed = append(failed, fsm.FailedFile{Path: p, Reason: reason})
-	}
-	return d, failed
-}
-
-// sendAll sends each worker its task (retrying the files that failed, with
-// backoff) and returns the last result of every file per worker. A worker
-// that cannot be reached fails its files with the reason.
-func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, addr map[string]string,
-	task func([]string) any, urlFormat string) map[string][]api.FileResult {
-	out, unreachable := s.send(ctx, byWorker, addr, task, urlFormat)
-	for w, rs := range unreachable {
-		out[w] = append(out[w], rs...)
-	}
-	return out
-}
-
-// send is sendAll that returns apart the results of the workers it could
-// not reach (or that refused the task) on the last attempt, so that a load
-// can send those files to their owners once the ring has changed.
-func (s *scheduler) send(ctx context.Context, byWorker map[string][]string, addr map[string]string,
-	task func([]string) any, urlFormat string) (out, unreachable map[string][]api.FileResult) {
-	out, unreachable = map[string][]api.FileResult{}, map[string][]api.FileResult{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w, paths := range byWorker {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			final := map[string]api.FileResult{}
-			todo := paths
-			reached := true
-			for attempt := 1; attempt <= taskAttempts && len(todo) > 0; attempt++ {
-				if attempt > 1 {
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(time.Duration(attempt*attempt) * 100 * time.Millisecond):
-					}
-				}
-				var res api.TaskResult
-				err := s.c.http.postJSON(ctx, fmt.Sprintf(urlFormat, addr[w]), task(todo), &res)
-				var retry []string
-				reached = err == nil
-				if err != nil {
-					for _, p := range todo {
-						final[p] = api.FileResult{Path: p, Error: "worker " + w + ": " + err.Error()}
-					}
-					retry = todo
-				} else {
-					for _, r := range res.Results {
-						final[r.Path] = r
-						if r.Error != "" && !r.QuotaExceeded {
-							retry = append(retry, r.Path)
-						}
-					}
-				}
-				todo = retry
-			}
-			mu.Lock()
-			for _, r := range final {
-				if !reached && slices.Contains(todo, r.Path) {
-					unreachable[w] = append(unreachable[w], r)
-				} else {
-					out[w] = append(out[w], r)
-				}
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out, unreachable
 }
 
 // pruneJobsLoop deletes finished jobs past their retention, on the leader.
