@@ -17,6 +17,7 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/internal/node"
 	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
 )
 
@@ -100,9 +101,12 @@ keeps its state and caches.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			leader, err := c.coordinators[0].Coordinator.WaitLeader(ctx)
-			if err != nil {
+			if _, err := c.coordinators[0].Coordinator.WaitLeader(ctx); err != nil {
 				return fmt.Errorf("the dev cluster elected no leader: %w", err)
+			}
+			c.leadFromFirst(ctx, peers[0])
+			if err := c.waitLeaderKnown(ctx); err != nil {
+				return err
 			}
 			for i := range workers {
 				cfg, err := wf.config()
@@ -132,7 +136,7 @@ keeps its state and caches.`,
 			if err := c.waitWorkers(ctx); err != nil {
 				return err
 			}
-			printDevBanner(cmd.OutOrStdout(), c, leader.ID, dataDir, sample)
+			printDevBanner(cmd.OutOrStdout(), c, dataDir, sample)
 			waitForSignal()
 			fmt.Fprintln(cmd.OutOrStdout(), "shutting down")
 			return c.close()
@@ -181,6 +185,51 @@ func (c *devCluster) leader() *coordinator.Coordinator {
 		}
 	}
 	return nil
+}
+
+// leadFromFirst asks the leader to hand leadership to the first
+// coordinator, so that the cluster is as the README shows it: c1 on the
+// first port leads, and a write sent to another coordinator is forwarded.
+// It gives up quietly after a few seconds: any leader serves the same API,
+// and the banner says which one leads.
+func (c *devCluster) leadFromFirst(ctx context.Context, first coordinator.Peer) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	target := c.coordinators[0].Coordinator
+	for !target.IsLeader() {
+		if l := c.leader(); l != nil && l != target {
+			// Error waits until the transfer is done or has failed; a
+			// failure (an election raced it) is tried again.
+			_ = l.Raft().LeadershipTransferToServer(raft.ServerID(first.ID), raft.ServerAddress(first.Address)).Error()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitLeaderKnown waits until every coordinator knows the leader and its
+// API address (a new leader publishes it through the log), so that the
+// first write sent to a follower is forwarded rather than refused.
+func (c *devCluster) waitLeaderKnown(ctx context.Context) error {
+	for {
+		known, want := 0, ""
+		for _, n := range c.coordinators {
+			if l, err := n.Coordinator.Leader(); err == nil && l.HTTPAddress != "" && (want == "" || l.ID == want) {
+				known, want = known+1, l.ID
+			}
+		}
+		if known == len(c.coordinators) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the dev cluster's coordinators do not agree on a leader: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // mountSample mounts the sample folder at /sample unless something is
@@ -272,8 +321,12 @@ func sampleBytes(seed string, n int) []byte {
 func devID(i int) string      { return "c" + strconv.Itoa(i+1) }
 func devAddr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
-func printDevBanner(w io.Writer, c *devCluster, leader, dataDir, sample string) {
+func printDevBanner(w io.Writer, c *devCluster, dataDir, sample string) {
 	fmt.Fprintf(w, "Alluvium dev cluster is up (state in %s)\n", dataDir)
+	leader := ""
+	if l := c.leader(); l != nil {
+		leader = l.ID()
+	}
 	for _, n := range c.coordinators {
 		mark := ""
 		if n.Coordinator.ID() == leader {
@@ -287,13 +340,21 @@ func printDevBanner(w io.Writer, c *devCluster, leader, dataDir, sample string) 
 	if sample != "" {
 		fmt.Fprintf(w, "Sample files in %s are mounted at %s.\n", sample, SampleMount)
 	}
+	// The CLI looks for the first coordinator of a dev cluster on its
+	// default port: on another, it must be told where the cluster is.
+	coord := ""
+	if first := c.coordinators[0].URL; first != defaultCoordinator {
+		coord = " --coordinator " + first
+		fmt.Fprintf(w, "The CLI defaults to %s: add --coordinator %s, or export ALLUVIUM_COORDINATOR=%s.\n", defaultCoordinator, first, first)
+	}
 	fmt.Fprintln(w, "Try:")
 	fmt.Fprintf(w, "  curl %s/api/v1/coordinators\n", c.coordinators[0].URL)
 	if sample != "" && len(c.workers) > 0 {
-		fmt.Fprintf(w, "  bin/alluvium cat %s/hello.txt\n", SampleMount)
+		fmt.Fprintf(w, "  bin/alluvium cat %s/hello.txt%s\n", SampleMount, coord)
 		fmt.Fprintf(w, "  curl -L %s%s%s/hello.txt\n", c.workers[0].URL, "/api/v1/data", SampleMount)
-		fmt.Fprintln(w, "  bin/alluvium nodes list")
+		fmt.Fprintf(w, "  bin/alluvium nodes list%s\n", coord)
 	}
+	fmt.Fprintf(w, "  bin/alluvium status%s\n", coord)
 	fmt.Fprintf(w, "  curl %s/metrics   (Prometheus; every coordinator and worker URL serves /metrics)\n", c.coordinators[0].URL)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
