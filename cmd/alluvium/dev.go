@@ -42,7 +42,8 @@ func newDevCommand() *cobra.Command {
 		Short: "Run a whole local cluster in one process",
 		Long: `Run a whole Alluvium cluster on loopback in one process: --coordinators
 coordinators with their APIs on --port, --port+1, ... (raft on --port+100,
-...), and --workers workers on the ports after the coordinators'. A folder
+...), and --workers workers on the ports after the coordinators'. The first
+coordinator starts the cluster and leads it; the others join it. A folder
 of sample files is created and mounted at /sample. Without --data-dir the
 cluster lives in a temporary directory removed at exit; with one, a restart
 keeps its state and caches.`,
@@ -90,7 +91,14 @@ keeps its state and caches.`,
 				cfg.DataDir = filepath.Join(dataDir, cfg.ID)
 				cfg.RaftBind = devAddr(port + devRaftPortOffset + i)
 				cfg.HTTPAddress = devAddr(port + i)
-				cfg.Bootstrap = peers
+				// c1 starts the cluster alone, and so leads it, as the
+				// README shows; the others join it (on a first start only:
+				// a restart keeps its state and elects any of them).
+				if i == 0 {
+					cfg.Bootstrap = peers[:1]
+				} else {
+					cfg.Join = "http://" + devAddr(port)
+				}
 				cfg.Logger = log.With("node", cfg.ID)
 				n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: cfg.HTTPAddress})
 				if err != nil {
@@ -104,7 +112,9 @@ keeps its state and caches.`,
 			if _, err := c.coordinators[0].Coordinator.WaitLeader(ctx); err != nil {
 				return fmt.Errorf("the dev cluster elected no leader: %w", err)
 			}
-			c.leadFromFirst(ctx, peers[0])
+			if err := c.waitMembers(ctx); err != nil {
+				return err
+			}
 			if err := c.waitLeaderKnown(ctx); err != nil {
 				return err
 			}
@@ -187,24 +197,25 @@ func (c *devCluster) leader() *coordinator.Coordinator {
 	return nil
 }
 
-// leadFromFirst asks the leader to hand leadership to the first
-// coordinator, so that the cluster is as the README shows it: c1 on the
-// first port leads, and a write sent to another coordinator is forwarded.
-// It gives up quietly after a few seconds: any leader serves the same API,
-// and the banner says which one leads.
-func (c *devCluster) leadFromFirst(ctx context.Context, first coordinator.Peer) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	target := c.coordinators[0].Coordinator
-	for !target.IsLeader() {
-		if l := c.leader(); l != nil && l != target {
-			// Error waits until the transfer is done or has failed; a
-			// failure (an election raced it) is tried again.
-			_ = l.Raft().LeadershipTransferToServer(raft.ServerID(first.ID), raft.ServerAddress(first.Address)).Error()
+// waitMembers waits until every coordinator is a voter of the cluster.
+func (c *devCluster) waitMembers(ctx context.Context) error {
+	for {
+		voters := 0
+		if l := c.leader(); l != nil {
+			if f := l.Raft().GetConfiguration(); f.Error() == nil {
+				for _, srv := range f.Configuration().Servers {
+					if srv.Suffrage == raft.Voter {
+						voters++
+					}
+				}
+			}
+		}
+		if voters == len(c.coordinators) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return fmt.Errorf("only %d of the dev cluster's %d coordinators joined it: %w", voters, len(c.coordinators), ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
