@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/node"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/hashicorp/raft"
@@ -49,14 +51,8 @@ cluster lives in a temporary directory removed at exit; with one, a restart
 keeps its state and caches.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if coordinators < 1 || coordinators > 7 {
-				return fmt.Errorf("--coordinators %d: want 1 to 7", coordinators)
-			}
-			if workers < 0 || workers > 32 {
-				return fmt.Errorf("--workers %d: want 0 to 32", workers)
-			}
-			if port < 1 || port+devRaftPortOffset+coordinators > 65535 || port+coordinators+workers > 65535 {
-				return fmt.Errorf("--port %d is out of range", port)
+			if err := checkDevFlags(coordinators, workers, port); err != nil {
+				return err
 			}
 			log, err := sf.logger(cmd.ErrOrStderr())
 			if err != nil {
@@ -77,35 +73,8 @@ keeps its state and caches.`,
 			}
 			c := &devCluster{}
 			defer c.close()
-			var peers []coordinator.Peer
-			for i := range coordinators {
-				peers = append(peers, coordinator.Peer{ID: devID(i), Address: devAddr(port + devRaftPortOffset + i)})
-			}
-			var urls []string
-			for i := range coordinators {
-				cfg, err := sf.coordinatorConfig()
-				if err != nil {
-					return err
-				}
-				cfg.ID = devID(i)
-				cfg.DataDir = filepath.Join(dataDir, cfg.ID)
-				cfg.RaftBind = devAddr(port + devRaftPortOffset + i)
-				cfg.HTTPAddress = devAddr(port + i)
-				// c1 starts the cluster alone, and so leads it, as the
-				// README shows; the others join it (on a first start only:
-				// a restart keeps its state and elects any of them).
-				if i == 0 {
-					cfg.Bootstrap = peers[:1]
-				} else {
-					cfg.Join = "http://" + devAddr(port)
-				}
-				cfg.Logger = log.With("node", cfg.ID)
-				n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: cfg.HTTPAddress})
-				if err != nil {
-					return err
-				}
-				c.coordinators = append(c.coordinators, n)
-				urls = append(urls, n.URL)
+			if err := c.startCoordinators(&sf, apiOpts, log, dataDir, port, coordinators); err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
@@ -118,20 +87,8 @@ keeps its state and caches.`,
 			if err := c.waitLeaderKnown(ctx); err != nil {
 				return err
 			}
-			for i := range workers {
-				cfg, err := wf.config()
-				if err != nil {
-					return err
-				}
-				cfg.DataDir = filepath.Join(dataDir, "worker-"+strconv.Itoa(i+1))
-				cfg.Coordinators = urls
-				cfg.Token = sf.authToken
-				cfg.Logger = log.With("worker", i+1)
-				w, err := workernode.Start(cfg, nil, devAddr(port+coordinators+i))
-				if err != nil {
-					return err
-				}
-				c.workers = append(c.workers, w)
+			if err := c.startWorkers(&wf, sf.authToken, log, dataDir, port+coordinators, workers); err != nil {
+				return err
 			}
 			sample := ""
 			if !noSample {
@@ -167,6 +124,77 @@ keeps its state and caches.`,
 	_ = fs.Set("memory-size", "64MiB")
 	fs.Lookup("memory-size").DefValue = "64MiB"
 	return cmd
+}
+
+func checkDevFlags(coordinators, workers, port int) error {
+	if coordinators < 1 || coordinators > 7 {
+		return fmt.Errorf("--coordinators %d: want 1 to 7", coordinators)
+	}
+	if workers < 0 || workers > 32 {
+		return fmt.Errorf("--workers %d: want 0 to 32", workers)
+	}
+	if port < 1 || port+devRaftPortOffset+coordinators > 65535 || port+coordinators+workers > 65535 {
+		return fmt.Errorf("--port %d is out of range", port)
+	}
+	return nil
+}
+
+// startWorkers starts n workers under dataDir, with their APIs on port,
+// port+1, ...
+func (c *devCluster) startWorkers(wf *workerFlags, token string, log *slog.Logger, dataDir string, port, n int) error {
+	for i := range n {
+		cfg, err := wf.config()
+		if err != nil {
+			return err
+		}
+		cfg.DataDir = filepath.Join(dataDir, "worker-"+strconv.Itoa(i+1))
+		cfg.Coordinators = c.urls()
+		cfg.Token = token
+		cfg.Logger = log.With("worker", i+1)
+		w, err := workernode.Start(cfg, nil, devAddr(port+i))
+		if err != nil {
+			return err
+		}
+		c.workers = append(c.workers, w)
+	}
+	return nil
+}
+
+// startCoordinators starts n coordinators under dataDir, with their APIs on
+// port, port+1, ...: c1 starts the cluster alone, and so leads it, as the
+// README shows; the others join it (on a first start only: a restart keeps
+// its state and elects any of them).
+func (c *devCluster) startCoordinators(sf *serverFlags, apiOpts httpapi.Options, log *slog.Logger, dataDir string, port, n int) error {
+	for i := range n {
+		cfg, err := sf.coordinatorConfig()
+		if err != nil {
+			return err
+		}
+		cfg.ID = devID(i)
+		cfg.DataDir = filepath.Join(dataDir, cfg.ID)
+		cfg.RaftBind = devAddr(port + devRaftPortOffset + i)
+		cfg.HTTPAddress = devAddr(port + i)
+		if i == 0 {
+			cfg.Bootstrap = []coordinator.Peer{{ID: cfg.ID, Address: cfg.RaftBind}}
+		} else {
+			cfg.Join = "http://" + devAddr(port)
+		}
+		cfg.Logger = log.With("node", cfg.ID)
+		nd, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: cfg.HTTPAddress})
+		if err != nil {
+			return err
+		}
+		c.coordinators = append(c.coordinators, nd)
+	}
+	return nil
+}
+
+func (c *devCluster) urls() []string {
+	var urls []string
+	for _, n := range c.coordinators {
+		urls = append(urls, n.URL)
+	}
+	return urls
 }
 
 // devCluster is what dev mode runs.
