@@ -139,7 +139,9 @@ func newCoordinatorCommand() *cobra.Command {
 		Long: `Run one coordinator. Start three with the same --bootstrap list to form a
 cluster; bootstrap acts on the first start only, and a restart on the same
 --data-dir rejoins. A new coordinator joins a running cluster with --join.
-Every flag can also be set from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
+One on an empty --data-dir with neither --bootstrap nor --join has no
+cluster to be part of: it says so and exits 1. Every flag can also be set
+from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 		Example: `  alluvium coordinator --id c1 --data-dir /var/lib/alluvium/c1 \
     --raft-addr 127.0.0.1:7001 --http-addr 127.0.0.1:8001 \
     --bootstrap c1=127.0.0.1:7001,c2=127.0.0.1:7002,c3=127.0.0.1:7003`,
