@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os/exec"
@@ -113,4 +114,34 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// raft's transport logs the end of an inbound connection at ERROR; the
+// binary's logs keep ERROR for what is one.
+func TestLogLowersRaftConnectionEnds(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("transport shutdown"), ""}, // debug: not shown at info
+		{errors.New("read tcp 127.0.0.1:7001->127.0.0.1:4000: read: connection reset by peer"), "level=WARN"},
+		{errors.New("unexpected EOF"), "level=WARN"},
+		{errors.New("msgpack decode error [pos 3]: invalid"), "level=ERROR"},
+	} {
+		var b bytes.Buffer
+		log, err := (&logFlags{level: "info", format: "text"}).logger(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Error("failed to decode incoming command", "component", "raft", "error", tc.err)
+		if (tc.want == "") != (b.Len() == 0) || !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%v: logged %q, want %q", tc.err, b.String(), tc.want)
+		}
+	}
+	var b bytes.Buffer
+	log, _ := (&logFlags{level: "info", format: "text"}).logger(&b)
+	log.Error("failed to flush response", "error", errors.New("transport shutdown"))
+	if !strings.Contains(b.String(), "level=ERROR") {
+		t.Errorf("another message was lowered too: %q", b.String())
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -123,18 +124,49 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", l.format)
 }
 
-// formatHandler formats the values raft's logger leaves to be formatted
-// (hclog.Fmt("%+v", servers)), which a slog handler would print as the
-// format and its arguments: `servers="[%+v [...]]"`.
+// formatHandler adapts what raft logs (through the coordinator's bridge
+// from hclog) to the binary's logs:
+//   - it formats the values raft leaves to be formatted
+//     (hclog.Fmt("%+v", servers)), which a slog handler would print as the
+//     format and its arguments: `servers="[%+v [...]]"`;
+//   - it lowers the level of raft's transport reporting an inbound
+//     connection that ended (a peer closed or reset its pooled connection,
+//     or this node is shutting down): raft logs that at ERROR, but it is
+//     how connections end, and raft dials again. A Ctrl-C of `alluvium dev`
+//     logged it on most stops.
 type formatHandler struct{ slog.Handler }
 
 func (h formatHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	level := r.Level
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "error" && r.Message == "failed to decode incoming command" {
+			level = min(level, connectionEndLevel(fmt.Sprint(a.Value.Any())))
+		}
+		return true
+	})
+	if level != r.Level && !h.Handler.Enabled(ctx, level) {
+		return nil
+	}
+	out := slog.NewRecord(r.Time, level, r.Message, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(formatAttr(a))
 		return true
 	})
 	return h.Handler.Handle(ctx, out)
+}
+
+// connectionEndLevel is the level of raft's report of an inbound
+// connection that ended with err: debug for this node's own shutdown, warn
+// for a peer that went away, error (as raft says) for anything else.
+func connectionEndLevel(err string) slog.Level {
+	switch {
+	case err == raft.ErrTransportShutdown.Error():
+		return slog.LevelDebug
+	case strings.Contains(err, "connection reset by peer"), strings.Contains(err, "use of closed network connection"),
+		strings.Contains(err, "broken pipe"), strings.HasSuffix(err, "EOF"):
+		return slog.LevelWarn
+	}
+	return slog.LevelError
 }
 
 func (h formatHandler) WithAttrs(as []slog.Attr) slog.Handler {
