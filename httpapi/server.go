@@ -134,7 +134,9 @@ type server struct {
 	forward http.RoundTripper
 }
 
-// Register mounts every route of the API on router.
+// Register mounts every route of the API on router. When router is a
+// FallbackRouter (the HTTPRouter and ServeMux adapters are), every other
+// path or method under /api/v1 answers 404 or 405 with the JSON error body.
 func Register(router Router, b Backend, opts Options) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
@@ -157,6 +159,10 @@ func Register(router Router, b Backend, opts Options) {
 		router.Handle(rt.method, rt.path, h)
 	}
 	s.registerSnapshotRoutes(router) // streamed, so not wrapped as JSON routes are
+	// Unknown routes and methods under /api/v1 answer as every error does.
+	if fr, ok := router.(FallbackRouter); ok {
+		fr.HandleFallback("/api/v1/", s.fallback(http.StatusNotFound), s.fallback(http.StatusMethodNotAllowed))
+	}
 }
 
 type route struct {

@@ -36,6 +36,7 @@ func (w *Worker) Handler() http.Handler {
 	mux.Handle("POST "+api.PathClearStale, w.auth(w.member(w.serveClearStale)))
 	mux.Handle("GET "+api.PathClearStale, w.auth(w.serveClearStaleStatus))
 	mux.Handle("GET "+api.PathCachedFiles, w.auth(w.serveCachedFiles))
+	mux.Handle("/api/v1/", unknownRoutes(mux, "/api/v1/")) // JSON 404 and 405, as the coordinators answer
 	return mux
 }
 

@@ -108,13 +108,19 @@ func newCacheCommand(cf *clientFlags) *cobra.Command {
 }
 
 func newCoordinatorsCommand(cf *clientFlags) *cobra.Command {
-	return verb(cf, "coordinators", "Show the coordinators, the leader and the term", cobra.NoArgs, func(s *session, _ []string) error {
+	cmd := verb(cf, "coordinators", "Show the coordinators, the leader and the term, and which are down", cobra.NoArgs, func(s *session, _ []string) error {
 		st, err := s.c.Coordinators(s.ctx)
 		if err != nil {
 			return err
 		}
-		return s.show(st, func(w io.Writer) { writeCoordinators(w, st) })
+		r := cf.probeCoordinators(s.ctx, st)
+		return s.show(r, func(w io.Writer) { writeCoordinators(w, r) })
 	})
+	cmd.Long = `Show the coordinators of the cluster as the answering one knows them (the
+Raft configuration), the leader and the term; each is then asked for its
+health: one that does not answer is shown as down, one without a leader or
+behind its log as unhealthy.`
+	return cmd
 }
 
 // healthReport is one coordinator's answer to `alluvium health`.

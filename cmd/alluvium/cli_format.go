@@ -362,23 +362,3 @@ func writeCacheStatus(w io.Writer, st api.CacheStatus) {
 	}
 	table(w, []string{"WORKER", "RUNNING", "SCANNED FILES", "REMOVED", "ERROR"}, rows)
 }
-
-func writeCoordinators(w io.Writer, st api.Coordinators) {
-	fmt.Fprintf(w, "Leader: %s (term %d), answered by %s\n", orDash(st.Leader), st.Term, orDash(st.ServedBy))
-	rows := make([][]string, 0, len(st.Results))
-	for _, c := range st.Results {
-		role := "follower"
-		if c.Leader {
-			role = "leader"
-		}
-		if !c.Voter {
-			role += " (non-voter)"
-		}
-		idx := "-"
-		if c.CommitIndex > 0 || c.AppliedIndex > 0 {
-			idx = fmt.Sprintf("%d/%d", c.AppliedIndex, c.CommitIndex)
-		}
-		rows = append(rows, []string{c.ID, role, c.RaftAddress, orDash(c.HTTPAddress), idx})
-	}
-	table(w, []string{"ID", "ROLE", "RAFT ADDRESS", "HTTP ADDRESS", "APPLIED/COMMITTED"}, rows)
-}

@@ -275,7 +275,7 @@ func (s *session) stopJob(typ string, sel api.JobSelector) (api.Job, error) {
 func newRebalanceCommand(cf *clientFlags) *cobra.Command {
 	var (
 		target, id                    string
-		submit, progress, stop        bool
+		submit, progress, stop, wait  bool
 		loadBatch                     int
 		loadBandwidth, pruneBandwidth string
 		skipPrune                     bool
@@ -286,7 +286,7 @@ func newRebalanceCommand(cf *clientFlags) *cobra.Command {
 		Long: `Rebalance a worker (or ALL): it loads the cached files it now owns on the
 ring and, unless --skip-prune, drops those it no longer owns once their new
 owners hold them.`,
-		Example: `  alluvium rebalance --target ALL --submit --load-bandwidth 200MiB
+		Example: `  alluvium rebalance --target ALL --submit --wait --load-bandwidth 200MiB
   alluvium rebalance --target worker-6f1c... --progress`,
 		Args: cobra.NoArgs,
 	}
@@ -296,6 +296,7 @@ owners hold them.`,
 	fs.BoolVar(&submit, "submit", false, "submit the job (or resume it)")
 	fs.BoolVar(&progress, "progress", false, "show the job's progress")
 	fs.BoolVar(&stop, "stop", false, "stop the job")
+	fs.BoolVar(&wait, "wait", false, "with --submit: follow the job with a live progress bar until it ends")
 	fs.IntVar(&loadBatch, "load-batch-size", 0, "files per batch (server default 200)")
 	fs.StringVar(&loadBandwidth, "load-bandwidth", "", `load bandwidth per worker, e.g. "100MiB" (per second)`)
 	fs.StringVar(&pruneBandwidth, "prune-bandwidth", "", `prune bandwidth per worker, e.g. "100MiB" (per second)`)
@@ -328,7 +329,10 @@ owners hold them.`,
 			}
 			want := api.Job{Type: "rebalance", Target: target}
 			job, err := s.c.SubmitRebalance(s.ctx, api.RebalanceRequest{Target: target, Options: o})
-			return s.showSubmitted(want, job, err)
+			if err := s.showSubmitted(want, job, err); err != nil || !wait {
+				return err
+			}
+			return s.waitJob("rebalance", api.JobSelector{Target: target})
 		}
 		if (target == "") == (id == "") {
 			return errors.New("give one of --target and --id")

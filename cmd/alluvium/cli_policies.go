@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -68,8 +69,8 @@ func newQuotaCommand(cf *clientFlags) *cobra.Command {
 	return group("quota", "Manage per-directory cache quotas",
 		verb(cf, "set PATH SIZE", `Set the cache quota of a directory, e.g. "50GiB"`, argsExactly(2), func(s *session, args []string) error {
 			size, err := api.ParseSize(args[1])
-			if err != nil {
-				return err
+			if err != nil || size <= 0 {
+				return fmt.Errorf("quota %q: want a positive size such as 50GiB, 512MiB or 10GB", args[1])
 			}
 			q, err := s.c.SetQuota(s.ctx, args[0], size)
 			if err != nil {
@@ -107,8 +108,8 @@ func newTTLCommand(cf *clientFlags) *cobra.Command {
 		verb(cf, "set PATH DURATION", `Set how long data under a directory stays cached, e.g. "1h30m" or seconds`, argsExactly(2),
 			func(s *session, args []string) error {
 				d, err := api.ParseDuration(args[1])
-				if err != nil {
-					return err
+				if err != nil || d <= 0 {
+					return fmt.Errorf("ttl %q: want a positive duration such as 1h, 90m or 3600 (seconds)", args[1])
 				}
 				t, err := s.c.SetTTL(s.ctx, args[0], time.Duration(d))
 				if err != nil {
@@ -174,19 +175,27 @@ func newPriorityCommand(cf *clientFlags) *cobra.Command {
 
 func newCacheFilterCommand(cf *clientFlags) *cobra.Command {
 	var addTime, defTime string
-	parseTime := func(s string) (time.Duration, error) {
+	// parseTime reads --time, which a maxAge rule needs and others refuse
+	// (said here with the flag's name: the API names its field "time").
+	parseTime := func(rule, s string) (time.Duration, error) {
 		if s == "" {
+			if rule == "maxAge" {
+				return 0, errors.New("a maxAge rule needs --time, how long cached data stays fresh, e.g. --time 10m")
+			}
 			return 0, nil
 		}
 		d, err := api.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("--time: %w", err)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("--time %q: want a positive duration such as 10m or 1h", s)
+		}
+		if rule != "maxAge" {
+			return 0, fmt.Errorf("--time is for maxAge rules only, not %s", rule)
 		}
 		return time.Duration(d), nil
 	}
 	add := verb(cf, "add RULE PATTERN", "Add a rule (immutable, skipCache, or maxAge with --time) for paths matching a regex", argsExactly(2),
 		func(s *session, args []string) error {
-			d, err := parseTime(addTime)
+			d, err := parseTime(args[0], addTime)
 			if err != nil {
 				return err
 			}
@@ -208,7 +217,7 @@ func newCacheFilterCommand(cf *clientFlags) *cobra.Command {
   alluvium cache-filter add skipCache '\.tmp$'`
 	def := verb(cf, "default RULE", "Change the rule of paths no rule matches", argsExactly(1),
 		func(s *session, args []string) error {
-			d, err := parseTime(defTime)
+			d, err := parseTime(args[0], defTime)
 			if err != nil {
 				return err
 			}

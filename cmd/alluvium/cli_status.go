@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/alluvium/alluvium/api"
+	alluvium "github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/ring"
 	"github.com/spf13/cobra"
 )
@@ -15,8 +17,12 @@ import (
 // statusReport is `alluvium status`: the cluster on one screen. With
 // --output json it is printed as is.
 type statusReport struct {
-	Coordinators api.Coordinators `json:"coordinators"`
-	Workers      []workerStatus   `json:"workers"`
+	Coordinators coordinatorsReport `json:"coordinators"`
+	// Stale, when set, says why the workers and jobs are the answering
+	// coordinator's own view (?stale=true) rather than the leader's: there
+	// is no leader to ask.
+	Stale   string         `json:"stale,omitempty"`
+	Workers []workerStatus `json:"workers"`
 	// Jobs are the jobs not yet finished: waiting, running or verifying.
 	Jobs []api.Job `json:"jobs"`
 }
@@ -32,32 +38,65 @@ type workerStatus struct {
 func newStatusCommand(cf *clientFlags) *cobra.Command {
 	cmd := verb(cf, "status", "Show the cluster on one screen: coordinators, workers, ring shares, running jobs", cobra.NoArgs,
 		func(s *session, _ []string) error {
-			r, err := gatherStatus(s)
+			st, err := s.c.Coordinators(s.ctx) // any coordinator answers this, with a leader or not
 			if err != nil {
 				return err
 			}
-			return s.show(r, func(w io.Writer) { writeStatus(w, r) })
+			r := statusReport{Coordinators: cf.probeCoordinators(s.ctx, st)}
+			for _, m := range r.Coordinators.Results {
+				if m.Leader && m.Reach == "down" {
+					r.Stale = fmt.Sprintf("no raft leader: the leader %s does not answer", m.ID)
+				}
+			}
+			err = gatherStatus(s, &r)
+			if err != nil && r.Stale == "" && st.Leader != "" && alluvium.IsUnavailable(err) {
+				r.Stale = fmt.Sprintf("no raft leader: the leader %s does not serve reads", st.Leader)
+			}
+			if err != nil && r.Stale != "" {
+				// Without a leader, the answering coordinator's own view.
+				stale, cerr := cf.newClient(s.c.URLs(), alluvium.WithStaleReads())
+				if cerr != nil {
+					return cerr
+				}
+				err = gatherStatus(&session{ctx: s.ctx, c: stale, out: s.out, json: s.json}, &r)
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.show(r, func(w io.Writer) { writeStatus(w, r) }); err != nil {
+				return err
+			}
+			if r.Stale != "" {
+				return fmt.Errorf("the cluster has no working leader: %s", r.Stale)
+			}
+			return nil
 		})
-	cmd.Long = `Show the coordinators (the leader marked), the workers with their state,
-cache usage and share of the hash ring, and the jobs that have not finished.
-Ring shares are those of the ring of LIVE workers (the default, dynamic ring
-mode); the web dashboard at the coordinator's / shows the same, live.`
+	cmd.Long = `Show the coordinators (the leader marked, and each one's own health: down
+when it does not answer), the workers with their state, cache usage and
+share of the hash ring, and the jobs that have not finished. Ring shares are
+those of the ring of LIVE workers (the default, dynamic ring mode); the web
+dashboard at the coordinator's / shows the same, live.
+
+Without a leader (no quorum), status still shows the coordinators, and the
+workers and jobs as the answering coordinator last knew them, marked stale;
+it then exits 1.`
 	return cmd
 }
 
-// gatherStatus asks the API for what the report shows.
-func gatherStatus(s *session) (statusReport, error) {
-	var r statusReport
-	var err error
-	if r.Coordinators, err = s.c.Coordinators(s.ctx); err != nil {
-		return r, err
+// gatherStatus asks the API for the workers and jobs of the report. When
+// the coordinators know no leader, r.Stale says so and nothing is asked:
+// the caller asks again with stale reads.
+func gatherStatus(s *session, r *statusReport) error {
+	if r.Coordinators.Leader == "" && r.Stale == "" {
+		r.Stale = "no raft leader (a quorum of coordinators is down or cannot reach each other)"
+		return errors.New(r.Stale)
 	}
 	nodes, err := s.c.Nodes(s.ctx)
 	if err != nil {
-		return r, err
+		return err
 	}
 	if r.Workers, err = withRingShares(nodes.Results); err != nil {
-		return r, err
+		return err
 	}
 	r.Jobs = []api.Job{}
 	for _, list := range []func() (api.Jobs, error){
@@ -67,7 +106,7 @@ func gatherStatus(s *session) (statusReport, error) {
 	} {
 		js, err := list()
 		if err != nil {
-			return r, err
+			return err
 		}
 		for _, j := range js.Results {
 			if activeJob(j.State) {
@@ -76,7 +115,7 @@ func gatherStatus(s *session) (statusReport, error) {
 		}
 	}
 	slices.SortFunc(r.Jobs, func(a, b api.Job) int { return strings.Compare(a.ID, b.ID) })
-	return r, nil
+	return nil
 }
 
 func activeJob(state string) bool {
@@ -127,16 +166,17 @@ func writeStatus(w io.Writer, r statusReport) {
 	fmt.Fprintf(w, "Coordinators: leader %s, term %d (answered by %s)\n", orDash(c.Leader), c.Term, orDash(c.ServedBy))
 	rows := make([][]string, 0, len(c.Results))
 	for _, m := range c.Results {
-		id, role := "  "+m.ID, "follower"
+		id := "  " + m.ID
 		if m.Leader {
-			id, role = "* "+m.ID, "leader"
+			id = "* " + m.ID
 		}
-		if !m.Voter {
-			role += " (non-voter)"
-		}
-		rows = append(rows, []string{id, role, orDash(m.HTTPAddress), m.RaftAddress})
+		rows = append(rows, []string{id, role(m.Coordinator), m.state(), orDash(m.HTTPAddress), m.RaftAddress})
 	}
-	table(w, []string{"  ID", "ROLE", "HTTP ADDRESS", "RAFT ADDRESS"}, rows)
+	table(w, []string{"  ID", "ROLE", "STATE", "HTTP ADDRESS", "RAFT ADDRESS"}, rows)
+	writeMemberErrors(w, c.Results)
+	if r.Stale != "" {
+		fmt.Fprintf(w, "\nSTALE: %s. The workers and jobs below are as coordinator %s last knew them.\n", r.Stale, orDash(c.ServedBy))
+	}
 
 	live := 0
 	for _, n := range r.Workers {

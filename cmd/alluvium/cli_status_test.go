@@ -83,19 +83,24 @@ func TestWithRingShares(t *testing.T) {
 }
 
 func TestWriteStatus(t *testing.T) {
-	coords := api.Coordinators{Leader: "c2", Term: 4, ServedBy: "c1", Results: []api.Coordinator{
-		{ID: "c1", RaftAddress: "127.0.0.1:7001", HTTPAddress: "127.0.0.1:8001", Voter: true},
-		{ID: "c2", RaftAddress: "127.0.0.1:7002", HTTPAddress: "127.0.0.1:8002", Voter: true, Leader: true},
-		{ID: "c3", RaftAddress: "127.0.0.1:7003", Voter: false},
+	coords := coordinatorsReport{Coordinators: api.Coordinators{Leader: "c2", Term: 4, ServedBy: "c1"}, Results: []memberReport{
+		{Coordinator: api.Coordinator{ID: "c1", RaftAddress: "127.0.0.1:7001", HTTPAddress: "127.0.0.1:8001", Voter: true}, Reach: "up"},
+		{Coordinator: api.Coordinator{ID: "c2", RaftAddress: "127.0.0.1:7002", HTTPAddress: "127.0.0.1:8002", Voter: true, Leader: true}, Reach: "up"},
+		{Coordinator: api.Coordinator{ID: "c3", RaftAddress: "127.0.0.1:7003", HTTPAddress: "127.0.0.1:8003", Voter: true}, Reach: "down", Error: "connection refused"},
+		{Coordinator: api.Coordinator{ID: "c4", RaftAddress: "127.0.0.1:7004", Voter: false}, Reach: "unknown"},
 	}}
 	tests := []struct {
 		name string
 		r    statusReport
 		want string
 	}{
-		{"empty cluster", statusReport{Coordinators: api.Coordinators{Results: []api.Coordinator{{ID: "c1", RaftAddress: "r1"}}}}, `Coordinators: leader -, term 0 (answered by -)
-  ID  ROLE                  HTTP ADDRESS  RAFT ADDRESS
-  c1  follower (non-voter)  -             r1
+		{"no leader", statusReport{Stale: "no raft leader", Coordinators: coordinatorsReport{Coordinators: api.Coordinators{ServedBy: "c1"},
+			Results: []memberReport{{Coordinator: api.Coordinator{ID: "c1", RaftAddress: "r1", HTTPAddress: "h1", Voter: true}, Reach: "up", Error: "no raft leader"}}}}, `Coordinators: leader -, term 0 (answered by c1)
+  ID  ROLE      STATE      HTTP ADDRESS  RAFT ADDRESS
+  c1  follower  unhealthy  h1            r1
+c1 is unhealthy: no raft leader
+
+STALE: no raft leader. The workers and jobs below are as coordinator c1 last knew them.
 
 Workers: 0 LIVE of 0
 No workers.
@@ -115,10 +120,12 @@ No running jobs.
 				{ID: "J2", Type: "rebalance", State: "WAITING", Target: "ALL"},
 			},
 		}, `Coordinators: leader c2, term 4 (answered by c1)
-  ID  ROLE                  HTTP ADDRESS    RAFT ADDRESS
-  c1  follower              127.0.0.1:8001  127.0.0.1:7001
-* c2  leader                127.0.0.1:8002  127.0.0.1:7002
-  c3  follower (non-voter)  -               127.0.0.1:7003
+  ID  ROLE                  STATE    HTTP ADDRESS    RAFT ADDRESS
+  c1  follower              up       127.0.0.1:8001  127.0.0.1:7001
+* c2  leader                up       127.0.0.1:8002  127.0.0.1:7002
+  c3  follower              down     127.0.0.1:8003  127.0.0.1:7003
+  c4  follower (non-voter)  unknown  -               127.0.0.1:7004
+c3 is down: connection refused
 
 Workers: 2 LIVE of 3
 ID        STATE  USAGE         USED / CAPACITY  RING SHARE

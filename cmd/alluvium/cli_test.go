@@ -210,15 +210,19 @@ w2      busy
 w1      true     3              1MiB     -
 `},
 		{"coordinators", func(w io.Writer) {
-			writeCoordinators(w, api.Coordinators{Leader: "c1", Term: 3, ServedBy: "c2", Results: []api.Coordinator{
-				{ID: "c1", RaftAddress: "127.0.0.1:7001", HTTPAddress: "127.0.0.1:8001", Leader: true, Voter: true},
-				{ID: "c2", RaftAddress: "127.0.0.1:7002", HTTPAddress: "127.0.0.1:8002", Voter: true, CommitIndex: 42, AppliedIndex: 41},
-				{ID: "c3", RaftAddress: "127.0.0.1:7003"}}})
+			writeCoordinators(w, coordinatorsReport{Coordinators: api.Coordinators{Leader: "c1", Term: 3, ServedBy: "c2"}, Results: []memberReport{
+				{Coordinator: api.Coordinator{ID: "c1", RaftAddress: "127.0.0.1:7001", HTTPAddress: "127.0.0.1:8001", Leader: true, Voter: true}, Reach: "down", Error: "dial tcp: connection refused"},
+				{Coordinator: api.Coordinator{ID: "c2", RaftAddress: "127.0.0.1:7002", HTTPAddress: "127.0.0.1:8002", Voter: true, CommitIndex: 42, AppliedIndex: 41}, Reach: "up"},
+				{Coordinator: api.Coordinator{ID: "c3", RaftAddress: "127.0.0.1:7003", HTTPAddress: "127.0.0.1:8003", Voter: true}, Reach: "up", Error: "no raft leader"},
+				{Coordinator: api.Coordinator{ID: "c4", RaftAddress: "127.0.0.1:7004"}, Reach: "unknown"}}})
 		}, `Leader: c1 (term 3), answered by c2
-ID  ROLE                  RAFT ADDRESS    HTTP ADDRESS    APPLIED/COMMITTED
-c1  leader                127.0.0.1:7001  127.0.0.1:8001  -
-c2  follower              127.0.0.1:7002  127.0.0.1:8002  41/42
-c3  follower (non-voter)  127.0.0.1:7003  -               -
+ID  ROLE                  STATE      RAFT ADDRESS    HTTP ADDRESS    APPLIED/COMMITTED
+c1  leader                down       127.0.0.1:7001  127.0.0.1:8001  -
+c2  follower              up         127.0.0.1:7002  127.0.0.1:8002  41/42
+c3  follower              unhealthy  127.0.0.1:7003  127.0.0.1:8003  -
+c4  follower (non-voter)  unknown    127.0.0.1:7004  -               -
+c1 is down: dial tcp: connection refused
+c3 is unhealthy: no raft leader
 `},
 		{"health", func(w io.Writer) {
 			writeHealth(w, []healthReport{

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -137,12 +139,17 @@ func newCoordinatorCommand() *cobra.Command {
 		Long: `Run one coordinator. Start three with the same --bootstrap list to form a
 cluster; bootstrap acts on the first start only, and a restart on the same
 --data-dir rejoins. A new coordinator joins a running cluster with --join.
-Every flag can also be set from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
+One on an empty --data-dir with neither --bootstrap nor --join has no
+cluster to be part of: it says so and exits 1. Every flag can also be set
+from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 		Example: `  alluvium coordinator --id c1 --data-dir /var/lib/alluvium/c1 \
     --raft-addr 127.0.0.1:7001 --http-addr 127.0.0.1:8001 \
     --bootstrap c1=127.0.0.1:7001,c2=127.0.0.1:7002,c3=127.0.0.1:7003`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requiredFlags(cmd, "id", "data-dir"); err != nil {
+				return err
+			}
 			log, err := sf.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -172,6 +179,9 @@ Every flag can also be set from the environment: --data-dir as ALLUVIUM_DATA_DIR
 			if err != nil {
 				return err
 			}
+			if err := checkHasCluster(n, cfg); err != nil {
+				return errors.Join(err, n.Close())
+			}
 			log.Info("coordinator started", "id", id, "api", n.URL, "raft", raftAddr)
 			waitForSignal()
 			log.Info("shutting down")
@@ -189,6 +199,44 @@ Every flag can also be set from the environment: --data-dir as ALLUVIUM_DATA_DIR
 	fs.StringVar(&join, "join", "", "URL of a running coordinator to join, e.g. http://127.0.0.1:8001")
 	sf.register(fs)
 	return cmd
+}
+
+// requiredFlags names the flags a command needs and was not given (on the
+// command line or from the environment).
+func requiredFlags(cmd *cobra.Command, names ...string) error {
+	var missing []string
+	for _, name := range names {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Value.String() == "" {
+			missing = append(missing, "--"+name+" ("+envName(name)+")")
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s is required; see alluvium %s --help", missing[0], cmd.Name())
+	}
+	return fmt.Errorf("%s are required; see alluvium %s --help", strings.Join(missing, " and "), cmd.Name())
+}
+
+// checkHasCluster refuses to go on with a coordinator that has no cluster
+// to be part of: no state in its data dir, no --bootstrap and no --join.
+// It would wait for ever, as a follower of nobody, for another coordinator
+// to add it; --join is how a new coordinator asks to be added.
+func checkHasCluster(n *node.Node, cfg coordinator.Config) error {
+	if len(cfg.Bootstrap) > 0 || cfg.Join != "" {
+		return nil
+	}
+	f := n.Coordinator.Raft().GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	if len(f.Configuration().Servers) > 0 {
+		return nil
+	}
+	return fmt.Errorf("--data-dir %s holds no cluster state, and neither --bootstrap nor --join is given: "+
+		"start a new cluster with --bootstrap id=raft-addr,... (the same list on each coordinator), "+
+		"or join a running one with --join http://<a coordinator's API address>", cfg.DataDir)
 }
 
 // waitForSignal blocks until SIGINT or SIGTERM.

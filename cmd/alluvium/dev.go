@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/node"
 	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
 )
 
@@ -41,20 +44,15 @@ func newDevCommand() *cobra.Command {
 		Short: "Run a whole local cluster in one process",
 		Long: `Run a whole Alluvium cluster on loopback in one process: --coordinators
 coordinators with their APIs on --port, --port+1, ... (raft on --port+100,
-...), and --workers workers on the ports after the coordinators'. A folder
+...), and --workers workers on the ports after the coordinators'. The first
+coordinator starts the cluster and leads it; the others join it. A folder
 of sample files is created and mounted at /sample. Without --data-dir the
 cluster lives in a temporary directory removed at exit; with one, a restart
 keeps its state and caches.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if coordinators < 1 || coordinators > 7 {
-				return fmt.Errorf("--coordinators %d: want 1 to 7", coordinators)
-			}
-			if workers < 0 || workers > 32 {
-				return fmt.Errorf("--workers %d: want 0 to 32", workers)
-			}
-			if port < 1 || port+devRaftPortOffset+coordinators > 65535 || port+coordinators+workers > 65535 {
-				return fmt.Errorf("--port %d is out of range", port)
+			if err := checkDevFlags(coordinators, workers, port); err != nil {
+				return err
 			}
 			log, err := sf.logger(cmd.ErrOrStderr())
 			if err != nil {
@@ -75,49 +73,22 @@ keeps its state and caches.`,
 			}
 			c := &devCluster{}
 			defer c.close()
-			var peers []coordinator.Peer
-			for i := range coordinators {
-				peers = append(peers, coordinator.Peer{ID: devID(i), Address: devAddr(port + devRaftPortOffset + i)})
-			}
-			var urls []string
-			for i := range coordinators {
-				cfg, err := sf.coordinatorConfig()
-				if err != nil {
-					return err
-				}
-				cfg.ID = devID(i)
-				cfg.DataDir = filepath.Join(dataDir, cfg.ID)
-				cfg.RaftBind = devAddr(port + devRaftPortOffset + i)
-				cfg.HTTPAddress = devAddr(port + i)
-				cfg.Bootstrap = peers
-				cfg.Logger = log.With("node", cfg.ID)
-				n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: cfg.HTTPAddress})
-				if err != nil {
-					return err
-				}
-				c.coordinators = append(c.coordinators, n)
-				urls = append(urls, n.URL)
+			if err := c.startCoordinators(&sf, apiOpts, log, dataDir, port, coordinators); err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			leader, err := c.coordinators[0].Coordinator.WaitLeader(ctx)
-			if err != nil {
+			if _, err := c.coordinators[0].Coordinator.WaitLeader(ctx); err != nil {
 				return fmt.Errorf("the dev cluster elected no leader: %w", err)
 			}
-			for i := range workers {
-				cfg, err := wf.config()
-				if err != nil {
-					return err
-				}
-				cfg.DataDir = filepath.Join(dataDir, "worker-"+strconv.Itoa(i+1))
-				cfg.Coordinators = urls
-				cfg.Token = sf.authToken
-				cfg.Logger = log.With("worker", i+1)
-				w, err := workernode.Start(cfg, nil, devAddr(port+coordinators+i))
-				if err != nil {
-					return err
-				}
-				c.workers = append(c.workers, w)
+			if err := c.waitMembers(ctx); err != nil {
+				return err
+			}
+			if err := c.waitLeaderKnown(ctx); err != nil {
+				return err
+			}
+			if err := c.startWorkers(&wf, sf.authToken, log, dataDir, port+coordinators, workers); err != nil {
+				return err
 			}
 			sample := ""
 			if !noSample {
@@ -132,7 +103,7 @@ keeps its state and caches.`,
 			if err := c.waitWorkers(ctx); err != nil {
 				return err
 			}
-			printDevBanner(cmd.OutOrStdout(), c, leader.ID, dataDir, sample)
+			printDevBanner(cmd.OutOrStdout(), c, dataDir, sample)
 			waitForSignal()
 			fmt.Fprintln(cmd.OutOrStdout(), "shutting down")
 			return c.close()
@@ -153,6 +124,77 @@ keeps its state and caches.`,
 	_ = fs.Set("memory-size", "64MiB")
 	fs.Lookup("memory-size").DefValue = "64MiB"
 	return cmd
+}
+
+func checkDevFlags(coordinators, workers, port int) error {
+	if coordinators < 1 || coordinators > 7 {
+		return fmt.Errorf("--coordinators %d: want 1 to 7", coordinators)
+	}
+	if workers < 0 || workers > 32 {
+		return fmt.Errorf("--workers %d: want 0 to 32", workers)
+	}
+	if port < 1 || port+devRaftPortOffset+coordinators > 65535 || port+coordinators+workers > 65535 {
+		return fmt.Errorf("--port %d is out of range", port)
+	}
+	return nil
+}
+
+// startWorkers starts n workers under dataDir, with their APIs on port,
+// port+1, ...
+func (c *devCluster) startWorkers(wf *workerFlags, token string, log *slog.Logger, dataDir string, port, n int) error {
+	for i := range n {
+		cfg, err := wf.config()
+		if err != nil {
+			return err
+		}
+		cfg.DataDir = filepath.Join(dataDir, "worker-"+strconv.Itoa(i+1))
+		cfg.Coordinators = c.urls()
+		cfg.Token = token
+		cfg.Logger = log.With("worker", i+1)
+		w, err := workernode.Start(cfg, nil, devAddr(port+i))
+		if err != nil {
+			return err
+		}
+		c.workers = append(c.workers, w)
+	}
+	return nil
+}
+
+// startCoordinators starts n coordinators under dataDir, with their APIs on
+// port, port+1, ...: c1 starts the cluster alone, and so leads it, as the
+// README shows; the others join it (on a first start only: a restart keeps
+// its state and elects any of them).
+func (c *devCluster) startCoordinators(sf *serverFlags, apiOpts httpapi.Options, log *slog.Logger, dataDir string, port, n int) error {
+	for i := range n {
+		cfg, err := sf.coordinatorConfig()
+		if err != nil {
+			return err
+		}
+		cfg.ID = devID(i)
+		cfg.DataDir = filepath.Join(dataDir, cfg.ID)
+		cfg.RaftBind = devAddr(port + devRaftPortOffset + i)
+		cfg.HTTPAddress = devAddr(port + i)
+		if i == 0 {
+			cfg.Bootstrap = []coordinator.Peer{{ID: cfg.ID, Address: cfg.RaftBind}}
+		} else {
+			cfg.Join = "http://" + devAddr(port)
+		}
+		cfg.Logger = log.With("node", cfg.ID)
+		nd, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: cfg.HTTPAddress})
+		if err != nil {
+			return err
+		}
+		c.coordinators = append(c.coordinators, nd)
+	}
+	return nil
+}
+
+func (c *devCluster) urls() []string {
+	var urls []string
+	for _, n := range c.coordinators {
+		urls = append(urls, n.URL)
+	}
+	return urls
 }
 
 // devCluster is what dev mode runs.
@@ -181,6 +223,52 @@ func (c *devCluster) leader() *coordinator.Coordinator {
 		}
 	}
 	return nil
+}
+
+// waitMembers waits until every coordinator is a voter of the cluster.
+func (c *devCluster) waitMembers(ctx context.Context) error {
+	for {
+		voters := 0
+		if l := c.leader(); l != nil {
+			if f := l.Raft().GetConfiguration(); f.Error() == nil {
+				for _, srv := range f.Configuration().Servers {
+					if srv.Suffrage == raft.Voter {
+						voters++
+					}
+				}
+			}
+		}
+		if voters == len(c.coordinators) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("only %d of the dev cluster's %d coordinators joined it: %w", voters, len(c.coordinators), ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitLeaderKnown waits until every coordinator knows the leader and its
+// API address (a new leader publishes it through the log), so that the
+// first write sent to a follower is forwarded rather than refused.
+func (c *devCluster) waitLeaderKnown(ctx context.Context) error {
+	for {
+		known, want := 0, ""
+		for _, n := range c.coordinators {
+			if l, err := n.Coordinator.Leader(); err == nil && l.HTTPAddress != "" && (want == "" || l.ID == want) {
+				known, want = known+1, l.ID
+			}
+		}
+		if known == len(c.coordinators) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the dev cluster's coordinators do not agree on a leader: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // mountSample mounts the sample folder at /sample unless something is
@@ -272,8 +360,12 @@ func sampleBytes(seed string, n int) []byte {
 func devID(i int) string      { return "c" + strconv.Itoa(i+1) }
 func devAddr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
-func printDevBanner(w io.Writer, c *devCluster, leader, dataDir, sample string) {
+func printDevBanner(w io.Writer, c *devCluster, dataDir, sample string) {
 	fmt.Fprintf(w, "Alluvium dev cluster is up (state in %s)\n", dataDir)
+	leader := ""
+	if l := c.leader(); l != nil {
+		leader = l.ID()
+	}
 	for _, n := range c.coordinators {
 		mark := ""
 		if n.Coordinator.ID() == leader {
@@ -287,13 +379,21 @@ func printDevBanner(w io.Writer, c *devCluster, leader, dataDir, sample string) 
 	if sample != "" {
 		fmt.Fprintf(w, "Sample files in %s are mounted at %s.\n", sample, SampleMount)
 	}
+	// The CLI looks for the first coordinator of a dev cluster on its
+	// default port: on another, it must be told where the cluster is.
+	coord := ""
+	if first := c.coordinators[0].URL; first != defaultCoordinator {
+		coord = " --coordinator " + first
+		fmt.Fprintf(w, "The CLI defaults to %s: add --coordinator %s, or export ALLUVIUM_COORDINATOR=%s.\n", defaultCoordinator, first, first)
+	}
 	fmt.Fprintln(w, "Try:")
 	fmt.Fprintf(w, "  curl %s/api/v1/coordinators\n", c.coordinators[0].URL)
 	if sample != "" && len(c.workers) > 0 {
-		fmt.Fprintf(w, "  bin/alluvium cat %s/hello.txt\n", SampleMount)
+		fmt.Fprintf(w, "  bin/alluvium cat %s/hello.txt%s\n", SampleMount, coord)
 		fmt.Fprintf(w, "  curl -L %s%s%s/hello.txt\n", c.workers[0].URL, "/api/v1/data", SampleMount)
-		fmt.Fprintln(w, "  bin/alluvium nodes list")
+		fmt.Fprintf(w, "  bin/alluvium nodes list%s\n", coord)
 	}
+	fmt.Fprintf(w, "  bin/alluvium status%s\n", coord)
 	fmt.Fprintf(w, "  curl %s/metrics   (Prometheus; every coordinator and worker URL serves /metrics)\n", c.coordinators[0].URL)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

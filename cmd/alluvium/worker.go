@@ -66,6 +66,9 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
     --coordinators http://127.0.0.1:8001,http://127.0.0.1:8002 --cache-size 1GiB`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requiredFlags(cmd, "data-dir"); err != nil {
+				return err
+			}
 			log, err := lf.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err

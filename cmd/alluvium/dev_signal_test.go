@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Ctrl-C of `make run` (SIGINT to alluvium dev), after some work, is a
+// clean stop: exit 0, and no ERROR, nor an unformatted "%+v", in its logs
+// (at level info, to see everything but debug).
+func TestDevStopsCleanlyOnSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	port := devPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "dev", "--port", fmt.Sprint(port), "--log-level", "info")
+	var stdout, stderr lockedBuffer // written by exec's copying goroutines while read here
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "Press Ctrl-C") {
+		select {
+		case err := <-exited:
+			t.Fatalf("dev exited: %v\n%s", err, stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev not up within 60s:\n%s", stderr.String())
+		}
+	}
+	if r := runCLI(t, nil, "load", "--path", "/sample", "--submit", "--wait", "--coordinator", url); r.code != 0 {
+		t.Fatalf("load --wait: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "cat", "/sample/hello.txt", "--coordinator", url); r.code != 0 {
+		t.Fatalf("cat: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("dev ended with %v after SIGINT", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("dev still runs 60s after SIGINT")
+	}
+	if !strings.Contains(stdout.String(), "shutting down") {
+		t.Errorf("dev did not say it was shutting down:\n%s", stdout.String())
+	}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "%+v") || strings.Contains(line, "%!") {
+			t.Errorf("dev logged: %s", line)
+		}
+	}
+	if !strings.Contains(stderr.String(), "level=INFO") {
+		t.Errorf("dev logged nothing at level info:\n%s", stderr.String())
+	}
+}
+
+// The values raft leaves to its logger to format are formatted.
+func TestLogFormatsHCLogValues(t *testing.T) {
+	var b bytes.Buffer
+	lf := logFlags{level: "info", format: "text"}
+	log, err := lf.logger(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type server struct{ ID, Address string }
+	log.With("with", hclog.Fmt("%d peers", 3)).Info("initial configuration",
+		"servers", hclog.Fmt("%+v", []server{{"c1", "127.0.0.1:7001"}}), "plain", 7, slog.Group("g", "k", "v"))
+	got := b.String()
+	for _, want := range []string{`servers="[{ID:c1 Address:127.0.0.1:7001}]"`, `with="3 peers"`, "plain=7", "g.k=v"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log line lacks %s: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "%") {
+		t.Errorf("log line has an unformatted verb: %s", got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// raft's transport logs the end of an inbound connection at ERROR; the
+// binary's logs keep ERROR for what is one.
+func TestLogLowersRaftConnectionEnds(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("transport shutdown"), ""}, // debug: not shown at info
+		{errors.New("read tcp 127.0.0.1:7001->127.0.0.1:4000: read: connection reset by peer"), "level=WARN"},
+		{errors.New("unexpected EOF"), "level=WARN"},
+		{errors.New("msgpack decode error [pos 3]: invalid"), "level=ERROR"},
+	} {
+		var b bytes.Buffer
+		log, err := (&logFlags{level: "info", format: "text"}).logger(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Error("failed to decode incoming command", "component", "raft", "error", tc.err)
+		if (tc.want == "") != (b.Len() == 0) || !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%v: logged %q, want %q", tc.err, b.String(), tc.want)
+		}
+	}
+	var b bytes.Buffer
+	log, _ := (&logFlags{level: "info", format: "text"}).logger(&b)
+	log.Error("failed to flush response", "error", errors.New("transport shutdown"))
+	if !strings.Contains(b.String(), "level=ERROR") {
+		t.Errorf("another message was lowered too: %q", b.String())
+	}
+}
