@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
@@ -29,6 +30,9 @@ func badRequest(err error) error {
 }
 
 // statusOf is the one mapping from errors to status codes and bodies.
+// noLeader starts the reason of a 503 after which nothing was applied.
+const noLeader = "no raft leader"
+
 func statusOf(err error) (int, api.Error) {
 	body := api.Error{Status: err.Error()}
 	var he *httpError
@@ -53,7 +57,13 @@ func statusOf(err error) (int, api.Error) {
 	case errors.Is(err, fsm.ErrGone):
 		return http.StatusGone, body
 	case errors.Is(err, api.ErrNoLeader), errors.Is(err, api.ErrNotLeader):
-		return http.StatusServiceUnavailable, api.Error{Status: "no raft leader: " + err.Error()}
+		// Every such answer starts "no raft leader" (clients know from it
+		// that nothing was applied), said once.
+		msg := err.Error()
+		if !strings.HasPrefix(msg, noLeader) {
+			msg = noLeader + ": " + msg
+		}
+		return http.StatusServiceUnavailable, api.Error{Status: msg}
 	case errors.Is(err, api.ErrLeadershipLost), errors.Is(err, api.ErrTimeout),
 		errors.Is(err, api.ErrShutdown), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, body

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,8 +8,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -117,77 +114,10 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch l.format {
 	case "text":
-		return slog.New(formatHandler{slog.NewTextHandler(w, opts)}), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(formatHandler{slog.NewJSONHandler(w, opts)}), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", l.format)
 }
 
-// formatHandler adapts what raft logs (through the coordinator's bridge
-// from hclog) to the binary's logs:
-//   - it formats the values raft leaves to be formatted
-//     (hclog.Fmt("%+v", servers)), which a slog handler would print as the
-//     format and its arguments: `servers="[%+v [...]]"`;
-//   - it lowers the level of raft's transport reporting an inbound
-//     connection that ended (a peer closed or reset its pooled connection,
-//     or this node is shutting down): raft logs that at ERROR, but it is
-//     how connections end, and raft dials again. A Ctrl-C of `alluvium dev`
-//     logged it on most stops.
-type formatHandler struct{ slog.Handler }
-
-func (h formatHandler) Handle(ctx context.Context, r slog.Record) error {
-	level := r.Level
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "error" && r.Message == "failed to decode incoming command" {
-			level = min(level, connectionEndLevel(fmt.Sprint(a.Value.Any())))
-		}
-		return true
-	})
-	if level != r.Level && !h.Handler.Enabled(ctx, level) {
-		return nil
-	}
-	out := slog.NewRecord(r.Time, level, r.Message, r.PC)
-	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(formatAttr(a))
-		return true
-	})
-	return h.Handler.Handle(ctx, out)
-}
-
-// connectionEndLevel is the level of raft's report of an inbound
-// connection that ended with err: debug for this node's own shutdown, warn
-// for a peer that went away, error (as raft says) for anything else.
-func connectionEndLevel(err string) slog.Level {
-	switch {
-	case err == raft.ErrTransportShutdown.Error():
-		return slog.LevelDebug
-	case strings.Contains(err, "connection reset by peer"), strings.Contains(err, "use of closed network connection"),
-		strings.Contains(err, "broken pipe"), strings.HasSuffix(err, "EOF"):
-		return slog.LevelWarn
-	}
-	return slog.LevelError
-}
-
-func (h formatHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	for i := range as {
-		as[i] = formatAttr(as[i])
-	}
-	return formatHandler{h.Handler.WithAttrs(as)}
-}
-
-func (h formatHandler) WithGroup(name string) slog.Handler {
-	return formatHandler{h.Handler.WithGroup(name)}
-}
-
-func formatAttr(a slog.Attr) slog.Attr {
-	if a.Value.Kind() != slog.KindAny {
-		return a
-	}
-	if f, ok := a.Value.Any().(hclog.Format); ok && len(f) > 0 {
-		if format, ok := f[0].(string); ok {
-			return slog.String(a.Key, fmt.Sprintf(format, f[1:]...))
-		}
-	}
-	return a
-}
