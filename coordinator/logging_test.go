@@ -24,7 +24,9 @@ func TestRaftLogBridge(t *testing.T) {
 		{"own shutdown", func(l hclog.Logger) {
 			l.Error("failed to decode incoming command", "error", raft.ErrTransportShutdown)
 		}, "transport shutdown", "level=DEBUG"},
-		{"a peer went away", func(l hclog.Logger) { l.Error("failed to decode incoming command", "error", "read tcp: connection reset by peer") },
+		{"a peer went away", func(l hclog.Logger) {
+			l.Error("failed to decode incoming command", "error", "read tcp: connection reset by peer")
+		},
 			"connection reset by peer", "level=WARN"},
 		{"a real decode error", func(l hclog.Logger) { l.Error("failed to decode incoming command", "error", "msgpack: invalid code") },
 			"invalid code", "level=ERROR"},
