@@ -76,6 +76,7 @@ func (e *env) startWorkerWith(change func(*worker.Config)) *workernode.Node {
 	cfg.DataDir, cfg.Coordinators = e.t.TempDir(), urls
 	cfg.PageSize, cfg.MemoryBytes = page, 0
 	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
+	cfg.Now = e.clock.Now
 	if change != nil {
 		change(&cfg)
 	}
