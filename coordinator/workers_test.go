@@ -283,6 +283,7 @@ func waitsIn(frames, fn string) bool {
 }
 
 func TestClearStaleBroadcast(t *testing.T) {
+	t.Parallel()
 	c := workerCluster(t)
 	l := c.Nodes[c.Leader()].URL()
 	// A stand-in for a worker's task endpoint (the real worker has its own

@@ -13,6 +13,7 @@ import (
 )
 
 func TestIndexFileIfChangedAndUnreadableFiles(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	for i := range 10 {

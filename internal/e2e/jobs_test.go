@@ -100,6 +100,7 @@ func (e *env) waitJob(get func() (api.Job, error)) api.Job {
 }
 
 func TestLoadAndFreeJobs(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	const files = 500 // empty ones, and ones of one page and of several

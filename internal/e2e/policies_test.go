@@ -138,6 +138,7 @@ func (e *env) cached(name string) bool {
 }
 
 func TestTTLExpiresCachedData(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 64)
 	old := e.put("ttl/f", page)
 	if _, err := e.c.SetTTL(context.Background(), "/data/ttl", time.Hour); err != nil {
@@ -159,6 +160,7 @@ func TestTTLExpiresCachedData(t *testing.T) {
 }
 
 func TestSkipCacheRuleStopsCaching(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 64)
 	want := e.put("tmp/x.tmp", page)
 	if _, err := e.c.AddFilterRule(context.Background(), api.FilterRule{Rule: "skipCache", Pattern: `\.tmp$`}); err != nil {
@@ -176,6 +178,7 @@ func TestSkipCacheRuleStopsCaching(t *testing.T) {
 }
 
 func TestLowPriorityIsEvictedFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 4) // room for four pages
 	if _, err := e.c.SetPriority(context.Background(), "/data/low", "LOW"); err != nil {
 		t.Fatal(err)
@@ -200,6 +203,7 @@ func TestLowPriorityIsEvictedFirst(t *testing.T) {
 }
 
 func TestQuotaCapsUsage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 64)
 	ctx := context.Background()
 	if _, err := e.c.SetQuota(ctx, "/data/q", 2*page); err != nil {
