@@ -122,6 +122,7 @@ func read(t *testing.T, c *cache.Cache, u *ufsDir, name string) []byte {
 }
 
 func TestReadThroughThenHit(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("a/f", 3*page+100)
 	c := open(t, t.TempDir(), 100*page, nil)
@@ -152,6 +153,7 @@ func TestReadThroughThenHit(t *testing.T) {
 }
 
 func TestConcurrentMissesFetchOnce(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("f", page)
 	c := open(t, t.TempDir(), 100*page, nil)
@@ -176,6 +178,7 @@ func TestConcurrentMissesFetchOnce(t *testing.T) {
 }
 
 func TestEvictionByPriorityThenRecency(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	for _, n := range []string{"low/1", "low/2", "med/1", "med/2", "high/1", "new/1", "low/3"} {
 		u.put(n, page)
@@ -233,6 +236,7 @@ func TestEvictionByPriorityThenRecency(t *testing.T) {
 }
 
 func TestQuotaIsHardUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	const files = 40
 	for i := range files {
@@ -285,6 +289,7 @@ func TestQuotaIsHardUnderConcurrentWriters(t *testing.T) {
 }
 
 func TestTTLNeverServesExpiredData(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	old := u.put("t/f", page)
 	clk := &clock{now: time.Unix(1_000_000, 0)}
@@ -313,6 +318,7 @@ func TestTTLNeverServesExpiredData(t *testing.T) {
 }
 
 func TestCacheFilterRules(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	u.put("skip/f.tmp", page)
 	oldLive := u.put("live/f", page)
@@ -359,6 +365,7 @@ func TestCacheFilterRules(t *testing.T) {
 }
 
 func TestRestartKeepsPagesAndDropsTornOnes(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("r/f", 3*page)
 	u.put("r/g", page)
@@ -412,6 +419,7 @@ func TestRestartKeepsPagesAndDropsTornOnes(t *testing.T) {
 }
 
 func TestChecksumMismatchIsReadAgain(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("c/f", page)
 	dir := t.TempDir()
@@ -437,6 +445,7 @@ func TestChecksumMismatchIsReadAgain(t *testing.T) {
 }
 
 func TestFreeDropUnownedAndUsage(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	for _, n := range []string{"d/a/1", "d/a/2", "d/b/1", "e/1"} {
 		u.put(n, page+1)
@@ -459,6 +468,7 @@ func TestFreeDropUnownedAndUsage(t *testing.T) {
 }
 
 func TestLoadCountsAndSkips(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	u.put("l/f", 5*page+3)
 	c := open(t, t.TempDir(), 100*page, nil)
@@ -479,6 +489,7 @@ func TestLoadCountsAndSkips(t *testing.T) {
 }
 
 func TestCapacityBound(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	c := open(t, t.TempDir(), 8*page, nil)
 	for i := range 30 {
@@ -494,6 +505,7 @@ func TestCapacityBound(t *testing.T) {
 // at the end, with and without the memory tier, and that a view of a
 // cached page needs no origin read.
 func TestViewIsTheRestOfThePage(t *testing.T) {
+	t.Parallel()
 	for _, memory := range []int64{0, 1 << 20} {
 		t.Run(fmt.Sprintf("memory=%d", memory), func(t *testing.T) {
 			u := newUFS(t)
