@@ -50,11 +50,14 @@ type ufsDir struct {
 	t     *testing.T
 	dir   string
 	reads atomic.Int64
+	puts  atomic.Int64
 }
 
 func newUFS(t *testing.T) *ufsDir { return &ufsDir{t: t, dir: t.TempDir()} }
 
-// put writes a file of n random bytes and returns them.
+// put writes a file of n random bytes and returns them. Every put gets a
+// modification time of its own, one second after the previous put's, so a
+// rewrite is a new version however fast it follows the last one.
 func (u *ufsDir) put(name string, n int) []byte {
 	u.t.Helper()
 	data := make([]byte, n)
@@ -64,6 +67,10 @@ func (u *ufsDir) put(name string, n int) []byte {
 		u.t.Fatal(err)
 	}
 	if err := os.WriteFile(full, data, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	mtime := time.Unix(1_700_000_000+u.puts.Add(1), 0)
+	if err := os.Chtimes(full, mtime, mtime); err != nil {
 		u.t.Fatal(err)
 	}
 	return data
@@ -115,6 +122,7 @@ func read(t *testing.T, c *cache.Cache, u *ufsDir, name string) []byte {
 }
 
 func TestReadThroughThenHit(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("a/f", 3*page+100)
 	c := open(t, t.TempDir(), 100*page, nil)
@@ -145,6 +153,7 @@ func TestReadThroughThenHit(t *testing.T) {
 }
 
 func TestConcurrentMissesFetchOnce(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("f", page)
 	c := open(t, t.TempDir(), 100*page, nil)
@@ -169,6 +178,7 @@ func TestConcurrentMissesFetchOnce(t *testing.T) {
 }
 
 func TestEvictionByPriorityThenRecency(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	for _, n := range []string{"low/1", "low/2", "med/1", "med/2", "high/1", "new/1", "low/3"} {
 		u.put(n, page)
@@ -226,6 +236,7 @@ func TestEvictionByPriorityThenRecency(t *testing.T) {
 }
 
 func TestQuotaIsHardUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	const files = 40
 	for i := range files {
@@ -278,6 +289,7 @@ func TestQuotaIsHardUnderConcurrentWriters(t *testing.T) {
 }
 
 func TestTTLNeverServesExpiredData(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	old := u.put("t/f", page)
 	clk := &clock{now: time.Unix(1_000_000, 0)}
@@ -286,7 +298,6 @@ func TestTTLNeverServesExpiredData(t *testing.T) {
 	read(t, c, u, "t/f")
 	// The UFS changes; the cache keeps serving its copy within the TTL
 	// (immutable by default) ...
-	time.Sleep(10 * time.Millisecond)
 	fresh := u.put("t/f", page)
 	clk.Add(30 * time.Minute)
 	if got := read(t, c, u, "t/f"); !bytes.Equal(got, old) {
@@ -307,6 +318,7 @@ func TestTTLNeverServesExpiredData(t *testing.T) {
 }
 
 func TestCacheFilterRules(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	u.put("skip/f.tmp", page)
 	oldLive := u.put("live/f", page)
@@ -330,7 +342,6 @@ func TestCacheFilterRules(t *testing.T) {
 	}
 	read(t, c, u, "live/f")
 	read(t, c, u, "imm/f")
-	time.Sleep(10 * time.Millisecond)
 	newLive := u.put("live/f", page)
 	u.put("imm/f", page)
 	clk.Add(5 * time.Minute)
@@ -354,6 +365,7 @@ func TestCacheFilterRules(t *testing.T) {
 }
 
 func TestRestartKeepsPagesAndDropsTornOnes(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("r/f", 3*page)
 	u.put("r/g", page)
@@ -407,6 +419,7 @@ func TestRestartKeepsPagesAndDropsTornOnes(t *testing.T) {
 }
 
 func TestChecksumMismatchIsReadAgain(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	want := u.put("c/f", page)
 	dir := t.TempDir()
@@ -432,6 +445,7 @@ func TestChecksumMismatchIsReadAgain(t *testing.T) {
 }
 
 func TestFreeDropUnownedAndUsage(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	for _, n := range []string{"d/a/1", "d/a/2", "d/b/1", "e/1"} {
 		u.put(n, page+1)
@@ -454,6 +468,7 @@ func TestFreeDropUnownedAndUsage(t *testing.T) {
 }
 
 func TestLoadCountsAndSkips(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	u.put("l/f", 5*page+3)
 	c := open(t, t.TempDir(), 100*page, nil)
@@ -474,6 +489,7 @@ func TestLoadCountsAndSkips(t *testing.T) {
 }
 
 func TestCapacityBound(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	c := open(t, t.TempDir(), 8*page, nil)
 	for i := range 30 {
@@ -489,6 +505,7 @@ func TestCapacityBound(t *testing.T) {
 // at the end, with and without the memory tier, and that a view of a
 // cached page needs no origin read.
 func TestViewIsTheRestOfThePage(t *testing.T) {
+	t.Parallel()
 	for _, memory := range []int64{0, 1 << 20} {
 		t.Run(fmt.Sprintf("memory=%d", memory), func(t *testing.T) {
 			u := newUFS(t)

@@ -21,3 +21,18 @@
 // Read is read-through: a miss fetches the page from the file's Origin (a
 // UFS), with concurrent misses of one page fetched once.
 package cache
+
+// Where things are:
+//
+//	cache.go     the Cache, its origin, Close, SetPolicy and small helpers
+//	config.go    Config, DefaultConfig, Validate
+//	recovery.go  Open: the index rebuilt from the pages on disk
+//	read.go      ReadAt, View, Size: read-through of pages (memory, disk, origin)
+//	write.go     admission of a page or an empty file, crash-safe writes
+//	index.go     the in-memory index: LRU levels, budgets, eviction
+//	drop.go      Free, DropUnowned, Sweep
+//	load.go      Load: a whole file cached for a load job
+//	stats.go     Stats, Stat, Files, UsedBytesUnder
+//	holdings.go  numbered changes of the set of files held whole
+//	page.go      the on-disk page format and its checksum
+//	policy.go    Policy compiled for lookups by path

@@ -76,8 +76,10 @@ func wholeFiles(c *cache.Cache) map[string]int64 {
 // a restart), its changes since the last reset, applied in order, give
 // exactly the files it holds whole.
 func TestHoldingChangesReplay(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 5; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
 			r := rand.New(rand.NewPCG(seed, 7))
 			u := newUFS(t)
 			sizes := []int{0, 1, page, 3*page + 7, 10 * page}
@@ -151,6 +153,7 @@ func TestHoldingChangesReplay(t *testing.T) {
 }
 
 func TestHoldingOf(t *testing.T) {
+	t.Parallel()
 	u := newUFS(t)
 	u.put("/a", 2*page)
 	u.put("/empty", 0)

@@ -44,6 +44,7 @@ func mountBody(i int) api.Mount {
 }
 
 func TestThreeNodesBootstrapAndPublish(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Start(t, 3, testcluster.Options{})
 	leader := c.Leader()
 	c.WaitPublished()
@@ -72,6 +73,7 @@ func TestThreeNodesBootstrapAndPublish(t *testing.T) {
 }
 
 func TestWriteToFollowerIsForwarded(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Start(t, 3, testcluster.Options{})
 	c.WaitPublished()
 	leader, follower := c.Leader(), c.Follower()
@@ -109,6 +111,7 @@ func TestWriteToFollowerIsForwarded(t *testing.T) {
 }
 
 func TestLeaderKillLosesNoAcknowledgedWrite(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Start(t, 3, testcluster.Options{})
 	c.WaitPublished()
 	old := c.Leader()
@@ -147,6 +150,7 @@ func logStores(t *testing.T, test func(t *testing.T, store string)) {
 }
 
 func TestRestartAllKeepsState(t *testing.T) {
+	t.Parallel()
 	logStores(t, testRestartAllKeepsState)
 }
 
@@ -193,6 +197,7 @@ func testRestartAllKeepsState(t *testing.T, store string) {
 }
 
 func TestLaggingNodeCatchesUpBySnapshot(t *testing.T) {
+	t.Parallel()
 	logStores(t, testLaggingNodeCatchesUpBySnapshot)
 }
 
@@ -249,6 +254,7 @@ func testLaggingNodeCatchesUpBySnapshot(t *testing.T, store string) {
 }
 
 func TestJoinAddsAVoter(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Start(t, 3, testcluster.Options{})
 	c.WaitPublished()
 	follower := c.Follower()
@@ -307,6 +313,7 @@ func TestJoinAddsAVoter(t *testing.T) {
 }
 
 func TestDataDirKeepsItsLogStore(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Start(t, 1, testcluster.Options{Coordinator: func(cfg *coordinator.Config) { cfg.LogStore = coordinator.LogStoreBolt }})
 	co := c.Nodes[c.Leader()].Node.Coordinator
 	if _, err := co.Apply(context.Background(), &fsm.AddMount{Mount: fsm.Mount{Path: "/a", UFS: "file:///a"}}); err != nil {
@@ -328,6 +335,7 @@ func TestDataDirKeepsItsLogStore(t *testing.T) {
 // writes, after a first start and after a restart on the same data dir
 // (where the log already names a leader with its address).
 func TestWaitLeaderOnTheLeaderMeansReadyForWrites(t *testing.T) {
+	t.Parallel()
 	nodes := startBoltCluster(t, 1, nil)
 	cfg := nodes[0].Config()
 	for round := range 2 {

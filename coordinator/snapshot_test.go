@@ -132,6 +132,7 @@ func waitSnapshotState(t *testing.T, id, url, want string) {
 // coordinator then answers exactly the saved state, the cluster keeps its
 // own addresses, and writes go on. Both log stores.
 func TestSnapshotSaveWipeRestore(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{coordinator.LogStoreWAL, coordinator.LogStoreBolt} {
 		t.Run(store, func(t *testing.T) {
 			ctx := context.Background()

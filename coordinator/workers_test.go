@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,13 +13,18 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/internal/testcluster"
 )
+
+// workerTimeout is how long the coordinators of workerCluster let a worker
+// be silent.
+const workerTimeout = 1500 * time.Millisecond
 
 func workerCluster(t *testing.T) *testcluster.Cluster {
 	t.Helper()
 	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) {
-		cfg.WorkerTimeout = 1500 * time.Millisecond
+		cfg.WorkerTimeout = workerTimeout
 	}})
 	c.WaitPublished()
 	return c
@@ -144,8 +150,28 @@ func TestNewLeaderDoesNotLoseTheFleet(t *testing.T) {
 	old := c.Leader()
 	c.Stop(old)
 	next := c.Leader()
-	time.Sleep(3 * time.Second) // two worker timeouts under the new leader
+	// Nothing may happen to the workers: no LOST committed under the new
+	// leader, not even one undone by the next heartbeat. A new leader that
+	// counted them as never seen would commit them LOST one worker timeout
+	// into its term; every state commit moves a worker's StateSince, so the
+	// workers are watched, by the replicated state, for two timeouts.
+	fsmOf := c.Nodes[next].Node.Coordinator.FSM
+	since := map[string]time.Time{}
 	for _, id := range []string{"worker-a", "worker-b"} {
+		w, ok := fsmOf().Worker(id)
+		if !ok || w.State != fsm.WorkerLive {
+			t.Fatalf("at the failover %s is %+v", id, w)
+		}
+		since[id] = w.StateSince
+	}
+	for end := time.Now().Add(2 * workerTimeout); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		for id, at := range since {
+			if w, _ := fsmOf().Worker(id); w.State != fsm.WorkerLive || !w.StateSince.Equal(at) {
+				t.Fatalf("after a failover %s went %s (state since %v, was %v)", id, w.State, w.StateSince, at)
+			}
+		}
+	}
+	for id := range since {
 		if n := node(t, c.Nodes[next].URL(), id); n.State != "LIVE" {
 			t.Fatalf("after a failover %s is %s", id, n.State)
 		}
@@ -167,6 +193,7 @@ func TestQuotaBudgetsAndPolicyLongPoll(t *testing.T) {
 	// A long poll from a follower returns when the policies change.
 	got := make(chan api.WorkerPolicies, 1)
 	f := c.Nodes[c.Follower()].URL()
+	polls := waitingPolls()
 	go func() {
 		var np api.WorkerPolicies
 		resp, raw := do(t, http.MethodGet, f+api.PathWorkerPolicies+"?worker=worker-a&wait=20s&since="+strconv.FormatUint(p.Version, 10), nil)
@@ -175,7 +202,15 @@ func TestQuotaBudgetsAndPolicyLongPoll(t *testing.T) {
 		}
 		got <- np
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// The change is made once the poll waits for it, so that it is the
+	// change, not the state at the poll's start, that answers the poll.
+	deadline := time.Now().Add(15 * time.Second)
+	for waitingPolls() == polls {
+		if time.Now().After(deadline) {
+			t.Fatal("the long poll never started waiting")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	postJSON(t, l+"/api/v1/quota", api.QuotaRequest{Path: "/d", Quota: ptr(api.Size(1001))}, nil)
 	select {
 	case np := <-got:
@@ -186,7 +221,7 @@ func TestQuotaBudgetsAndPolicyLongPoll(t *testing.T) {
 		t.Fatal("the long poll did not return on a change")
 	}
 	// The leader splits the quota among the workers; each sees its budget.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for {
 		var a, b api.WorkerPolicies
 		_, raw := do(t, http.MethodGet, l+api.PathWorkerPolicies+"?worker=worker-a", nil)
@@ -208,7 +243,47 @@ func TestQuotaBudgetsAndPolicyLongPoll(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// waitingPolls counts the goroutines of this process (the test's in-process
+// coordinators) that wait in a policy long poll for a change: blocked in
+// the select of Coordinator.WorkerPolicies.
+func waitingPolls() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		header, frames, _ := strings.Cut(g, "\n")
+		if strings.Contains(header, "[select") && waitsIn(frames, "coordinator.(*Coordinator).WorkerPolicies(") {
+			count++
+		}
+	}
+	return count
+}
+
+// waitsIn reports whether the first frame of a goroutine's stack outside
+// the runtime is the function fn.
+func waitsIn(frames, fn string) bool {
+	for line := range strings.SplitSeq(frames, "\n") {
+		switch {
+		case strings.HasPrefix(line, "\t"):
+			// a file:line of the frame above
+		case strings.HasPrefix(line, "runtime."):
+			// gopark, selectgo
+		default:
+			return strings.Contains(line, fn)
+		}
+	}
+	return false
+}
+
 func TestClearStaleBroadcast(t *testing.T) {
+	t.Parallel()
 	c := workerCluster(t)
 	l := c.Nodes[c.Leader()].URL()
 	// A stand-in for a worker's task endpoint (the real worker has its own

@@ -9,6 +9,7 @@ import (
 // every member count the partitions allow, so distributePartitions cannot
 // panic (with at least two points per member, its walk meets every member).
 func TestFittingLoadAlwaysFits(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []Config{DefaultConfig(), {Partitions: 271, ReplicationFactor: 20, Load: 1}, {Partitions: 211, ReplicationFactor: 3, Load: 1.01}} {
 		for n := 1; n <= cfg.Partitions; n++ {
 			load := fittingLoad(cfg.Partitions, n, cfg.Load)

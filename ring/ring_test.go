@@ -28,6 +28,7 @@ func mustNew(t testing.TB, members []string, cfg ring.Config) *ring.Ring {
 }
 
 func TestEmptyAndSingle(t *testing.T) {
+	t.Parallel()
 	empty := mustNew(t, nil, ring.DefaultConfig())
 	if _, ok := empty.Owner("/a"); ok || len(empty.Owners("/a", 3)) != 0 {
 		t.Fatal("an empty ring found an owner")
@@ -42,6 +43,7 @@ func TestEmptyAndSingle(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  ring.Config
@@ -69,6 +71,7 @@ func TestConfigValidation(t *testing.T) {
 
 // The same members give the same owners, whatever the order of insertion.
 func TestOrderIndependence(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 60).Draw(t, "n")
 		ms := workers(n)
@@ -86,6 +89,7 @@ func TestOrderIndependence(t *testing.T) {
 
 // Owners are distinct, start with the owner, and number min(n, members).
 func TestOwnersDistinct(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 40).Draw(t, "members")
 		k := rapid.IntRange(0, 45).Draw(t, "replicas")
@@ -110,6 +114,7 @@ func TestOwnersDistinct(t *testing.T) {
 
 // Adding one worker to N moves at most 1.2/(N+1) of the keys.
 func TestJoinMovesFewKeys(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 100).Draw(t, "n")
 		before, _ := ring.New(workers(n), ring.DefaultConfig())
@@ -136,32 +141,39 @@ func TestJoinMovesFewKeys(t *testing.T) {
 // a spread, its capacity for every count being checked in
 // TestFittingLoadAlwaysFits.
 func TestNeverPanics(t *testing.T) {
+	t.Parallel()
 	small := []ring.Config{
 		{Partitions: 271, ReplicationFactor: 20, Load: 1.25},
 		{Partitions: 271, ReplicationFactor: 2, Load: 1},
 		{Partitions: 211, ReplicationFactor: 3, Load: 1.01},
 	}
-	for n := 1; n <= 200; n++ {
-		cfgs := small
-		if n <= 12 || n%25 == 0 || n >= 198 {
-			cfgs = append(cfgs, ring.DefaultConfig())
-		}
-		for _, cfg := range cfgs {
-			if n > cfg.Partitions {
-				continue
+	for from := 1; from <= 200; from += 25 { // in parallel runs of member counts
+		t.Run(fmt.Sprintf("members=%d-%d", from, from+24), func(t *testing.T) {
+			t.Parallel()
+			for n := from; n < from+25; n++ {
+				cfgs := small
+				if n <= 12 || n%25 == 0 || n >= 198 {
+					cfgs = append(cfgs[:len(small):len(small)], ring.DefaultConfig())
+				}
+				for _, cfg := range cfgs {
+					if n > cfg.Partitions {
+						continue
+					}
+					r, err := ring.New(workers(n), cfg)
+					if err != nil {
+						t.Fatalf("%d members, %+v: %v", n, cfg, err)
+					}
+					if _, ok := r.Owner("/x"); !ok {
+						t.Fatalf("%d members: no owner", n)
+					}
+				}
 			}
-			r, err := ring.New(workers(n), cfg)
-			if err != nil {
-				t.Fatalf("%d members, %+v: %v", n, cfg, err)
-			}
-			if _, ok := r.Owner("/x"); !ok {
-				t.Fatalf("%d members: no owner", n)
-			}
-		}
+		})
 	}
 }
 
 func TestDiff(t *testing.T) {
+	t.Parallel()
 	a := mustNew(t, workers(3), ring.DefaultConfig())
 	b := mustNew(t, workers(4), ring.DefaultConfig())
 	moves, err := ring.Diff(a, b, 1)
@@ -187,6 +199,7 @@ func TestDiff(t *testing.T) {
 }
 
 func TestSharesAreBounded(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{3, 10, 100, 1000} {
 		r := mustNew(t, workers(n), ring.DefaultConfig())
 		shares := r.Shares()

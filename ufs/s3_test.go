@@ -49,6 +49,7 @@ func s3Fixture(t testing.TB, n int) (*fakeS3, []string) {
 // checks the pages are server-side pages (ListObjectsV2 with max-keys), and
 // resumes from cursors taken anywhere in the listing.
 func TestS3ListPaged(t *testing.T) {
+	t.Parallel()
 	const n = 1234
 	f, want := s3Fixture(t, n)
 	// Count list requests on the way to the fake server.
@@ -121,6 +122,7 @@ func TestS3ListPaged(t *testing.T) {
 // TestS3WholeBucket mounts a bucket without a prefix: every clean key is a
 // file, keys that are not clean paths are left out.
 func TestS3WholeBucket(t *testing.T) {
+	t.Parallel()
 	f, want := s3Fixture(t, 20)
 	fs := f.open(t, "s3://data")
 	var all []string
@@ -135,6 +137,7 @@ func TestS3WholeBucket(t *testing.T) {
 }
 
 func TestS3StatAndRanges(t *testing.T) {
+	t.Parallel()
 	f := newFakeS3(t, "data")
 	content := []byte("0123456789")
 	f.put(t, "data", "p/d/f.txt", content)
@@ -211,6 +214,7 @@ func TestS3StatAndRanges(t *testing.T) {
 // TestS3MatchesLocal writes one tree to a directory and to a bucket: both
 // list it in the same order, so a cursor means the same on both.
 func TestS3MatchesLocal(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := newFakeS3(t, "bkt")
 	tree := map[string]string{}
@@ -229,6 +233,7 @@ func TestS3MatchesLocal(t *testing.T) {
 }
 
 func TestS3Options(t *testing.T) {
+	t.Parallel()
 	good := map[string]string{OptEndpoint: "127.0.0.1:9000", OptRegion: "eu-west-1", OptPathStyle: "true"}
 	for _, tt := range []struct {
 		name string
@@ -278,6 +283,7 @@ func TestS3Options(t *testing.T) {
 // missing bucket or an endpoint where nothing listens, without showing the
 // secret key or the session token in any error or in the client's String.
 func TestS3Reachable(t *testing.T) {
+	t.Parallel()
 	f := newFakeS3(t, "data")
 	ctx := ctxTimeout(t)
 	opts := f.options()
@@ -323,6 +329,7 @@ func TestS3Reachable(t *testing.T) {
 // TestS3KeyPrefixesAreNotSecrets guards scrub: an error whose text contains
 // the secret (as a misbehaving store might echo it) is masked.
 func TestS3ErrorScrub(t *testing.T) {
+	t.Parallel()
 	s := &s3fs{bucket: "b", prefix: "p/", secrets: []string{"TOPSECRET"}}
 	err := s.fail("stat", "x", errors.New("store said: bad signature for TOPSECRET"))
 	if strings.Contains(err.Error(), "TOPSECRET") || !strings.Contains(err.Error(), "***") {
@@ -337,6 +344,7 @@ func TestS3ErrorScrub(t *testing.T) {
 // gofakes3 accepts that too when told the base host. The client's dialer is
 // pointed at the fake server, so no name needs to resolve.
 func TestS3VirtualHost(t *testing.T) {
+	t.Parallel()
 	backend := s3mem.New()
 	backend.CreateBucket("vhb")
 	var hosts atomic.Value

@@ -49,6 +49,9 @@ type Config struct {
 	LoadConcurrency int
 	// SweepInterval is how often files past their TTL are dropped.
 	SweepInterval time.Duration
+	// Now is the clock of the cache's TTLs and maxAge rules (cache.Config's
+	// Now); time.Now when nil. Tests set it to expire data without waiting.
+	Now func() time.Time
 	// Logger receives the worker's logs; slog.Default when nil.
 	Logger *slog.Logger
 	// Version is reported at registration.

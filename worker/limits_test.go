@@ -57,7 +57,15 @@ func TestStopTasksEndsPacedLoads(t *testing.T) {
 		}
 		done <- decodeJSON[api.TaskResult](t, body).Results
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Stop it mid-way: once its first page is cached, the task is pacing.
+	waitFor(t, 10*time.Second, "the first page of the task", func() bool {
+		for _, p := range []string{"/m/a", "/m/b"} {
+			if st, ok := w.cache.Stat(p); ok && st.CachedPages > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	w.StopTasks()
 	// Unstopped, the task takes 16 s; stopped, it ends between pages.
 	select {

@@ -105,6 +105,7 @@ func New(cfg Config) (*Worker, error) {
 		CapacityBytes: cfg.CapacityBytes,
 		MemoryBytes:   cfg.MemoryBytes,
 		Fsync:         cfg.Fsync,
+		Now:           cfg.Now,
 		Logger:        cfg.Logger,
 	}
 	c, err := cache.Open(ccfg)

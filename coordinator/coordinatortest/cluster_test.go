@@ -109,6 +109,7 @@ func TestPartitionedLeaderFailsFastAndMajorityElects(t *testing.T) {
 }
 
 func TestKillAndRestartKeepsState(t *testing.T) {
+	t.Parallel()
 	c := coordinatortest.New(t, 3)
 	leader := c.WaitLeader()
 	ctx := context.Background()
@@ -132,6 +133,7 @@ func TestKillAndRestartKeepsState(t *testing.T) {
 }
 
 func TestFollowerApplyNamesTheLeader(t *testing.T) {
+	t.Parallel()
 	c := coordinatortest.New(t, 3)
 	leader := c.WaitLeader()
 	for _, co := range c.Coordinators() {
@@ -151,6 +153,7 @@ func TestFollowerApplyNamesTheLeader(t *testing.T) {
 }
 
 func TestStateErrorsPassThrough(t *testing.T) {
+	t.Parallel()
 	c := coordinatortest.New(t, 1)
 	leader := c.WaitLeader()
 	ctx := context.Background()
@@ -163,6 +166,7 @@ func TestStateErrorsPassThrough(t *testing.T) {
 }
 
 func TestLeaderLoopsRunOnlyOnTheLeader(t *testing.T) {
+	t.Parallel()
 	c := coordinatortest.New(t, 3)
 	running := make(chan string, 16)
 	for _, co := range c.Coordinators() {
@@ -193,6 +197,7 @@ func TestLeaderLoopsRunOnlyOnTheLeader(t *testing.T) {
 }
 
 func TestStaticMountTableIsInstalledByTheLeader(t *testing.T) {
+	t.Parallel()
 	table := []fsm.Mount{
 		{Path: "/a", UFS: "file:///srv/a/"},
 		{Path: "/b", UFS: "s3://bucket/b", Options: map[string]string{"s3.region": "eu"}},

@@ -20,6 +20,7 @@ import (
 // answer {"errors":{}}), a LIVE worker that accepted is not listed, and a
 // removed worker, no member any more, is neither asked nor listed. The same through every coordinator, for POST and DELETE.
 func TestClearStaleListsLostWorkers(t *testing.T) {
+	t.Parallel()
 	e, ws := clusterWith(t, 3)
 	ctx := context.Background()
 	lost, gone, live := ws[0], ws[1], ws[2]

@@ -14,6 +14,7 @@ import (
 // job from its committed cursor, the job succeeds, nothing is missing, and
 // at most about one batch per worker is loaded twice.
 func TestLoadSurvivesTheLeader(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	const files = 300
@@ -62,6 +63,7 @@ func TestLoadSurvivesTheLeader(t *testing.T) {
 // Stop, then resume: the job continues from its cursor and scans every
 // file once.
 func TestStopThenResumeContinuesFromTheCursor(t *testing.T) {
+	t.Parallel()
 	e, _ := cluster3(t)
 	ctx := context.Background()
 	const files = 200
@@ -99,6 +101,7 @@ func TestStopThenResumeContinuesFromTheCursor(t *testing.T) {
 // A worker lost in the middle of a load does not fail the job: its files
 // go to their new owners once it is LOST, and every file ends up cached.
 func TestLoadSurvivesALostWorker(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	const files = 120

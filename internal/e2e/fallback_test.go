@@ -10,6 +10,7 @@ import (
 // A client reads from the owner on the ring and, when the owner is down but
 // not yet LOST, from the next replica.
 func TestClientFallsBackToTheNextReplica(t *testing.T) {
+	t.Parallel()
 	e, nodes := clusterWith(t, 2)
 	c, ctx := e.c, context.Background()
 	want := e.put("f.bin", 3*page+5)

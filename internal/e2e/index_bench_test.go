@@ -95,7 +95,18 @@ func BenchmarkEvictionReports(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	time.Sleep(1500 * time.Millisecond) // the last heartbeats
+	// The last heartbeats: until the index has applied every change the
+	// workers made.
+	deadline := time.Now().Add(20 * time.Second)
+	for _, w := range ws {
+		h := w.Worker.Cache().HoldingOf("/")
+		for st := leader.FSM().Holding(w.Worker.ID()); st.Epoch != h.Epoch || st.Seq < h.Seq; st = leader.FSM().Holding(w.Worker.ID()) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%s: change %d never reached the index", w.Worker.ID(), h.Seq)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	ev, c := evictions()-ev0, commits.Load()-c0
 	for _, w := range ws {
 		events.Add(int64(leader.FSM().Holding(w.Worker.ID()).Seq))

@@ -176,6 +176,7 @@ func (e *env) loadPaths(alias string, paths ...string) api.Job {
 // eviction (a quota squeeze, TTL expiry, capacity), the index lists exactly
 // what each worker holds.
 func TestFileIndexFollowsEvictions(t *testing.T) {
+	t.Parallel()
 	e, ws := smallCluster(t, 3, 48)
 	ctx := context.Background()
 	for i := range 40 {
@@ -212,6 +213,7 @@ func TestFileIndexFollowsEvictions(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.syncAll(ws)
+		e.clock.Advance(2 * time.Second) // past the TTL, without waiting for it
 		e.eventually("the TTL sweep drops /data/t", func() bool {
 			for _, w := range ws {
 				if w.Worker.Cache().UsedBytesUnder("/data/t") > 0 {
@@ -265,6 +267,7 @@ func TestFileIndexFollowsEvictions(t *testing.T) {
 // and the leader dies before the worker's next heartbeat; the new leader
 // gets the report, and the index is true.
 func TestFileIndexSurvivesALeaderChangeBeforeTheReport(t *testing.T) {
+	t.Parallel()
 	e, ws := smallCluster(t, 2, 256)
 	for i := range 30 {
 		e.put(fmt.Sprintf("l/f%02d", i), page+i)
@@ -355,6 +358,7 @@ func TestFileIndexKeepsUpWithASteadyLoad(t *testing.T) {
 // worker stops serving, and started again it registers anew and announces
 // its holding.
 func TestRemovedWorkerStopsAndRegistersAnew(t *testing.T) {
+	t.Parallel()
 	e, ws := smallCluster(t, 2, 256)
 	ctx := context.Background()
 	for i := range 20 {

@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/client"
 )
 
 func TestIndexFileIfChangedAndUnreadableFiles(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	for i := range 10 {
@@ -47,7 +47,6 @@ func TestIndexFileIfChangedAndUnreadableFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitJob(func() (api.Job, error) { return e.c.LoadJob(ctx, client.ByAlias("ix")) })
-	time.Sleep(20 * time.Millisecond)
 	e.put("ix/f7", page+7) // new bytes, new mtime
 	_, err := e.c.SubmitLoad(ctx, api.LoadRequest{Paths: []string{"/data/ix"}, Alias: "ix", Options: &api.LoadOptions{LoadPolicy: "IF_CHANGED"}})
 	if !client.IsConflict(err) {

@@ -14,6 +14,7 @@ import (
 // The verify pass finds a file that went missing on its owner after the
 // load pass cached it, and loads it again.
 func TestVerifyPassReloadsMissingFiles(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	const files = 30
@@ -66,6 +67,7 @@ func TestVerifyPassReloadsMissingFiles(t *testing.T) {
 // tightest quota and quotaCheckError) and lists its failed files in the
 // failed-file list on the leader.
 func TestLoadReportsTheQuotaAndTheFailedFileList(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	if _, err := e.c.SetQuota(ctx, "/data/q", 3*page); err != nil {
@@ -115,6 +117,7 @@ func TestLoadReportsTheQuotaAndTheFailedFileList(t *testing.T) {
 // Freeing files that an offline worker holds fails without force and
 // leaves the live copies; with force it frees the live copies.
 func TestFreeWithAnOfflineHolderNeedsForce(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	for i := range 6 {

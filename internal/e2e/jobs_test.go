@@ -76,6 +76,7 @@ func (e *env) startWorkerWith(change func(*worker.Config)) *workernode.Node {
 	cfg.DataDir, cfg.Coordinators = e.t.TempDir(), urls
 	cfg.PageSize, cfg.MemoryBytes = page, 0
 	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
+	cfg.Now = e.clock.Now
 	if change != nil {
 		change(&cfg)
 	}
@@ -99,6 +100,7 @@ func (e *env) waitJob(get func() (api.Job, error)) api.Job {
 }
 
 func TestLoadAndFreeJobs(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	const files = 500 // empty ones, and ones of one page and of several

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,12 +24,23 @@ const page = 4096
 
 // env is a three-coordinator cluster with one small worker over a UFS dir.
 type env struct {
-	t   *testing.T
-	tc  *testcluster.Cluster
-	ufs string
-	c   *client.Client
-	w   *workernode.Node
+	t     *testing.T
+	tc    *testcluster.Cluster
+	ufs   string
+	c     *client.Client
+	w     *workernode.Node
+	clock skewedClock // the workers' clock (their caches' TTLs and maxAge)
+
+	mu    sync.Mutex
+	mtime time.Time // of the last put
 }
+
+// skewedClock is the real time plus an offset that a test moves forward,
+// to expire cached data without waiting for it.
+type skewedClock struct{ skew atomic.Int64 }
+
+func (c *skewedClock) Now() time.Time          { return time.Now().Add(time.Duration(c.skew.Load())) }
+func (c *skewedClock) Advance(d time.Duration) { c.skew.Add(int64(d)) }
 
 func newEnv(t *testing.T, capacityPages int64) *env {
 	t.Helper()
@@ -37,23 +50,15 @@ func newEnv(t *testing.T, capacityPages int64) *env {
 	for _, m := range tc.Nodes {
 		urls = append(urls, m.URL())
 	}
-	cfg := worker.DefaultConfig()
-	cfg.DataDir, cfg.Coordinators = t.TempDir(), urls
-	cfg.PageSize, cfg.CapacityBytes, cfg.MemoryBytes = page, capacityPages*page, 0
-	cfg.HeartbeatInterval, cfg.PolicyWait = 200*time.Millisecond, 5*time.Second
-	w, err := workernode.Start(cfg, nil, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
 	c, err := client.New(urls)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, tc: tc, ufs: t.TempDir(), c: c, w: w}
+	e := &env{t: t, tc: tc, ufs: t.TempDir(), c: c}
+	e.w = e.startWorkerWith(func(cfg *worker.Config) { cfg.CapacityBytes = capacityPages * page })
 	ctx := context.Background()
 	e.eventually("the worker is LIVE", func() bool {
-		n, err := c.Node(ctx, w.Worker.ID())
+		n, err := c.Node(ctx, e.w.Worker.ID())
 		return err == nil && n.State == "LIVE"
 	})
 	if _, err := c.AddMount(ctx, api.Mount{Path: "/data", UFS: "file://" + e.ufs}); err != nil {
@@ -88,6 +93,9 @@ func (e *env) policyVersion() uint64 {
 	return v
 }
 
+// put writes a file of random bytes into the UFS. Its modification time
+// is later than any put before it, so a rewrite is a new version however
+// soon it follows the last.
 func (e *env) put(name string, size int) []byte {
 	e.t.Helper()
 	data := make([]byte, size)
@@ -95,6 +103,16 @@ func (e *env) put(name string, size int) []byte {
 	full := filepath.Join(e.ufs, filepath.FromSlash(name))
 	os.MkdirAll(filepath.Dir(full), 0o755)
 	if err := os.WriteFile(full, data, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.mu.Lock()
+	mtime := time.Now()
+	if next := e.mtime.Add(time.Millisecond); mtime.Before(next) {
+		mtime = next
+	}
+	e.mtime = mtime
+	e.mu.Unlock()
+	if err := os.Chtimes(full, mtime, mtime); err != nil {
 		e.t.Fatal(err)
 	}
 	return data
@@ -120,9 +138,10 @@ func (e *env) cached(name string) bool {
 }
 
 func TestTTLExpiresCachedData(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 64)
 	old := e.put("ttl/f", page)
-	if _, err := e.c.SetTTL(context.Background(), "/data/ttl", time.Second); err != nil {
+	if _, err := e.c.SetTTL(context.Background(), "/data/ttl", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	e.synced()
@@ -130,16 +149,18 @@ func TestTTLExpiresCachedData(t *testing.T) {
 		t.Fatal("the file was not read and cached")
 	}
 	fresh := e.put("ttl/f", page) // the UFS changes; the default rule trusts the cache...
+	e.clock.Advance(50 * time.Minute)
 	if !bytes.Equal(e.read("ttl/f"), old) {
 		t.Fatal("within the TTL the cached copy should be served (immutable)")
 	}
-	time.Sleep(1200 * time.Millisecond) // ... until the TTL expires it
+	e.clock.Advance(11 * time.Minute) // ... until the TTL expires it
 	if !bytes.Equal(e.read("ttl/f"), fresh) {
 		t.Fatal("expired data was served")
 	}
 }
 
 func TestSkipCacheRuleStopsCaching(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 64)
 	want := e.put("tmp/x.tmp", page)
 	if _, err := e.c.AddFilterRule(context.Background(), api.FilterRule{Rule: "skipCache", Pattern: `\.tmp$`}); err != nil {
@@ -157,6 +178,7 @@ func TestSkipCacheRuleStopsCaching(t *testing.T) {
 }
 
 func TestLowPriorityIsEvictedFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 4) // room for four pages
 	if _, err := e.c.SetPriority(context.Background(), "/data/low", "LOW"); err != nil {
 		t.Fatal(err)
@@ -181,6 +203,7 @@ func TestLowPriorityIsEvictedFirst(t *testing.T) {
 }
 
 func TestQuotaCapsUsage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 64)
 	ctx := context.Background()
 	if _, err := e.c.SetQuota(ctx, "/data/q", 2*page); err != nil {

@@ -173,6 +173,7 @@ func (e *env) ringShare(ws []*workernode.Node, id string) float64 {
 }
 
 func TestRebalanceMovesFilesToANewWorker(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	// 1000 files: the new worker's share of the ring is a quarter, and a
 	// sample that large stays within 0.2..0.3 of the files (3.6 sigma).
@@ -214,6 +215,7 @@ func TestRebalanceMovesFilesToANewWorker(t *testing.T) {
 // it (from the UFS, since it cannot be reached), and removing it then takes
 // its entries out of the index.
 func TestRebalanceAfterALostWorkerLosesNothing(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	const n = 150
 	want := e.loadFiles(n)
@@ -261,6 +263,7 @@ func TestRebalanceAfterALostWorkerLosesNothing(t *testing.T) {
 }
 
 func TestRebalanceOfOneTargetWithSkipPrune(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	const n = 200
 	want := e.loadFiles(n)
@@ -313,6 +316,7 @@ func TestRebalanceOfOneTargetWithSkipPrune(t *testing.T) {
 // A rebalance whose leader dies goes on under the new leader from its
 // cursor and ends with every file on its owner.
 func TestRebalanceSurvivesTheLeader(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	const n = 300
 	want := e.loadFiles(n)
@@ -345,6 +349,7 @@ func TestRebalanceSurvivesTheLeader(t *testing.T) {
 // longer owns (among its 3 first owners, the workers' replicas), and keeps
 // every other.
 func TestClearStaleAfterARingChangeRemovesOnlyUnownedFiles(t *testing.T) {
+	t.Parallel()
 	e, ws := cluster3(t)
 	ctx := context.Background()
 	want := e.loadFiles(200)

@@ -1,0 +1,105 @@
+package cache
+
+import (
+	"time"
+
+	"github.com/alluvium/alluvium/apath"
+)
+
+type counters struct {
+	memHits, diskHits, misses, pageIns, bytesIn, uncached int64
+	evictions                                             map[string]int64
+}
+
+// Stats are the cache's counters since it was opened.
+type Stats struct {
+	MemoryHits, DiskHits, Misses int64
+	PageIns, BytesFromOrigin     int64
+	// Uncached counts pages read from the origin but not admitted (a
+	// skipCache rule, a full quota or a full cache of higher priority).
+	Uncached int64
+	// Evictions counts pages removed, by reason: capacity, quota, ttl,
+	// stale (the UFS file changed), free, unowned, corrupt.
+	Evictions map[string]int64
+	UsedBytes int64
+	Pages     int64
+	Files     int
+}
+
+// FileState describes a cached file.
+type FileState struct {
+	Path        string
+	Meta        Meta
+	CachedPages int64
+	TotalPages  int64
+	Bytes       int64
+	CachedAt    time.Time
+}
+
+// Complete reports whether every page of the file is cached.
+func (s FileState) Complete() bool { return s.CachedPages == s.TotalPages }
+
+// Stat returns the cached state of a file.
+func (c *Cache) Stat(path string) (FileState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.files[path]
+	if f == nil {
+		return FileState{}, false
+	}
+	return c.state(f), true
+}
+
+func (c *Cache) state(f *fileEntry) FileState {
+	ready := int64(0)
+	for _, pe := range f.pages {
+		if pe.ready {
+			ready++
+		}
+	}
+	return FileState{Path: f.path, Meta: f.meta, CachedPages: ready, TotalPages: c.pageCount(f.meta.Size), Bytes: f.bytes, CachedAt: f.cachedAt}
+}
+
+// Files calls fn for each cached file under prefix, in no order, until fn
+// returns false. fn must not call the Cache.
+func (c *Cache) Files(prefix string, fn func(FileState) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, f := range c.files {
+		if apath.Contains(prefix, p) && !fn(c.state(f)) {
+			return
+		}
+	}
+}
+
+// UsedBytesUnder sums the bytes cached under an Alluxio directory.
+func (c *Cache) UsedBytesUnder(dir string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if used, ok := c.quotaUsed[dir]; ok && c.pol.budgets[dir] > 0 {
+		return used
+	}
+	var sum int64
+	for p, f := range c.files {
+		if apath.Contains(dir, p) {
+			sum += f.bytes
+		}
+	}
+	return sum
+}
+
+// Stats returns the counters and current usage.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Stats{MemoryHits: c.stats.memHits, DiskHits: c.stats.diskHits, Misses: c.stats.misses,
+		PageIns: c.stats.pageIns, BytesFromOrigin: c.stats.bytesIn, Uncached: c.stats.uncached,
+		Evictions: map[string]int64{}, UsedBytes: c.used, Files: len(c.files)}
+	for k, v := range c.stats.evictions {
+		s.Evictions[k] = v
+	}
+	for _, f := range c.files {
+		s.Pages += int64(len(f.pages))
+	}
+	return s
+}
