@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -28,8 +29,14 @@ func TestRaftLogBridge(t *testing.T) {
 			l.Error("failed to decode incoming command", "error", "read tcp: connection reset by peer")
 		},
 			"connection reset by peer", "level=WARN"},
+		{"a connection cut short", func(l hclog.Logger) {
+			l.Error("failed to decode incoming command", "error", errors.New("unexpected EOF"))
+		},
+			"unexpected EOF", "level=WARN"},
 		{"a real decode error", func(l hclog.Logger) { l.Error("failed to decode incoming command", "error", "msgpack: invalid code") },
 			"invalid code", "level=ERROR"},
+		{"another message is not lowered", func(l hclog.Logger) { l.Error("failed to flush response", "error", raft.ErrTransportShutdown) },
+			"transport shutdown", "level=ERROR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
