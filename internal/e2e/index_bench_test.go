@@ -15,7 +15,6 @@ import (
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/fsm"
-	"github.com/alluvium/alluvium/internal/testcluster"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/alluvium/alluvium/worker"
 )
@@ -30,8 +29,7 @@ import (
 //
 // Each b.N is 5 s of that load.
 func BenchmarkEvictionReports(b *testing.B) {
-	tc := testcluster.Start(b, 3, testcluster.Options{})
-	tc.WaitPublished()
+	tc := startCluster(b)
 	var urls []string
 	for _, m := range tc.Nodes {
 		urls = append(urls, m.URL())

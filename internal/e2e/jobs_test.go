@@ -12,7 +12,29 @@ import (
 	"github.com/alluvium/alluvium/internal/testcluster"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/alluvium/alluvium/worker"
+	"github.com/hashicorp/raft"
 )
+
+// startCluster starts three coordinators and waits until each knows the
+// others' API addresses. They stop when the test ends, after its workers:
+// followers first, the leader last. With the leader stopped first, the
+// others elect a new one while they are being stopped, and a heartbeat of
+// the new term that reaches a node whose Raft has just shut down finds its
+// stores closed, which makes Raft panic (the heartbeat fast path of its TCP
+// transport can still be running then).
+func startCluster(tb testing.TB) *testcluster.Cluster {
+	tb.Helper()
+	tc := testcluster.Start(tb, 3, testcluster.Options{})
+	tb.Cleanup(func() { // before testcluster's StopAll, which stops the rest
+		for i, m := range tc.Nodes {
+			if m.Node != nil && m.Node.Coordinator.Raft().State() != raft.Leader {
+				tc.Stop(i)
+			}
+		}
+	})
+	tc.WaitPublished()
+	return tc
+}
 
 // cluster3 is three coordinators and three workers over a UFS folder
 // mounted at /data.
@@ -26,8 +48,7 @@ func cluster3(t *testing.T) (*env, []*workernode.Node) {
 // current policies.
 func clusterWith(t *testing.T, n int) (*env, []*workernode.Node) {
 	t.Helper()
-	tc := testcluster.Start(t, 3, testcluster.Options{})
-	tc.WaitPublished()
+	tc := startCluster(t)
 	var urls []string
 	for _, m := range tc.Nodes {
 		urls = append(urls, m.URL())

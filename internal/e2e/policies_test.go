@@ -44,8 +44,7 @@ func (c *skewedClock) Advance(d time.Duration) { c.skew.Add(int64(d)) }
 
 func newEnv(t *testing.T, capacityPages int64) *env {
 	t.Helper()
-	tc := testcluster.Start(t, 3, testcluster.Options{})
-	tc.WaitPublished()
+	tc := startCluster(t)
 	var urls []string
 	for _, m := range tc.Nodes {
 		urls = append(urls, m.URL())
