@@ -76,7 +76,6 @@ func TestFileIndexTrueAfterAWorkerKill9(t *testing.T) {
 		return ok && j.ScannedFiles >= 60
 	})
 	c.workers[0].kill9()
-	time.Sleep(500 * time.Millisecond) // the dead worker's files wait on its socket: let the scheduler notice
 	c.workers[0].start(t)
 	c.waitWorkerUp(t, 0, 30*time.Second)
 	eventually(t, "the load ends", 120*time.Second, func() bool {
