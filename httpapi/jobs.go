@@ -49,9 +49,9 @@ func (s *server) jobRoutes() []route {
 func (s *server) jobView(j fsm.Job, now time.Time) api.Job {
 	v := api.Job{
 		ID: j.ID, Type: string(j.Type), State: string(j.State), Alias: j.Alias, Index: j.Index,
-		Paths: j.Paths, Target: j.Target, Options: j.Options,
+		Paths: j.Paths, Target: j.Target, Options: apiJobOptions(j.Options),
 		SubmitTime: rfc3339(j.SubmitTime), StartTime: rfc3339(j.StartTime), EndTime: rfc3339(j.EndTime),
-		JobCounters: j.JobCounters, FailedFileSamples: j.FailedFileSamples, FailedFileListPath: j.FailedFileListPath,
+		JobCounters: apiJobCounters(j.JobCounters), FailedFileSamples: apiFailedFiles(j.FailedFileSamples), FailedFileListPath: j.FailedFileListPath,
 		ErrorMessage: j.ErrorMessage, QuotaCheckError: j.QuotaCheckError, Attempts: j.Attempts,
 	}
 	v.Quota = s.jobQuota(j)
