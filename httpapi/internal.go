@@ -11,7 +11,7 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 )
 
-// WorkerRegistry is implemented by backends that keep workers: heartbeats
+// WorkerRegistry is the part of a Backend that keeps workers: heartbeats
 // (on the leader) and policy pulls (on any coordinator).
 type WorkerRegistry interface {
 	Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error)
@@ -27,14 +27,6 @@ func (s *server) internalRoutes() []route {
 		{http.MethodPost, api.PathWorkerHeartbeat, write, s.heartbeat},
 		{http.MethodGet, api.PathWorkerPolicies, local, s.workerPolicies},
 	}
-}
-
-func (s *server) registry() (WorkerRegistry, error) {
-	wr, ok := s.b.(WorkerRegistry)
-	if !ok {
-		return nil, errorf(http.StatusNotImplemented, "this coordinator does not keep workers")
-	}
-	return wr, nil
 }
 
 func checkWorkerID(id string) error {
@@ -77,10 +69,6 @@ func (s *server) registerWorker(r *http.Request) (any, error) {
 }
 
 func (s *server) heartbeat(r *http.Request) (any, error) {
-	wr, err := s.registry()
-	if err != nil {
-		return nil, err
-	}
 	var hb api.Heartbeat
 	if err := decodeBody(r, &hb); err != nil {
 		return nil, err
@@ -88,14 +76,10 @@ func (s *server) heartbeat(r *http.Request) (any, error) {
 	if err := checkWorkerID(hb.ID); err != nil {
 		return nil, err
 	}
-	return wr.Heartbeat(r.Context(), hb)
+	return s.b.Heartbeat(r.Context(), hb)
 }
 
 func (s *server) workerPolicies(r *http.Request) (any, error) {
-	wr, err := s.registry()
-	if err != nil {
-		return nil, err
-	}
 	q, err := query(r, "since", "worker", "wait")
 	if err != nil {
 		return nil, err
@@ -126,5 +110,5 @@ func (s *server) workerPolicies(r *http.Request) (any, error) {
 		case <-ctx.Done():
 		}
 	}()
-	return wr.WorkerPolicies(ctx, q["worker"], since, wait)
+	return s.b.WorkerPolicies(ctx, q["worker"], since, wait)
 }

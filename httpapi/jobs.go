@@ -21,8 +21,8 @@ const (
 	MaxAliasLen      = 256
 )
 
-// WorkerCounter is implemented by backends that know how many workers can
-// hold replicas; without it, only replicas = 1 is accepted.
+// WorkerCounter is the part of a Backend that knows how many workers can
+// hold replicas; a backend that answers 0 accepts only replicas = 1.
 type WorkerCounter interface {
 	ReplicaCapacity() int
 }
@@ -168,10 +168,7 @@ func (s *server) checkSpec(spec *jobSpec, opts *fsm.JobOptions) error {
 	}
 	opts.Replicas = 1
 	if spec.replicas != nil {
-		limit := 1
-		if wc, ok := s.b.(WorkerCounter); ok {
-			limit = max(wc.ReplicaCapacity(), 1)
-		}
+		limit := max(s.b.ReplicaCapacity(), 1)
 		if *spec.replicas < 1 || *spec.replicas > limit {
 			return errorf(http.StatusBadRequest, "replicas must be 1 to %d (the number of workers), not %d", limit, *spec.replicas)
 		}
@@ -405,8 +402,7 @@ func (s *server) deleteRebalance(r *http.Request) (any, error) {
 // a path, on one of its ancestors or on a directory under it): the one with
 // the least room left, nil when none applies or usage is not known here.
 func (s *server) jobQuota(j fsm.Job) *api.JobQuota {
-	ur, ok := s.b.(UsageReporter)
-	if !ok || j.Type != fsm.JobLoad || s.opts.Disabled.Quota || len(j.Paths) == 0 {
+	if j.Type != fsm.JobLoad || s.opts.Disabled.Quota || len(j.Paths) == 0 {
 		return nil
 	}
 	var tightest *api.JobQuota
@@ -415,7 +411,7 @@ func (s *server) jobQuota(j fsm.Job) *api.JobQuota {
 			if apath.Validate(p) != nil || !(apath.Contains(q.Path, p) || apath.Contains(p, q.Path)) {
 				continue
 			}
-			left := max(q.QuotaBytes-ur.UsedBytesUnder(q.Path), 0)
+			left := max(q.QuotaBytes-s.b.UsedBytesUnder(q.Path), 0)
 			if tightest == nil || left < tightest.Remaining {
 				tightest = &api.JobQuota{TotalBytes: q.QuotaBytes, Remaining: left}
 			}

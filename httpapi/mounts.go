@@ -7,12 +7,14 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
-// UFSChecker is implemented by backends that can reach a UFS before a mount
-// is committed, so that an unreachable one is refused with 400.
+// UFSChecker is the part of a Backend that reaches a UFS before a mount is
+// committed, so that an unreachable one is refused with 400 (a backend that
+// cannot check answers nil).
 type UFSChecker interface {
-	CheckUFS(ctx context.Context, m fsm.Mount) error
+	CheckUFS(ctx context.Context, m policy.Mount) error
 }
 
 func (s *server) mountRoutes() []route {
@@ -57,10 +59,8 @@ func (s *server) postMount(r *http.Request) (any, error) {
 		return nil, err
 	}
 	m := fsm.Mount{Path: req.Path, UFS: req.UFS, Options: req.Options}
-	if c, ok := s.b.(UFSChecker); ok {
-		if err := c.CheckUFS(r.Context(), m); err != nil {
-			return nil, errorf(http.StatusBadRequest, "ufs %s cannot be reached: %v", req.UFS, err)
-		}
+	if err := s.b.CheckUFS(r.Context(), m); err != nil {
+		return nil, errorf(http.StatusBadRequest, "ufs %s cannot be reached: %v", req.UFS, err)
 	}
 	if _, err := s.b.Apply(r.Context(), &fsm.AddMount{Mount: m}); err != nil {
 		return nil, err

@@ -8,8 +8,9 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 )
 
-// NodeReporter is implemented by backends that receive workers'
-// heartbeats: the usage a worker last reported, and when.
+// NodeReporter is the part of a Backend that receives workers'
+// heartbeats: the usage a worker last reported, and when (ok false when
+// none is known, answered as zero).
 type NodeReporter interface {
 	NodeStats(id string) (usedBytes, pages int64, lastHeartbeat time.Time, ok bool)
 }
@@ -31,10 +32,8 @@ func rfc3339(t time.Time) string {
 func (s *server) nodeView(w fsm.Worker) api.Node {
 	n := api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes,
 		StartTime: rfc3339(w.StartTime), Version: w.Version}
-	if nr, ok := s.b.(NodeReporter); ok {
-		if used, pages, last, ok := nr.NodeStats(w.ID); ok {
-			n.UsedBytes, n.Pages, n.LastHeartbeat = used, pages, rfc3339(last)
-		}
+	if used, pages, last, ok := s.b.NodeStats(w.ID); ok {
+		n.UsedBytes, n.Pages, n.LastHeartbeat = used, pages, rfc3339(last)
 	}
 	return n
 }

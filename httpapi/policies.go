@@ -11,8 +11,8 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 )
 
-// UsageReporter is implemented by backends that know what workers cache
-// (from their heartbeats); without it, usage is answered as zero.
+// UsageReporter is the part of a Backend that knows what workers cache
+// (from their heartbeats); a backend that does not answers 0.
 type UsageReporter interface {
 	// UsedBytesUnder sums the bytes cached under an Alluxio directory.
 	UsedBytesUnder(path string) int64
@@ -61,10 +61,7 @@ func (s *server) applyDelete(ctx context.Context, cmd fsm.Command) (any, error) 
 }
 
 func (s *server) quotaView(q fsm.Quota) api.Quota {
-	var used int64
-	if u, ok := s.b.(UsageReporter); ok {
-		used = u.UsedBytesUnder(q.Path)
-	}
+	used := s.b.UsedBytesUnder(q.Path)
 	return api.Quota{Path: q.Path, QuotaBytes: q.QuotaBytes, UsedBytes: used, RemainingBytes: max(q.QuotaBytes-used, 0)}
 }
 

@@ -19,9 +19,26 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 )
 
-// Backend is what the API needs of a coordinator. *coordinator.Coordinator
-// implements it.
+// Backend is what the API needs of a coordinator, every capability
+// declared: *coordinator.Coordinator implements it (a compile-time check in
+// the tests says so). There are no optional interfaces discovered by type
+// assertion. A backend that lacks a capability decides so in code: its
+// method returns an error wrapping errors.ErrUnsupported, which the API
+// answers with 501 (see statusOf), or, for the read-only reports
+// (NodeReporter, UsageReporter, WorkerCounter), it answers zero values.
 type Backend interface {
+	coreBackend
+	StaleCleaner
+	WorkerRegistry
+	WorkerCounter
+	UFSChecker
+	NodeReporter
+	UsageReporter
+	SnapshotBackend
+}
+
+// coreBackend is the replicated state and the cluster around it.
+type coreBackend interface {
 	// ID names this coordinator.
 	ID() string
 	// FSM gives read access to this node's replica of the state.
