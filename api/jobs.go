@@ -149,3 +149,26 @@ type Jobs struct {
 	Results []Job  `json:"results"`
 	NextKey string `json:"nextKey,omitempty"`
 }
+
+// The job types, as Job.Type carries them and as the routes name them.
+const (
+	JobLoad      = "load"
+	JobFree      = "free"
+	JobRebalance = "rebalance"
+)
+
+// JobSpec is a job submission as the API hands it to a coordinator: checked,
+// with the defaults applied and what it covers normalized (Alluxio paths).
+// GivenIndex and GivenPaths keep the request's spelling when it differed,
+// so that a job submitted by an earlier version, which kept its index and
+// paths as spelled, is still found. It is not a wire type of the REST API.
+type JobSpec struct {
+	Type       string
+	Index      string
+	Alias      string
+	Paths      []string
+	Target     string
+	Options    JobOptions
+	GivenIndex string
+	GivenPaths []string
+}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/policy"
 )
 
@@ -38,17 +37,14 @@ func statusOf(err error) (int, api.Error) {
 	body := api.Error{Status: err.Error()}
 	var he *httpError
 	var mbe *http.MaxBytesError
-	var exists *fsm.JobExistsError
-	var aliasUsed *fsm.JobAliasError
+	var conflict *api.JobConflictError
 	switch {
 	case errors.As(err, &he):
 		return he.code, body
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, api.Error{Status: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
-	case errors.As(err, &exists):
-		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID, State: string(exists.State), Resumed: exists.Resumed, Alias: exists.Alias}
-	case errors.As(err, &aliasUsed):
-		return http.StatusConflict, api.Error{Status: err.Error(), ID: aliasUsed.ID}
+	case errors.As(err, &conflict):
+		return http.StatusConflict, conflict.Body
 	case errors.Is(err, policy.ErrInvalid):
 		return http.StatusBadRequest, body
 	case errors.Is(err, policy.ErrNotFound):

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
 // WorkerRegistry is the part of a Backend that keeps workers: heartbeats
@@ -60,12 +59,7 @@ func (s *server) registerWorker(r *http.Request) (any, error) {
 			return nil, errorf(http.StatusBadRequest, "startTime %q is not RFC 3339", req.StartTime)
 		}
 	}
-	w := fsm.Worker{ID: req.ID, Address: req.Address, CapacityBytes: req.CapacityBytes, StartTime: start, Version: req.Version}
-	if _, err := s.b.Apply(r.Context(), &fsm.RegisterWorker{Worker: w}); err != nil {
-		return nil, err
-	}
-	w, _ = s.b.FSM().Worker(req.ID)
-	return s.nodeView(w), nil
+	return s.b.RegisterWorker(r.Context(), req, start)
 }
 
 func (s *server) heartbeat(r *http.Request) (any, error) {
