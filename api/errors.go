@@ -48,3 +48,11 @@ func (e Error) MarshalJSON() ([]byte, error) {
 		Resumed bool `json:"resumed"`
 	}{plain(e), e.Resumed})
 }
+
+// JobConflictError is a job submission refused with 409: a job over the same
+// index file or paths exists (Body names its id, state, whether this submit
+// resumed it, and its alias), or the submit's alias names a job over other
+// paths (Body names that job's id alone). Body is the answer as it stands.
+type JobConflictError struct{ Body Error }
+
+func (e *JobConflictError) Error() string { return e.Body.Status }

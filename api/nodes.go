@@ -13,6 +13,13 @@ type Node struct {
 	Version       string `json:"version,omitempty"`
 }
 
+// The states of a worker, as Node.State and HeartbeatAnswer.State carry them.
+const (
+	WorkerLive           = "LIVE"
+	WorkerLost           = "LOST" // missed its heartbeats; being restored
+	WorkerDecommissioned = "DECOMMISSIONED"
+)
+
 // Nodes is the answer of GET /api/v1/nodes.
 type Nodes struct {
 	Results []Node `json:"results"`

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/cache"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 const page = 4096
@@ -184,7 +184,7 @@ func TestEvictionByPriorityThenRecency(t *testing.T) {
 		u.put(n, page)
 	}
 	c := open(t, t.TempDir(), 5*page, nil)
-	c.SetPolicy(cache.Policy{Priorities: map[string]fsm.Priority{"/low": fsm.PriorityLow, "/high": fsm.PriorityHigh}})
+	c.SetPolicy(cache.Policy{Priorities: map[string]policy.Priority{"/low": policy.PriorityLow, "/high": policy.PriorityHigh}})
 	for _, n := range []string{"low/1", "low/2", "med/1", "med/2", "high/1"} {
 		read(t, c, u, n)
 	}
@@ -221,7 +221,7 @@ func TestEvictionByPriorityThenRecency(t *testing.T) {
 	}
 	// With every cached page HIGH and the cache full, a LOW page is served
 	// but not admitted.
-	c.SetPolicy(cache.Policy{Priorities: map[string]fsm.Priority{"/low": fsm.PriorityLow, "/": fsm.PriorityHigh}})
+	c.SetPolicy(cache.Policy{Priorities: map[string]policy.Priority{"/low": policy.PriorityLow, "/": policy.PriorityHigh}})
 	c.Free("/low")
 	u.put("high/2", page)
 	read(t, c, u, "high/2")
@@ -326,11 +326,11 @@ func TestCacheFilterRules(t *testing.T) {
 	clk := &clock{now: time.Unix(1_000_000, 0)}
 	c := open(t, t.TempDir(), 100*page, clk)
 	c.SetPolicy(cache.Policy{
-		Rules: []fsm.FilterRule{
-			{Rule: fsm.RuleSkipCache, Pattern: `\.tmp$`},
-			{Rule: fsm.RuleMaxAge, Pattern: `^/live/`, Time: 10 * time.Minute},
+		Rules: []policy.FilterRule{
+			{Rule: policy.RuleSkipCache, Pattern: `\.tmp$`},
+			{Rule: policy.RuleMaxAge, Pattern: `^/live/`, Time: 10 * time.Minute},
 		},
-		Default: fsm.FilterRule{Rule: fsm.RuleImmutable},
+		Default: policy.FilterRule{Rule: policy.RuleImmutable},
 	})
 	read(t, c, u, "skip/f.tmp")
 	read(t, c, u, "skip/f.tmp")

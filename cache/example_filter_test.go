@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/alluvium/alluvium/cache"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // Cache-filter rules decide what is kept: a file matching a skipCache rule
@@ -29,7 +29,7 @@ func ExampleCache_SetPolicy() {
 		return
 	}
 	defer c.Close()
-	c.SetPolicy(cache.Policy{Rules: []fsm.FilterRule{{Rule: fsm.RuleSkipCache, Pattern: `\.tmp$`}}})
+	c.SetPolicy(cache.Policy{Rules: []policy.FilterRule{{Rule: policy.RuleSkipCache, Pattern: `\.tmp$`}}})
 
 	for _, name := range []string{"model.bin", "scratch.tmp"} {
 		file := filepath.Join(dir, name)

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/alluvium/alluvium/cache"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // A read-through cache over a local file, with a priority policy.
@@ -22,7 +22,7 @@ func Example() {
 	cfg.Dir = filepath.Join(dir, "cache")
 	c, _ := cache.Open(cfg)
 	defer c.Close()
-	c.SetPolicy(cache.Policy{Priorities: map[string]fsm.Priority{"/data": fsm.PriorityHigh}})
+	c.SetPolicy(cache.Policy{Priorities: map[string]policy.Priority{"/data": policy.PriorityHigh}})
 
 	origin := fileOrigin{name: ufsFile, reads: new(atomic.Int64)}
 	buf := make([]byte, 5)

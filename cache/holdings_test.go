@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/cache"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // changeLog collects a cache's holding changes, as a worker's reporter does.
@@ -126,7 +126,7 @@ func TestHoldingChangesReplay(t *testing.T) {
 				case 8:
 					if r.IntN(3) == 0 { // the UFS changes under the cache
 						u.put(name, sizes[r.IntN(len(sizes))])
-						c.SetPolicy(cache.Policy{Default: fsm.FilterRule{Rule: fsm.RuleMaxAge, Time: time.Second}})
+						c.SetPolicy(cache.Policy{Default: policy.FilterRule{Rule: policy.RuleMaxAge, Time: time.Second}})
 					}
 				default:
 					if r.IntN(8) == 0 { // restart: a new epoch

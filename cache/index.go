@@ -4,10 +4,10 @@ import (
 	"container/list"
 	"time"
 
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
-// levels are the eviction levels, indexed by fsm.Priority (1..3).
+// levels are the eviction levels, indexed by policy.Priority (1..3).
 type levels [4]list.List
 
 func (l *levels) init() {
@@ -28,7 +28,7 @@ type fileEntry struct {
 	readyPages  int64 // pages on disk (not only reserved)
 	complete    bool  // held whole: every page ready (see holdings.go)
 	bytes       int64 // of ready and reserved pages
-	priority    fsm.Priority
+	priority    policy.Priority
 	quotaDir    string
 	metaWritten bool
 }
@@ -135,7 +135,7 @@ func (c *Cache) dropFile(f *fileEntry, reason string) {
 // higher than its own). The caller holds mu.
 // The pages of protect (the file being admitted) are never evicted for it:
 // a file larger than its room would only evict itself page by page.
-func (c *Cache) reserve(prio fsm.Priority, quotaDir string, budget, size int64, protect *fileEntry) bool {
+func (c *Cache) reserve(prio policy.Priority, quotaDir string, budget, size int64, protect *fileEntry) bool {
 	if quotaDir != "" {
 		if size > budget {
 			return false
@@ -157,8 +157,8 @@ func (c *Cache) reserve(prio fsm.Priority, quotaDir string, budget, size int64, 
 
 // evictOne evicts the least recently used page, not of protect, of the
 // lowest non-empty level up to maxLevel, and reports whether there was one.
-func (c *Cache) evictOne(l *levels, maxLevel fsm.Priority, reason string, protect *fileEntry) bool {
-	for lv := fsm.PriorityLow; lv <= maxLevel; lv++ {
+func (c *Cache) evictOne(l *levels, maxLevel policy.Priority, reason string, protect *fileEntry) bool {
+	for lv := policy.PriorityLow; lv <= maxLevel; lv++ {
 		for e := l[lv].Back(); e != nil; e = e.Prev() {
 			if pe := e.Value.(*pageEntry); pe.file != protect {
 				c.removePage(pe, reason)
@@ -209,9 +209,9 @@ func (c *Cache) rebucket() {
 func (c *Cache) enforceBudgets() {
 	for dir, budget := range c.pol.budgets {
 		q := c.quotaLRU[dir]
-		for c.quotaUsed[dir] > budget && q != nil && c.evictOne(q, fsm.PriorityHigh, "quota", nil) {
+		for c.quotaUsed[dir] > budget && q != nil && c.evictOne(q, policy.PriorityHigh, "quota", nil) {
 		}
 	}
-	for c.used > c.cfg.CapacityBytes && c.evictOne(&c.lru, fsm.PriorityHigh, "capacity", nil) {
+	for c.used > c.cfg.CapacityBytes && c.evictOne(&c.lru, policy.PriorityHigh, "capacity", nil) {
 	}
 }

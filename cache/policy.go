@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // Policy is what the coordinators decided for this worker: priorities,
@@ -12,32 +12,32 @@ import (
 // wins), and the cache-filter rules. The zero Policy caches everything at
 // MEDIUM priority, forever, without quotas.
 type Policy struct {
-	Priorities map[string]fsm.Priority
+	Priorities map[string]policy.Priority
 	TTLs       map[string]time.Duration
 	// Budgets are this worker's share of each quota, in bytes.
 	Budgets map[string]int64
-	Rules   []fsm.FilterRule
-	Default fsm.FilterRule
+	Rules   []policy.FilterRule
+	Default policy.FilterRule
 }
 
 // compiledPolicy is a Policy ready for lookups on the read path.
 type compiledPolicy struct {
-	priorities map[string]fsm.Priority
+	priorities map[string]policy.Priority
 	ttls       map[string]time.Duration
 	budgets    map[string]int64
 	rules      []compiledRule
-	def        fsm.FilterRule
+	def        policy.FilterRule
 }
 
 type compiledRule struct {
-	fsm.FilterRule
+	policy.FilterRule
 	re *regexp.Regexp
 }
 
 func compile(p Policy) *compiledPolicy {
 	cp := &compiledPolicy{priorities: p.Priorities, ttls: p.TTLs, budgets: p.Budgets, def: p.Default}
 	if cp.def.Rule == "" {
-		cp.def.Rule = fsm.RuleImmutable
+		cp.def.Rule = policy.RuleImmutable
 	}
 	for _, r := range p.Rules {
 		re, err := regexp.Compile(r.Pattern)
@@ -73,11 +73,11 @@ func longest[V any](m map[string]V, p string) (dir string, v V, ok bool) {
 	}
 }
 
-func (cp *compiledPolicy) priority(p string) fsm.Priority {
+func (cp *compiledPolicy) priority(p string) policy.Priority {
 	if _, v, ok := longest(cp.priorities, p); ok && v != 0 {
 		return v
 	}
-	return fsm.PriorityMedium
+	return policy.PriorityMedium
 }
 
 func (cp *compiledPolicy) ttl(p string) (time.Duration, bool) {
@@ -92,7 +92,7 @@ func (cp *compiledPolicy) quota(p string) (string, int64, bool) {
 
 // rule returns the cache-filter rule for p: the first matching rule in
 // order, else the default.
-func (cp *compiledPolicy) rule(p string) fsm.FilterRule {
+func (cp *compiledPolicy) rule(p string) policy.FilterRule {
 	for _, r := range cp.rules {
 		if r.re.MatchString(p) {
 			return r.FilterRule

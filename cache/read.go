@@ -7,7 +7,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 func memKey(path string, version uint64, idx int64) string {
@@ -28,7 +28,7 @@ func (c *Cache) prepare(ctx context.Context, path string, o Origin) (view, error
 	now := c.now()
 	c.mu.Lock()
 	rule := c.pol.rule(path)
-	cacheable := rule.Rule != fsm.RuleSkipCache
+	cacheable := rule.Rule != policy.RuleSkipCache
 	f := c.files[path]
 	if f != nil {
 		if ttl, ok := c.pol.ttl(path); ok && now.Sub(f.cachedAt) > ttl {
@@ -36,7 +36,7 @@ func (c *Cache) prepare(ctx context.Context, path string, o Origin) (view, error
 			f = nil
 		}
 	}
-	if f != nil && (rule.Rule != fsm.RuleMaxAge || now.Sub(f.validatedAt) <= rule.Time) {
+	if f != nil && (rule.Rule != policy.RuleMaxAge || now.Sub(f.validatedAt) <= rule.Time) {
 		v := view{meta: f.meta, version: f.version, cacheable: cacheable}
 		c.mu.Unlock()
 		return v, nil

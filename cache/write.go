@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // admit stores a page if the policies let it in, and reports whether it did.
@@ -16,7 +16,7 @@ func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
 	version := meta.Version()
 	size := int64(len(data))
 	c.mu.Lock()
-	if c.pol.rule(path).Rule == fsm.RuleSkipCache {
+	if c.pol.rule(path).Rule == policy.RuleSkipCache {
 		c.stats.uncached++
 		c.mu.Unlock()
 		return false
@@ -78,7 +78,7 @@ func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
 func (c *Cache) admitEmpty(path string, meta Meta) error {
 	version := meta.Version()
 	c.mu.Lock()
-	if c.pol.rule(path).Rule == fsm.RuleSkipCache {
+	if c.pol.rule(path).Rule == policy.RuleSkipCache {
 		c.mu.Unlock()
 		return nil
 	}

@@ -274,10 +274,8 @@ func (c *Coordinator) Raft() *raft.Raft { return c.raft }
 // entry of earlier terms, so that its state may be read linearizably.
 func (c *Coordinator) IsLeader() bool { return c.leadership.ready() }
 
-// Leader returns the leader's id and published addresses. It fails with
-// ErrNoLeader when no leader is known or the leader has not published its
-// HTTP address yet.
-func (c *Coordinator) Leader() (fsm.Coordinator, error) {
+// leaderInfo is Leader (see apibackend.go) in the state machine's terms.
+func (c *Coordinator) leaderInfo() (fsm.Coordinator, error) {
 	addr, id := c.raft.LeaderWithID()
 	if id == "" {
 		return fsm.Coordinator{}, ErrNoLeader
@@ -299,7 +297,7 @@ func (c *Coordinator) selfInfo() fsm.Coordinator {
 
 // notLeader builds the error for a call that needs the leader.
 func (c *Coordinator) notLeader() error {
-	leader, err := c.Leader()
+	leader, err := c.leaderInfo()
 	if err != nil {
 		return err
 	}
@@ -460,7 +458,7 @@ func (c *Coordinator) WaitLeader(ctx context.Context) (fsm.Coordinator, error) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if l, err := c.Leader(); err == nil && (l.ID != c.cfg.ID || c.IsLeader()) {
+		if l, err := c.leaderInfo(); err == nil && (l.ID != c.cfg.ID || c.IsLeader()) {
 			return l, nil
 		}
 		select {

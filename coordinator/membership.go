@@ -21,7 +21,8 @@ const CoordinatorsPath = "/api/v1/coordinators"
 // AddCoordinator makes a coordinator a voter (if it is not one with that Raft
 // address already) and records its addresses. It must run on the leader and
 // is idempotent, so joining again after a restart is harmless.
-func (c *Coordinator) AddCoordinator(ctx context.Context, info fsm.Coordinator) error {
+func (c *Coordinator) AddCoordinator(ctx context.Context, req api.JoinRequest) error {
+	info := fsm.Coordinator{ID: req.ID, RaftAddress: req.RaftAddress, HTTPAddress: req.HTTPAddress}
 	if info.ID == "" || info.RaftAddress == "" || info.HTTPAddress == "" {
 		return fmt.Errorf("%w: a coordinator needs an id, a raft address and an http address", fsm.ErrInvalid)
 	}
@@ -107,7 +108,7 @@ func (c *Coordinator) Health() (api.Health, error) {
 		CommitIndex:  c.raft.CommitIndex(),
 		AppliedIndex: c.fsm.AppliedIndex(),
 	}
-	leader, err := c.Leader()
+	leader, err := c.leaderInfo()
 	h.Leader = leader.ID
 	if err == nil && c.raft.AppliedIndex() < h.CommitIndex {
 		err = fmt.Errorf("applied index %d is behind commit index %d", c.raft.AppliedIndex(), h.CommitIndex)
@@ -175,7 +176,7 @@ func (c *Coordinator) announce() error {
 		_, err := c.Apply(ctx, &fsm.SetCoordinator{Coordinator: self})
 		return err
 	}
-	leader, err := c.Leader()
+	leader, err := c.leaderInfo()
 	if err != nil {
 		return err
 	}

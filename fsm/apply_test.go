@@ -359,7 +359,7 @@ func TestApplyPriorities(t *testing.T) {
 		}},
 		{"update", &SetPriority{Path: "/s3/x", Priority: PriorityHigh}, nil, nil},
 		{"set another", &SetPriority{Path: "/s3", Priority: PriorityMedium}, nil, func(t *testing.T, f *FSM, _ any) {
-			eq(t, "Priorities", f.Priorities(), []PathPriority{{"/s3", PriorityMedium}, {"/s3/x", PriorityHigh}})
+			eq(t, "Priorities", f.Priorities(), []PathPriority{{Path: "/s3", Priority: PriorityMedium}, {Path: "/s3/x", Priority: PriorityHigh}})
 		}},
 		{"delete unknown", &DeletePriority{Path: "/s3/nope"}, ErrNotFound, nil},
 		{"delete", &DeletePriority{Path: "/s3/x"}, nil, func(t *testing.T, f *FSM, _ any) {

@@ -1,23 +1,25 @@
 package fsm
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/alluvium/alluvium/policy"
 )
 
-// Sentinel errors returned by Apply and by queries. Callers test them with
-// errors.Is; the HTTP layer maps each to one status code.
+// Sentinel errors returned by Apply and by queries: the kinds of package
+// policy, so that a caller that knows only the shared vocabulary can test
+// them with errors.Is; the HTTP layer maps each to one status code.
 var (
 	// ErrNotFound: the named object does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = policy.ErrNotFound
 	// ErrConflict: the change collides with existing state (a duplicate or
 	// nested mount, a job that exists already).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = policy.ErrConflict
 	// ErrGone: the object to stop or remove no longer exists or has finished.
-	ErrGone = errors.New("gone")
+	ErrGone = policy.ErrGone
 	// ErrInvalid: the command is malformed or does not fit the current state
 	// (a policy on a path outside every mount point).
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = policy.ErrInvalid
 )
 
 // JobExistsError reports a submit that named a job which exists already. The
@@ -55,28 +57,18 @@ func (e *JobAliasError) Error() string {
 // Is makes a JobAliasError match ErrConflict.
 func (e *JobAliasError) Is(target error) bool { return target == ErrConflict }
 
-// stateError is an error of one of the sentinel kinds above whose message
-// is the reason alone, so that an API can answer it as it stands.
-type stateError struct {
-	kind error
-	msg  string
-}
-
-func (e *stateError) Error() string { return e.msg }
-func (e *stateError) Unwrap() error { return e.kind }
-
 func invalidf(format string, args ...any) error {
-	return &stateError{ErrInvalid, fmt.Sprintf(format, args...)}
+	return policy.Errorf(ErrInvalid, format, args...)
 }
 
 func conflictf(format string, args ...any) error {
-	return &stateError{ErrConflict, fmt.Sprintf(format, args...)}
+	return policy.Errorf(ErrConflict, format, args...)
 }
 
 func notFoundf(format string, args ...any) error {
-	return &stateError{ErrNotFound, fmt.Sprintf(format, args...)}
+	return policy.Errorf(ErrNotFound, format, args...)
 }
 
 func gonef(format string, args ...any) error {
-	return &stateError{ErrGone, fmt.Sprintf(format, args...)}
+	return policy.Errorf(ErrGone, format, args...)
 }

@@ -3,50 +3,31 @@ package fsm
 import (
 	"regexp"
 	"slices"
-	"strings"
-	"time"
+
+	"github.com/alluvium/alluvium/policy"
 )
 
-// RuleKind says how workers cache the files a cache-filter rule matches.
-type RuleKind string
+// RuleKind, FilterRule and FilterPolicy are the shared vocabulary of
+// package policy; the aliases keep this package's commands and the golden
+// files of testdata/compat written in its own terms.
+type (
+	RuleKind     = policy.RuleKind
+	FilterRule   = policy.FilterRule
+	FilterPolicy = policy.FilterPolicy
+)
 
-// The cache-filter rules.
+// The cache-filter rules (see policy.RuleKind).
 const (
-	// RuleImmutable: cache, and never re-check the UFS.
-	RuleImmutable RuleKind = "immutable"
-	// RuleSkipCache: never cache; reads go through to the UFS.
-	RuleSkipCache RuleKind = "skipCache"
-	// RuleMaxAge: cached data is fresh for Time, then re-validated against a
-	// UFS stat.
-	RuleMaxAge RuleKind = "maxAge"
+	RuleImmutable = policy.RuleImmutable
+	RuleSkipCache = policy.RuleSkipCache
+	RuleMaxAge    = policy.RuleMaxAge
 )
 
 // MaxFilterRules bounds the rule list, which every worker matches per file.
 const MaxFilterRules = 1024
 
 // ParseRuleKind reads a rule name in any case.
-func ParseRuleKind(s string) (RuleKind, error) {
-	for _, k := range []RuleKind{RuleImmutable, RuleSkipCache, RuleMaxAge} {
-		if strings.EqualFold(s, string(k)) {
-			return k, nil
-		}
-	}
-	return "", invalidf("rule %q is not one of immutable, skipCache, maxAge", s)
-}
-
-// FilterRule is one cache-filter rule: files whose Alluxio path matches the
-// RE2 Pattern are cached as Rule says. Time is set for maxAge only.
-type FilterRule struct {
-	Rule    RuleKind      `json:"rule" msgpack:"Rule"`
-	Pattern string        `json:"pattern,omitempty" msgpack:"Pattern"`
-	Time    time.Duration `json:"time,omitempty" msgpack:"Time"`
-}
-
-// FilterPolicy is the ordered rule list and the rule taken when none matches.
-type FilterPolicy struct {
-	Rules   []FilterRule `json:"rules" msgpack:"Rules"`
-	Default FilterRule   `json:"defaultRule" msgpack:"Default"`
-}
+func ParseRuleKind(s string) (RuleKind, error) { return policy.ParseRuleKind(s) }
 
 // AddFilterRule appends a rule, or updates the time of the rule with the same
 // kind and pattern, keeping its place in the order.

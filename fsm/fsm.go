@@ -73,22 +73,22 @@ func New() *FSM {
 	f.handlers = map[CommandType]func(uint64, Command) any{
 		CmdSetCoordinator:    handle(f.applySetCoordinator),
 		CmdRemoveCoordinator: handle(f.applyRemoveCoordinator),
-		CmdAddMount:          policy(f, handle(f.applyAddMount)),
-		CmdRemoveMount:       policy(f, handle(f.applyRemoveMount)),
-		CmdReplaceMounts:     policy(f, handle(f.applyReplaceMounts)),
-		CmdSetQuota:          policy(f, handle(f.applySetQuota)),
-		CmdDeleteQuota:       policy(f, handle(f.applyDeleteQuota)),
-		CmdSetQuotaBudgets:   policy(f, handle(f.applySetQuotaBudgets)),
-		CmdSetTTL:            policy(f, handle(f.applySetTTL)),
-		CmdDeleteTTL:         policy(f, handle(f.applyDeleteTTL)),
-		CmdSetPriority:       policy(f, handle(f.applySetPriority)),
-		CmdDeletePriority:    policy(f, handle(f.applyDeletePriority)),
-		CmdAddFilterRule:     policy(f, handle(f.applyAddFilterRule)),
-		CmdRemoveFilterRule:  policy(f, handle(f.applyRemoveFilterRule)),
-		CmdSetDefaultFilter:  policy(f, handle(f.applySetDefaultFilter)),
-		CmdRegisterWorker:    policy(f, handle(f.applyRegisterWorker)),
-		CmdSetWorkerState:    policy(f, handle(f.applySetWorkerState)),
-		CmdRemoveWorker:      policy(f, handle(f.applyRemoveWorker)),
+		CmdAddMount:          policyStep(f, handle(f.applyAddMount)),
+		CmdRemoveMount:       policyStep(f, handle(f.applyRemoveMount)),
+		CmdReplaceMounts:     policyStep(f, handle(f.applyReplaceMounts)),
+		CmdSetQuota:          policyStep(f, handle(f.applySetQuota)),
+		CmdDeleteQuota:       policyStep(f, handle(f.applyDeleteQuota)),
+		CmdSetQuotaBudgets:   policyStep(f, handle(f.applySetQuotaBudgets)),
+		CmdSetTTL:            policyStep(f, handle(f.applySetTTL)),
+		CmdDeleteTTL:         policyStep(f, handle(f.applyDeleteTTL)),
+		CmdSetPriority:       policyStep(f, handle(f.applySetPriority)),
+		CmdDeletePriority:    policyStep(f, handle(f.applyDeletePriority)),
+		CmdAddFilterRule:     policyStep(f, handle(f.applyAddFilterRule)),
+		CmdRemoveFilterRule:  policyStep(f, handle(f.applyRemoveFilterRule)),
+		CmdSetDefaultFilter:  policyStep(f, handle(f.applySetDefaultFilter)),
+		CmdRegisterWorker:    policyStep(f, handle(f.applyRegisterWorker)),
+		CmdSetWorkerState:    policyStep(f, handle(f.applySetWorkerState)),
+		CmdRemoveWorker:      policyStep(f, handle(f.applyRemoveWorker)),
 		CmdSubmitJob:         handle(f.applySubmitJob),
 		CmdUpdateJob:         handle(f.applyUpdateJob),
 		CmdStopJob:           handle(f.applyStopJob),
@@ -106,9 +106,9 @@ func handle[C Command](fn func(index uint64, c C) any) func(uint64, Command) any
 	return func(index uint64, c Command) any { return fn(index, c.(C)) }
 }
 
-// policy wraps a handler whose successful changes workers must see: it moves
+// policyStep wraps a handler whose successful changes workers must see: it moves
 // the policy version to the entry's index and wakes watchers.
-func policy(f *FSM, fn func(uint64, Command) any) func(uint64, Command) any {
+func policyStep(f *FSM, fn func(uint64, Command) any) func(uint64, Command) any {
 	return func(index uint64, c Command) any {
 		res := fn(index, c)
 		if _, failed := res.(error); !failed {

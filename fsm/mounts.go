@@ -4,16 +4,13 @@ import (
 	"maps"
 
 	"github.com/alluvium/alluvium/apath"
+	"github.com/alluvium/alluvium/policy"
 )
 
-// Mount binds an Alluxio path to a UFS location. Options carry UFS settings
-// such as "s3.endpoint" and credentials; they are replicated as given and
-// masked by the API when answered.
-type Mount struct {
-	Path    string            `json:"path" msgpack:"Path"`
-	UFS     string            `json:"ufs" msgpack:"UFS"`
-	Options map[string]string `json:"options,omitempty" msgpack:"Options"`
-}
+// Mount is the shared vocabulary of package policy; the alias keeps this
+// package's commands and the golden files of testdata/compat written in its
+// own terms.
+type Mount = policy.Mount
 
 // AddMount adds a mount point. Apply refuses a path that is mounted already,
 // lies inside or above another mount point, or a UFS that is mounted

@@ -1,66 +1,24 @@
 package fsm
 
-import (
-	"encoding/json"
-	"fmt"
-	"strings"
-)
+import "github.com/alluvium/alluvium/policy"
 
-// Priority orders eviction: LOW goes first, then MEDIUM, then HIGH. The zero
-// value means "unset" and is treated as MEDIUM by workers.
-type Priority uint8
+// Priority, its values and PathPriority are the shared vocabulary of
+// package policy; the aliases keep this package's commands and the golden
+// files of testdata/compat written in its own terms.
+type (
+	Priority     = policy.Priority
+	PathPriority = policy.PathPriority
+)
 
 // The priorities, in eviction order.
 const (
-	PriorityLow    Priority = 1
-	PriorityMedium Priority = 2
-	PriorityHigh   Priority = 3
+	PriorityLow    = policy.PriorityLow
+	PriorityMedium = policy.PriorityMedium
+	PriorityHigh   = policy.PriorityHigh
 )
 
-func (p Priority) String() string {
-	switch p {
-	case PriorityLow:
-		return "LOW"
-	case PriorityMedium:
-		return "MEDIUM"
-	case PriorityHigh:
-		return "HIGH"
-	}
-	return fmt.Sprintf("Priority(%d)", uint8(p))
-}
-
 // ParsePriority reads "LOW", "MEDIUM" or "HIGH", in any case.
-func ParsePriority(s string) (Priority, error) {
-	switch strings.ToUpper(s) {
-	case "LOW":
-		return PriorityLow, nil
-	case "MEDIUM":
-		return PriorityMedium, nil
-	case "HIGH":
-		return PriorityHigh, nil
-	}
-	return 0, invalidf("priority %q is not one of HIGH, MEDIUM, LOW", s)
-}
-
-// MarshalJSON writes the priority's name.
-func (p Priority) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
-
-// UnmarshalJSON reads a priority's name, in any case.
-func (p *Priority) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return invalidf("priority must be a string: HIGH, MEDIUM or LOW")
-	}
-	v, err := ParsePriority(s)
-	*p = v
-	return err
-}
-
-// PathPriority is the eviction priority of the data under a directory.
-type PathPriority struct {
-	Path     string   `json:"path" msgpack:"Path"`
-	Priority Priority `json:"priority" msgpack:"Priority"`
-}
+func ParsePriority(s string) (Priority, error) { return policy.ParsePriority(s) }
 
 // SetPriority adds or updates a directory's priority.
 type SetPriority struct {

@@ -10,7 +10,7 @@ import (
 // OpClearStale is the one cache operation the API knows.
 const OpClearStale = "clearStale"
 
-// StaleCleaner is implemented by backends that can reach the workers: it
+// StaleCleaner is the part of a Backend that reaches the workers: it
 // starts or stops clear-stale on every member worker and reports, per
 // worker id, those that did not accept, LOST ones included.
 type StaleCleaner interface {
@@ -38,14 +38,12 @@ func (s *server) cacheOp(r *http.Request, start bool) (any, error) {
 		return nil, errorf(http.StatusNotImplemented, "cache operation %q is not implemented (the only one is %q)", req.Op, OpClearStale)
 	}
 	out := api.CacheOpResult{Errors: map[string]string{}}
-	if c, ok := s.b.(StaleCleaner); ok {
-		errs, err := c.ClearStale(r.Context(), start)
-		if err != nil {
-			return nil, err
-		}
-		for id, msg := range errs {
-			out.Errors[id] = msg
-		}
+	errs, err := s.b.ClearStale(r.Context(), start)
+	if err != nil {
+		return nil, err
+	}
+	for id, msg := range errs {
+		out.Errors[id] = msg
 	}
 	return out, nil
 }
@@ -55,12 +53,10 @@ func (s *server) getCache(r *http.Request) (any, error) {
 		return nil, err
 	}
 	out := api.CacheStatus{Results: []api.ClearStaleStatus{}}
-	if c, ok := s.b.(StaleCleaner); ok {
-		st, err := c.ClearStaleStatus(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		out.Results = append(out.Results, st...)
+	st, err := s.b.ClearStaleStatus(r.Context())
+	if err != nil {
+		return nil, err
 	}
+	out.Results = append(out.Results, st...)
 	return out, nil
 }

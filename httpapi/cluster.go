@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
 func (s *server) clusterRoutes() []route {
@@ -33,8 +32,7 @@ func (s *server) postCoordinator(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	info := fsm.Coordinator{ID: req.ID, RaftAddress: req.RaftAddress, HTTPAddress: req.HTTPAddress}
-	if err := s.b.AddCoordinator(r.Context(), info); err != nil {
+	if err := s.b.AddCoordinator(r.Context(), req); err != nil {
 		return nil, err
 	}
 	return req, nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // httpError is an error with the status code a handler chose for it.
@@ -37,25 +37,25 @@ func statusOf(err error) (int, api.Error) {
 	body := api.Error{Status: err.Error()}
 	var he *httpError
 	var mbe *http.MaxBytesError
-	var exists *fsm.JobExistsError
-	var aliasUsed *fsm.JobAliasError
+	var conflict *api.JobConflictError
 	switch {
 	case errors.As(err, &he):
 		return he.code, body
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, api.Error{Status: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
-	case errors.As(err, &exists):
-		return http.StatusConflict, api.Error{Status: err.Error(), ID: exists.ID, State: string(exists.State), Resumed: exists.Resumed, Alias: exists.Alias}
-	case errors.As(err, &aliasUsed):
-		return http.StatusConflict, api.Error{Status: err.Error(), ID: aliasUsed.ID}
-	case errors.Is(err, fsm.ErrInvalid):
+	case errors.As(err, &conflict):
+		return http.StatusConflict, conflict.Body
+	case errors.Is(err, policy.ErrInvalid):
 		return http.StatusBadRequest, body
-	case errors.Is(err, fsm.ErrNotFound):
+	case errors.Is(err, policy.ErrNotFound):
 		return http.StatusNotFound, body
-	case errors.Is(err, fsm.ErrConflict):
+	case errors.Is(err, policy.ErrConflict):
 		return http.StatusConflict, body
-	case errors.Is(err, fsm.ErrGone):
+	case errors.Is(err, policy.ErrGone):
 		return http.StatusGone, body
+	case errors.Is(err, errors.ErrUnsupported):
+		// A capability the backend lacks, by its own decision (see Backend).
+		return http.StatusNotImplemented, body
 	case errors.Is(err, api.ErrNoLeader), errors.Is(err, api.ErrNotLeader):
 		// Every such answer starts "no raft leader" (clients know from it
 		// that nothing was applied), said once.

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
 // MaxFileIndexBatch bounds the paths of one file-index request, on top of
@@ -38,12 +37,8 @@ func (s *server) getFileIndex(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, next := s.b.FSM().FileIndexList(q["prefix"], q["lastKey"], count)
-	out := api.FileIndex{Results: make([]api.FileEntry, 0, len(entries)), NextKey: next}
-	for _, e := range entries {
-		out.Results = append(out.Results, api.FileEntry(e))
-	}
-	return out, nil
+	entries, next := s.b.FileIndexList(q["prefix"], q["lastKey"], count)
+	return api.FileIndex{Results: append(make([]api.FileEntry, 0, len(entries)), entries...), NextKey: next}, nil
 }
 
 func (s *server) postFileIndex(r *http.Request) (any, error) {
@@ -57,24 +52,23 @@ func (s *server) postFileIndex(r *http.Request) (any, error) {
 	if (len(req.Paths) == 0) == (len(req.Entries) == 0) {
 		return nil, errorf(http.StatusBadRequest, "give exactly one of \"paths\" and \"entries\"")
 	}
-	var entries []fsm.FileEntry
+	var entries []api.FileEntry
 	for _, p := range req.Paths {
-		entries = append(entries, fsm.FileEntry{Path: p})
+		entries = append(entries, api.FileEntry{Path: p})
 	}
 	for _, e := range req.Entries {
 		if len(e.Workers) > 0 {
 			return nil, errorf(http.StatusBadRequest, "entries take a path and a size; holders are recorded by the workers")
 		}
-		entries = append(entries, fsm.FileEntry{Path: e.Path, Size: e.Size})
+		entries = append(entries, api.FileEntry{Path: e.Path, Size: e.Size})
 	}
 	if len(entries) > MaxFileIndexBatch {
 		return nil, errorf(http.StatusBadRequest, "at most %d entries per request", MaxFileIndexBatch)
 	}
-	res, err := s.b.Apply(r.Context(), &fsm.FileIndexAdd{Entries: entries})
+	n, err := s.b.FileIndexAdd(r.Context(), entries)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := res.(int)
 	return api.FileIndexAdded{Added: n}, nil
 }
 
@@ -92,10 +86,9 @@ func (s *server) deleteFileIndex(r *http.Request) (any, error) {
 	if len(req.Paths) > MaxFileIndexBatch {
 		return nil, errorf(http.StatusBadRequest, "at most %d paths per request", MaxFileIndexBatch)
 	}
-	res, err := s.b.Apply(r.Context(), &fsm.FileIndexRemove{Paths: req.Paths})
+	n, err := s.b.FileIndexRemove(r.Context(), req.Paths)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := res.(int)
 	return api.FileIndexRemoved{Removed: n}, nil
 }

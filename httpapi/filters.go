@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 func (s *server) filterRoutes() []route {
@@ -31,7 +31,7 @@ func (s *server) getFilter(r *http.Request) (any, error) {
 	if _, err := query(r); err != nil {
 		return nil, err
 	}
-	p := s.b.FSM().Filter()
+	p := s.b.Filter()
 	out := api.CacheFilter{Rules: []api.FilterRule{}, DefaultRule: string(p.Default.Rule), DefaultTime: durationPtr(p.Default.Time)}
 	for _, rule := range p.Rules {
 		out.Rules = append(out.Rules, api.FilterRule{Rule: string(rule.Rule), Pattern: rule.Pattern, Time: durationPtr(rule.Time)})
@@ -47,23 +47,23 @@ func (s *server) postFilter(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rule := fsm.FilterRule{Rule: kind, Pattern: req.Pattern}
+	rule := policy.FilterRule{Rule: kind, Pattern: req.Pattern}
 	if req.Time != nil {
 		rule.Time = time.Duration(*req.Time)
 	}
-	if kind == fsm.RuleMaxAge && rule.Time <= 0 {
+	if kind == policy.RuleMaxAge && rule.Time <= 0 {
 		return nil, errorf(http.StatusBadRequest, "a maxAge rule needs field \"time\" (a positive duration)")
 	}
 	if req.UpdateDefault {
 		if req.Pattern != "" {
 			return nil, errorf(http.StatusBadRequest, "the default rule takes no pattern")
 		}
-		_, err = s.b.Apply(r.Context(), &fsm.SetDefaultFilter{Rule: rule})
+		err = s.b.SetDefaultFilter(r.Context(), rule)
 	} else {
 		if err := required("pattern", req.Pattern); err != nil {
 			return nil, err
 		}
-		_, err = s.b.Apply(r.Context(), &fsm.AddFilterRule{Rule: rule})
+		err = s.b.AddFilterRule(r.Context(), rule)
 	}
 	if err != nil {
 		return nil, err
@@ -82,11 +82,11 @@ func (s *server) deleteFilter(r *http.Request) (any, error) {
 	if req.UpdateDefault {
 		return nil, errorf(http.StatusBadRequest, "the default rule cannot be removed; change it with POST and updateDefault")
 	}
-	return s.applyDelete(r.Context(), &fsm.RemoveFilterRule{Rule: kind, Pattern: req.Pattern})
+	return applyDelete(s.b.RemoveFilterRule(r.Context(), kind, req.Pattern))
 }
 
 // decodeFilterRequest reads a rule request and its rule kind.
-func decodeFilterRequest(r *http.Request) (api.FilterRequest, fsm.RuleKind, error) {
+func decodeFilterRequest(r *http.Request) (api.FilterRequest, policy.RuleKind, error) {
 	var req api.FilterRequest
 	if err := decodeBody(r, &req); err != nil {
 		return req, "", err
@@ -94,6 +94,6 @@ func decodeFilterRequest(r *http.Request) (api.FilterRequest, fsm.RuleKind, erro
 	if err := required("rule", req.Rule); err != nil {
 		return req, "", err
 	}
-	kind, err := fsm.ParseRuleKind(req.Rule)
+	kind, err := policy.ParseRuleKind(req.Rule)
 	return req, kind, err
 }

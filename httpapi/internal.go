@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
-// WorkerRegistry is implemented by backends that keep workers: heartbeats
+// WorkerRegistry is the part of a Backend that keeps workers: heartbeats
 // (on the leader) and policy pulls (on any coordinator).
 type WorkerRegistry interface {
 	Heartbeat(ctx context.Context, hb api.Heartbeat) (api.HeartbeatAnswer, error)
@@ -27,14 +26,6 @@ func (s *server) internalRoutes() []route {
 		{http.MethodPost, api.PathWorkerHeartbeat, write, s.heartbeat},
 		{http.MethodGet, api.PathWorkerPolicies, local, s.workerPolicies},
 	}
-}
-
-func (s *server) registry() (WorkerRegistry, error) {
-	wr, ok := s.b.(WorkerRegistry)
-	if !ok {
-		return nil, errorf(http.StatusNotImplemented, "this coordinator does not keep workers")
-	}
-	return wr, nil
 }
 
 func checkWorkerID(id string) error {
@@ -68,19 +59,10 @@ func (s *server) registerWorker(r *http.Request) (any, error) {
 			return nil, errorf(http.StatusBadRequest, "startTime %q is not RFC 3339", req.StartTime)
 		}
 	}
-	w := fsm.Worker{ID: req.ID, Address: req.Address, CapacityBytes: req.CapacityBytes, StartTime: start, Version: req.Version}
-	if _, err := s.b.Apply(r.Context(), &fsm.RegisterWorker{Worker: w}); err != nil {
-		return nil, err
-	}
-	w, _ = s.b.FSM().Worker(req.ID)
-	return s.nodeView(w), nil
+	return s.b.RegisterWorker(r.Context(), req, start)
 }
 
 func (s *server) heartbeat(r *http.Request) (any, error) {
-	wr, err := s.registry()
-	if err != nil {
-		return nil, err
-	}
 	var hb api.Heartbeat
 	if err := decodeBody(r, &hb); err != nil {
 		return nil, err
@@ -88,14 +70,10 @@ func (s *server) heartbeat(r *http.Request) (any, error) {
 	if err := checkWorkerID(hb.ID); err != nil {
 		return nil, err
 	}
-	return wr.Heartbeat(r.Context(), hb)
+	return s.b.Heartbeat(r.Context(), hb)
 }
 
 func (s *server) workerPolicies(r *http.Request) (any, error) {
-	wr, err := s.registry()
-	if err != nil {
-		return nil, err
-	}
 	q, err := query(r, "since", "worker", "wait")
 	if err != nil {
 		return nil, err
@@ -126,5 +104,5 @@ func (s *server) workerPolicies(r *http.Request) (any, error) {
 		case <-ctx.Done():
 		}
 	}()
-	return wr.WorkerPolicies(ctx, q["worker"], since, wait)
+	return s.b.WorkerPolicies(ctx, q["worker"], since, wait)
 }

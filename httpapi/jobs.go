@@ -6,11 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
 // Bounds and defaults of job options.
@@ -21,16 +18,16 @@ const (
 	MaxAliasLen      = 256
 )
 
-// WorkerCounter is implemented by backends that know how many workers can
-// hold replicas; without it, only replicas = 1 is accepted.
+// WorkerCounter is the part of a Backend that knows how many workers can
+// hold replicas; a backend that answers 0 accepts only replicas = 1.
 type WorkerCounter interface {
 	ReplicaCapacity() int
 }
 
 func (s *server) jobRoutes() []route {
 	var rs []route
-	for _, t := range []fsm.JobType{fsm.JobLoad, fsm.JobFree} {
-		p := "/api/v1/" + string(t)
+	for _, t := range []string{api.JobLoad, api.JobFree} {
+		p := "/api/v1/" + t
 		rs = append(rs,
 			route{http.MethodGet, p, read, func(r *http.Request) (any, error) { return s.getJobs(r, t) }},
 			route{http.MethodPost, p, write, func(r *http.Request) (any, error) { return s.postJob(r, t) }},
@@ -44,47 +41,29 @@ func (s *server) jobRoutes() []route {
 	)
 }
 
-// jobView derives the answer's computed fields (elapsed time, throughput,
-// the tightest quota).
-func (s *server) jobView(j fsm.Job, now time.Time) api.Job {
-	v := api.Job{
-		ID: j.ID, Type: string(j.Type), State: string(j.State), Alias: j.Alias, Index: j.Index,
-		Paths: j.Paths, Target: j.Target, Options: j.Options,
-		SubmitTime: rfc3339(j.SubmitTime), StartTime: rfc3339(j.StartTime), EndTime: rfc3339(j.EndTime),
-		JobCounters: j.JobCounters, FailedFileSamples: j.FailedFileSamples, FailedFileListPath: j.FailedFileListPath,
-		ErrorMessage: j.ErrorMessage, QuotaCheckError: j.QuotaCheckError, Attempts: j.Attempts,
+// view drops what this API does not answer: the quota of a job when
+// quotas are switched off.
+func (s *server) view(j api.Job) api.Job {
+	if s.opts.Disabled.Quota {
+		j.Quota = nil
 	}
-	v.Quota = s.jobQuota(j)
-	if !j.StartTime.IsZero() {
-		end := now
-		if !j.EndTime.IsZero() {
-			end = j.EndTime
-		}
-		elapsed := end.Sub(j.StartTime)
-		v.TimeElapsedMilliseconds = elapsed.Milliseconds()
-		if elapsed > 0 {
-			moved := j.LoadedBytes + j.FreedBytes
-			v.ThroughputBytesPerSecond = int64(float64(moved) / elapsed.Seconds())
-		}
-	}
-	return v
+	return j
 }
 
-func (s *server) listJobs(r *http.Request, t fsm.JobType, q map[string]string) (any, error) {
+func (s *server) listJobs(t string, q map[string]string) (any, error) {
 	count, err := positiveInt(q, "count")
 	if err != nil {
 		return nil, err
 	}
-	jobs, next := s.b.FSM().Jobs(t, q["lastKey"], count)
+	jobs, next := s.b.Jobs(t, q["lastKey"], count)
 	out := api.Jobs{Results: make([]api.Job, 0, len(jobs)), NextKey: next}
-	now := time.Now()
 	for _, j := range jobs {
-		out.Results = append(out.Results, s.jobView(j, now))
+		out.Results = append(out.Results, s.view(j))
 	}
 	return out, nil
 }
 
-func (s *server) getJobs(r *http.Request, t fsm.JobType) (any, error) {
+func (s *server) getJobs(r *http.Request, t string) (any, error) {
 	q, err := query(r, "index", "alias", "lastKey", "count")
 	if err != nil {
 		return nil, err
@@ -94,7 +73,7 @@ func (s *server) getJobs(r *http.Request, t fsm.JobType) (any, error) {
 		return nil, err
 	}
 	if sel == "" {
-		return s.listJobs(r, t, q)
+		return s.listJobs(t, q)
 	}
 	if _, ok := q["lastKey"]; ok {
 		return nil, errorf(http.StatusBadRequest, "%s selects one job and takes no lastKey or count", sel)
@@ -102,17 +81,11 @@ func (s *server) getJobs(r *http.Request, t fsm.JobType) (any, error) {
 	if _, ok := q["count"]; ok {
 		return nil, errorf(http.StatusBadRequest, "%s selects one job and takes no lastKey or count", sel)
 	}
-	var j fsm.Job
-	var found bool
-	if sel == "alias" {
-		j, found = s.b.FSM().JobByKey(fsm.KeyByAlias(t, q["alias"]))
-	} else {
-		j, found = s.jobByIndex(t, q["index"])
-	}
+	j, found := s.b.FindJob(t, api.JobSelector{Alias: q["alias"], Index: q["index"]})
 	if !found {
 		return nil, errorf(http.StatusNotFound, "no %s job with %s %q", t, sel, q[sel])
 	}
-	return s.jobView(j, time.Now()), nil
+	return s.view(j), nil
 }
 
 // jobSpec is what load and free requests have in common.
@@ -128,7 +101,7 @@ type jobSpec struct {
 // shared options in, and normalizes what the job covers (see jobLocation):
 // the job's identity depends on the mount table, so it is settled here,
 // before the command is proposed, and the state machine gets Alluxio paths.
-func (s *server) checkSpec(spec *jobSpec, opts *fsm.JobOptions) error {
+func (s *server) checkSpec(spec *jobSpec, opts *api.JobOptions) error {
 	if (spec.index == "") == (len(spec.paths) == 0) {
 		return errorf(http.StatusBadRequest, "give exactly one of \"index\" and \"paths\"")
 	}
@@ -168,10 +141,7 @@ func (s *server) checkSpec(spec *jobSpec, opts *fsm.JobOptions) error {
 	}
 	opts.Replicas = 1
 	if spec.replicas != nil {
-		limit := 1
-		if wc, ok := s.b.(WorkerCounter); ok {
-			limit = max(wc.ReplicaCapacity(), 1)
-		}
+		limit := max(s.b.ReplicaCapacity(), 1)
 		if *spec.replicas < 1 || *spec.replicas > limit {
 			return errorf(http.StatusBadRequest, "replicas must be 1 to %d (the number of workers), not %d", limit, *spec.replicas)
 		}
@@ -190,11 +160,7 @@ func (s *server) checkSpec(spec *jobSpec, opts *fsm.JobOptions) error {
 // URI mapped to its Alluxio path through the mount table. It fails when no
 // mount point covers the location.
 func (s *server) jobLocation(loc string) (string, error) {
-	r, err := s.b.FSM().Resolve(cleanLocation(loc))
-	if err != nil {
-		return "", err
-	}
-	return r.Path, nil
+	return s.b.ResolvePath(cleanLocation(loc))
 }
 
 // cleanLocation cleans the path of an Alluxio path ("/data//a/" -> "/data/a")
@@ -215,22 +181,10 @@ func cleanLocation(loc string) string {
 	return scheme + "://" + host + path.Clean("/"+p)
 }
 
-// jobByIndex finds the job of an index file, as a request names it: by its
-// normalized form, or else as spelled (a job submitted by an earlier version
-// kept its index as the request spelled it).
-func (s *server) jobByIndex(t fsm.JobType, index string) (fsm.Job, bool) {
-	if p, err := s.jobLocation(index); err == nil {
-		if j, ok := s.b.FSM().JobByKey(fsm.KeyByIndex(t, p)); ok {
-			return j, true
-		}
-	}
-	return s.b.FSM().JobByKey(fsm.KeyByIndex(t, index))
-}
-
-func (s *server) postJob(r *http.Request, t fsm.JobType) (any, error) {
+func (s *server) postJob(r *http.Request, t string) (any, error) {
 	var spec jobSpec
-	var opts fsm.JobOptions
-	if t == fsm.JobLoad {
+	var opts api.JobOptions
+	if t == api.JobLoad {
 		var req api.LoadRequest
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
@@ -265,7 +219,7 @@ func (s *server) postJob(r *http.Request, t fsm.JobType) (any, error) {
 	if err := s.checkSpec(&spec, &opts); err != nil {
 		return nil, err
 	}
-	cmd := &fsm.SubmitJob{Job: fsm.Job{Type: t, Index: spec.index, Alias: spec.alias, Paths: spec.paths, Options: opts}}
+	cmd := api.JobSpec{Type: t, Index: spec.index, Alias: spec.alias, Paths: spec.paths, Options: opts}
 	// A job submitted by an earlier version kept its index and paths as
 	// spelled: the state machine finds it by them when no job has the
 	// normalized identity.
@@ -278,18 +232,16 @@ func (s *server) postJob(r *http.Request, t fsm.JobType) (any, error) {
 	return s.submit(r, cmd)
 }
 
-// submit proposes a job by the rules of this version (fsm.RulesByCoverage).
-func (s *server) submit(r *http.Request, cmd *fsm.SubmitJob) (any, error) {
-	cmd.Rules = fsm.RulesByCoverage
-	res, err := s.b.Apply(r.Context(), cmd)
+// submit proposes a job.
+func (s *server) submit(r *http.Request, spec api.JobSpec) (any, error) {
+	j, err := s.b.SubmitJob(r.Context(), spec)
 	if err != nil {
 		return nil, err
 	}
-	j, _ := res.(fsm.Job)
-	return s.jobView(j, time.Now()), nil
+	return s.view(j), nil
 }
 
-func (s *server) deleteJob(r *http.Request, t fsm.JobType) (any, error) {
+func (s *server) deleteJob(r *http.Request, t string) (any, error) {
 	var req api.JobSelector
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
@@ -300,23 +252,15 @@ func (s *server) deleteJob(r *http.Request, t fsm.JobType) (any, error) {
 	if (req.Index == "") == (req.Alias == "") {
 		return nil, errorf(http.StatusBadRequest, "give exactly one of \"index\" and \"alias\"")
 	}
-	key := fsm.KeyByAlias(t, req.Alias)
-	if req.Index != "" {
-		key = fsm.KeyByIndex(t, req.Index)
-		if j, ok := s.jobByIndex(t, req.Index); ok {
-			key = fsm.KeyByIndex(t, j.Index) // the key it is stored under
-		}
-	}
-	return s.stop(r, &fsm.StopJob{Key: key})
+	return s.stop(r, t, req)
 }
 
-func (s *server) stop(r *http.Request, cmd *fsm.StopJob) (any, error) {
-	res, err := s.b.Apply(r.Context(), cmd)
+func (s *server) stop(r *http.Request, t string, sel api.JobSelector) (any, error) {
+	j, err := s.b.StopJob(r.Context(), t, sel)
 	if err != nil {
 		return nil, err
 	}
-	j, _ := res.(fsm.Job)
-	return s.jobView(j, time.Now()), nil
+	return s.view(j), nil
 }
 
 func (s *server) getRebalance(r *http.Request) (any, error) {
@@ -328,21 +272,14 @@ func (s *server) getRebalance(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var j fsm.Job
-	var found bool
-	switch sel {
-	case "":
-		return s.listJobs(r, fsm.JobRebalance, q)
-	case "id":
-		j, found = s.b.FSM().Job(q["id"])
-		found = found && j.Type == fsm.JobRebalance
-	case "target":
-		j, found = s.b.FSM().JobByKey(fsm.KeyByTarget(q["target"]))
+	if sel == "" {
+		return s.listJobs(api.JobRebalance, q)
 	}
-	if !found {
+	j, found := s.b.FindJob(api.JobRebalance, api.JobSelector{ID: q["id"], Target: q["target"]})
+	if !found || j.Type != api.JobRebalance {
 		return nil, errorf(http.StatusNotFound, "no rebalance job with %s %q", sel, q[sel])
 	}
-	return s.jobView(j, time.Now()), nil
+	return s.view(j), nil
 }
 
 // RebalanceAll is the target that rebalances every worker.
@@ -357,12 +294,12 @@ func (s *server) postRebalance(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if req.Target != RebalanceAll {
-		w, found := s.b.FSM().Worker(req.Target)
-		if !found || w.State == fsm.WorkerDecommissioned {
+		w, found := s.b.Node(req.Target)
+		if !found || w.State == api.WorkerDecommissioned {
 			return nil, errorf(http.StatusBadRequest, "target %q is neither ALL nor a known worker", req.Target)
 		}
 	}
-	opts := fsm.JobOptions{LoadBatchSize: DefaultBatchSize}
+	opts := api.JobOptions{LoadBatchSize: DefaultBatchSize}
 	if o := req.Options; o != nil {
 		if o.LoadBatchSize != nil {
 			if *o.LoadBatchSize < 1 || *o.LoadBatchSize > MaxBatchSize {
@@ -378,7 +315,7 @@ func (s *server) postRebalance(r *http.Request) (any, error) {
 		}
 		opts.SkipPrune = o.SkipPrune
 	}
-	return s.submit(r, &fsm.SubmitJob{Job: fsm.Job{Type: fsm.JobRebalance, Target: req.Target, Options: opts}})
+	return s.submit(r, api.JobSpec{Type: api.JobRebalance, Target: req.Target, Options: opts})
 }
 
 func (s *server) deleteRebalance(r *http.Request) (any, error) {
@@ -393,34 +330,10 @@ func (s *server) deleteRebalance(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "give exactly one of \"id\" and \"target\"")
 	}
 	if req.ID != "" {
-		if j, ok := s.b.FSM().Job(req.ID); ok && j.Type != fsm.JobRebalance {
+		if j, ok := s.b.FindJob(api.JobRebalance, api.JobSelector{ID: req.ID}); ok && j.Type != api.JobRebalance {
 			return nil, errorf(http.StatusGone, "no rebalance job %s", req.ID)
 		}
-		return s.stop(r, &fsm.StopJob{ID: req.ID})
+		return s.stop(r, api.JobRebalance, api.JobSelector{ID: req.ID})
 	}
-	return s.stop(r, &fsm.StopJob{Key: fsm.KeyByTarget(req.Target)})
-}
-
-// jobQuota is the tightest quota over a load job's Alluxio paths (a quota on
-// a path, on one of its ancestors or on a directory under it): the one with
-// the least room left, nil when none applies or usage is not known here.
-func (s *server) jobQuota(j fsm.Job) *api.JobQuota {
-	ur, ok := s.b.(UsageReporter)
-	if !ok || j.Type != fsm.JobLoad || s.opts.Disabled.Quota || len(j.Paths) == 0 {
-		return nil
-	}
-	var tightest *api.JobQuota
-	for _, q := range s.b.FSM().Quotas() {
-		for _, p := range j.Paths {
-			if apath.Validate(p) != nil || !(apath.Contains(q.Path, p) || apath.Contains(p, q.Path)) {
-				continue
-			}
-			left := max(q.QuotaBytes-ur.UsedBytesUnder(q.Path), 0)
-			if tightest == nil || left < tightest.Remaining {
-				tightest = &api.JobQuota{TotalBytes: q.QuotaBytes, Remaining: left}
-			}
-			break
-		}
-	}
-	return tightest
+	return s.stop(r, api.JobRebalance, api.JobSelector{Target: req.Target})
 }

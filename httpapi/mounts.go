@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
-// UFSChecker is implemented by backends that can reach a UFS before a mount
-// is committed, so that an unreachable one is refused with 400.
+// UFSChecker is the part of a Backend that reaches a UFS before a mount is
+// committed, so that an unreachable one is refused with 400 (a backend that
+// cannot check answers nil).
 type UFSChecker interface {
-	CheckUFS(ctx context.Context, m fsm.Mount) error
+	CheckUFS(ctx context.Context, m policy.Mount) error
 }
 
 func (s *server) mountRoutes() []route {
@@ -29,14 +30,14 @@ func (s *server) getMounts(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if p, ok := q["path"]; ok {
-		m, found := s.b.FSM().Mount(p)
+		m, found := s.b.Mount(p)
 		if !found {
 			return nil, errorf(http.StatusNotFound, "%s is not a mount point", p)
 		}
 		return maskMount(m), nil
 	}
 	list := api.Mounts{Results: []api.Mount{}}
-	for _, m := range s.b.FSM().Mounts() {
+	for _, m := range s.b.Mounts() {
 		list.Results = append(list.Results, maskMount(m))
 	}
 	return list, nil
@@ -56,16 +57,14 @@ func (s *server) postMount(r *http.Request) (any, error) {
 	if err := required("ufs", req.UFS); err != nil {
 		return nil, err
 	}
-	m := fsm.Mount{Path: req.Path, UFS: req.UFS, Options: req.Options}
-	if c, ok := s.b.(UFSChecker); ok {
-		if err := c.CheckUFS(r.Context(), m); err != nil {
-			return nil, errorf(http.StatusBadRequest, "ufs %s cannot be reached: %v", req.UFS, err)
-		}
+	m := policy.Mount{Path: req.Path, UFS: req.UFS, Options: req.Options}
+	if err := s.b.CheckUFS(r.Context(), m); err != nil {
+		return nil, errorf(http.StatusBadRequest, "ufs %s cannot be reached: %v", req.UFS, err)
 	}
-	if _, err := s.b.Apply(r.Context(), &fsm.AddMount{Mount: m}); err != nil {
+	m, err := s.b.AddMount(r.Context(), m)
+	if err != nil {
 		return nil, err
 	}
-	m, _ = s.b.FSM().Mount(req.Path)
 	return maskMount(m), nil
 }
 
@@ -80,7 +79,7 @@ func (s *server) deleteMount(r *http.Request) (any, error) {
 	if err := required("path", req.Path); err != nil {
 		return nil, err
 	}
-	if _, err := s.b.Apply(r.Context(), &fsm.RemoveMount{Path: req.Path}); err != nil {
+	if err := s.b.RemoveMount(r.Context(), req.Path); err != nil {
 		return nil, err
 	}
 	return api.Empty{}, nil
@@ -102,7 +101,7 @@ func IsSecretOption(key string) bool {
 	return false
 }
 
-func maskMount(m fsm.Mount) api.Mount {
+func maskMount(m policy.Mount) api.Mount {
 	out := api.Mount{Path: m.Path, UFS: m.UFS}
 	if len(m.Options) > 0 {
 		out.Options = make(map[string]string, len(m.Options))

@@ -19,7 +19,6 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/coordinator"
-	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
 )
 
@@ -148,8 +147,8 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 	}
 	types := map[string]of{
 		"Error": {api.Error{}, answer}, "Empty": {api.Empty{}, answer},
-		"Job": {api.Job{}, answer}, "Jobs": {api.Jobs{}, answer}, "JobOptions": {fsm.JobOptions{}, answer},
-		"JobQuota": {api.JobQuota{}, answer}, "FailedFile": {fsm.FailedFile{}, answer},
+		"Job": {api.Job{}, answer}, "Jobs": {api.Jobs{}, answer}, "JobOptions": {api.JobOptions{}, answer},
+		"JobQuota": {api.JobQuota{}, answer}, "FailedFile": {api.FailedFile{}, answer},
 		"Mount": {api.Mount{}, answer}, "Mounts": {api.Mounts{}, answer},
 		"Quota": {api.Quota{}, answer}, "Quotas": {api.Quotas{}, answer},
 		"TTL": {api.TTL{}, answer}, "TTLs": {api.TTLs{}, answer},

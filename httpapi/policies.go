@@ -1,22 +1,14 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
-
-// UsageReporter is implemented by backends that know what workers cache
-// (from their heartbeats); without it, usage is answered as zero.
-type UsageReporter interface {
-	// UsedBytesUnder sums the bytes cached under an Alluxio directory.
-	UsedBytesUnder(path string) int64
-}
 
 func (s *server) policyRoutes() []route {
 	return []route{
@@ -49,23 +41,15 @@ func decodePath(r *http.Request) (string, error) {
 	return req.Path, required("path", req.Path)
 }
 
-// applyDelete applies a removal whose "not found" the contract answers 400.
-func (s *server) applyDelete(ctx context.Context, cmd fsm.Command) (any, error) {
-	if _, err := s.b.Apply(ctx, cmd); err != nil {
-		if errors.Is(err, fsm.ErrNotFound) {
+// applyDelete answers a removal, whose "not found" the contract answers 400.
+func applyDelete(err error) (any, error) {
+	if err != nil {
+		if errors.Is(err, policy.ErrNotFound) {
 			return nil, badRequest(err)
 		}
 		return nil, err
 	}
 	return api.Empty{}, nil
-}
-
-func (s *server) quotaView(q fsm.Quota) api.Quota {
-	var used int64
-	if u, ok := s.b.(UsageReporter); ok {
-		used = u.UsedBytesUnder(q.Path)
-	}
-	return api.Quota{Path: q.Path, QuotaBytes: q.QuotaBytes, UsedBytes: used, RemainingBytes: max(q.QuotaBytes-used, 0)}
 }
 
 func (s *server) getQuota(r *http.Request) (any, error) {
@@ -77,17 +61,13 @@ func (s *server) getQuota(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if p, ok := q["path"]; ok {
-		v, found := s.b.FSM().Quota(p)
+		v, found := s.b.Quota(p)
 		if !found {
 			return nil, errorf(http.StatusNotFound, "quota not found for %s", p)
 		}
-		return s.quotaView(v), nil
+		return v, nil
 	}
-	out := api.Quotas{Results: []api.Quota{}}
-	for _, v := range s.b.FSM().Quotas() {
-		out.Results = append(out.Results, s.quotaView(v))
-	}
-	return out, nil
+	return api.Quotas{Results: append([]api.Quota{}, s.b.Quotas()...)}, nil
 }
 
 func (s *server) postQuota(r *http.Request) (any, error) {
@@ -107,11 +87,7 @@ func (s *server) postQuota(r *http.Request) (any, error) {
 	if *req.Quota <= 0 {
 		return nil, errorf(http.StatusBadRequest, "quota must be positive")
 	}
-	if _, err := s.b.Apply(r.Context(), &fsm.SetQuota{Path: req.Path, Bytes: int64(*req.Quota)}); err != nil {
-		return nil, err
-	}
-	v, _ := s.b.FSM().Quota(req.Path)
-	return s.quotaView(v), nil
+	return s.b.SetQuota(r.Context(), req.Path, int64(*req.Quota))
 }
 
 func (s *server) deleteQuota(r *http.Request) (any, error) {
@@ -122,12 +98,7 @@ func (s *server) deleteQuota(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.applyDelete(r.Context(), &fsm.DeleteQuota{Path: p})
-}
-
-func ttlView(t fsm.TTL) api.TTL {
-	d := api.Duration(t.TTL)
-	return api.TTL{Path: t.Path, TTL: &d}
+	return applyDelete(s.b.DeleteQuota(r.Context(), p))
 }
 
 func (s *server) getTTL(r *http.Request) (any, error) {
@@ -139,17 +110,13 @@ func (s *server) getTTL(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if p, ok := q["path"]; ok {
-		v, found := s.b.FSM().TTL(p)
+		v, found := s.b.TTL(p)
 		if !found {
 			return nil, errorf(http.StatusNotFound, "ttl not found for %s", p)
 		}
-		return ttlView(v), nil
+		return v, nil
 	}
-	out := api.TTLs{Results: []api.TTL{}}
-	for _, v := range s.b.FSM().TTLs() {
-		out.Results = append(out.Results, ttlView(v))
-	}
-	return out, nil
+	return api.TTLs{Results: append([]api.TTL{}, s.b.TTLs()...)}, nil
 }
 
 func (s *server) postTTL(r *http.Request) (any, error) {
@@ -169,7 +136,7 @@ func (s *server) postTTL(r *http.Request) (any, error) {
 	if *req.TTL <= 0 {
 		return nil, errorf(http.StatusBadRequest, "ttl must be positive")
 	}
-	if _, err := s.b.Apply(r.Context(), &fsm.SetTTL{Path: req.Path, TTL: time.Duration(*req.TTL)}); err != nil {
+	if err := s.b.SetTTL(r.Context(), req.Path, time.Duration(*req.TTL)); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -183,10 +150,10 @@ func (s *server) deleteTTL(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.applyDelete(r.Context(), &fsm.DeleteTTL{Path: p})
+	return applyDelete(s.b.DeleteTTL(r.Context(), p))
 }
 
-func priorityView(p fsm.PathPriority) api.Priority {
+func priorityView(p policy.PathPriority) api.Priority {
 	return api.Priority{Path: p.Path, Priority: p.Priority.String()}
 }
 
@@ -199,14 +166,14 @@ func (s *server) getPriority(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if p, ok := q["path"]; ok {
-		v, found := s.b.FSM().Priority(p)
+		v, found := s.b.Priority(p)
 		if !found {
 			return nil, errorf(http.StatusNotFound, "priority not found for %s", p)
 		}
 		return priorityView(v), nil
 	}
 	out := api.Priorities{Results: []api.Priority{}}
-	for _, v := range s.b.FSM().Priorities() {
+	for _, v := range s.b.Priorities() {
 		out.Results = append(out.Results, priorityView(v))
 	}
 	return out, nil
@@ -226,11 +193,11 @@ func (s *server) postPriority(r *http.Request) (any, error) {
 	if err := required("priority", req.Priority); err != nil {
 		return nil, err
 	}
-	p, err := fsm.ParsePriority(req.Priority)
+	p, err := policy.ParsePriority(req.Priority)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.b.Apply(r.Context(), &fsm.SetPriority{Path: req.Path, Priority: p}); err != nil {
+	if err := s.b.SetPriority(r.Context(), policy.PathPriority{Path: req.Path, Priority: p}); err != nil {
 		return nil, err
 	}
 	return api.Priority{Path: req.Path, Priority: strings.ToUpper(req.Priority)}, nil
@@ -244,5 +211,5 @@ func (s *server) deletePriority(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.applyDelete(r.Context(), &fsm.DeletePriority{Path: p})
+	return applyDelete(s.b.DeletePriority(r.Context(), p))
 }

@@ -16,31 +16,113 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
-// Backend is what the API needs of a coordinator. *coordinator.Coordinator
-// implements it.
+// Backend is what the API needs of a coordinator, every capability
+// declared: *coordinator.Coordinator implements it (a compile-time check in
+// the tests says so). There are no optional interfaces discovered by type
+// assertion, and no state machine handed out: the Backend speaks the REST
+// API's types (api) and the shared vocabulary (policy), never fsm's. A
+// backend that lacks a capability decides so in code: its method returns an
+// error wrapping errors.ErrUnsupported, which the API answers with 501 (see
+// statusOf), or, for reports (WorkerCounter, the usage in Quotas and
+// Nodes), it answers zero values.
 type Backend interface {
+	coreBackend
+	JobStore
+	PolicyStore
+	MemberStore
+	StaleCleaner
+	WorkerRegistry
+	WorkerCounter
+	UFSChecker
+	SnapshotBackend
+}
+
+// coreBackend is the cluster of coordinators.
+type coreBackend interface {
 	// ID names this coordinator.
 	ID() string
-	// FSM gives read access to this node's replica of the state.
-	FSM() *fsm.FSM
-	// Apply commits a command on the leader and returns its result.
-	Apply(ctx context.Context, cmd fsm.Command) (any, error)
-	// ConsistentRead returns nil once reads of FSM are linearizable.
+	// ConsistentRead returns nil once reads of this node's replica are
+	// linearizable.
 	ConsistentRead(ctx context.Context) error
 	// IsLeader reports whether this node leads and may serve reads and writes.
 	IsLeader() bool
 	// Leader names the leader and its HTTP address.
-	Leader() (fsm.Coordinator, error)
+	Leader() (api.Coordinator, error)
 	// Status and Health describe the cluster as this node sees it.
 	Status() (api.Coordinators, error)
 	Health() (api.Health, error)
 	// AddCoordinator makes a coordinator a voter and records its addresses.
-	AddCoordinator(ctx context.Context, c fsm.Coordinator) error
+	AddCoordinator(ctx context.Context, req api.JoinRequest) error
 	// RemoveCoordinator removes a coordinator from the cluster.
 	RemoveCoordinator(ctx context.Context, id string) error
+}
+
+// The replicated state, read from this node's replica (after
+// ConsistentRead when the request asks for a linearizable read) and changed
+// by commands committed on the leader. A refused change is an error of a
+// policy sentinel kind (policy.ErrInvalid, ...) or *api.JobConflictError.
+
+// JobStore is the part of a Backend that keeps jobs. Job types are
+// api.JobLoad, api.JobFree and api.JobRebalance.
+type JobStore interface {
+	// Jobs lists a type's jobs in key order, count at most (0: all), after
+	// lastKey; next is the key to go on from.
+	Jobs(jobType, lastKey string, count int) (jobs []api.Job, next string)
+	// FindJob finds the job the one set field of sel names: ID (any type),
+	// or, among jobs of jobType, alias, index file or rebalance target.
+	FindJob(jobType string, sel api.JobSelector) (api.Job, bool)
+	// ResolvePath maps an Alluxio path or a UFS URI to its Alluxio path
+	// through the mount table (policy.ErrInvalid when none covers it).
+	ResolvePath(location string) (string, error)
+	// SubmitJob commits a job and answers it as it stands after.
+	SubmitJob(ctx context.Context, spec api.JobSpec) (api.Job, error)
+	// StopJob stops the job sel names (as FindJob) and answers it.
+	StopJob(ctx context.Context, jobType string, sel api.JobSelector) (api.Job, error)
+}
+
+// PolicyStore is the part of a Backend that keeps the mount table and the
+// policies workers enforce. Lists are ordered by path.
+type PolicyStore interface {
+	Mounts() []policy.Mount // options unmasked: the API masks them
+	Mount(path string) (policy.Mount, bool)
+	AddMount(ctx context.Context, m policy.Mount) (policy.Mount, error) // as stored
+	RemoveMount(ctx context.Context, path string) error
+
+	Quotas() []api.Quota // with the usage workers report
+	Quota(path string) (api.Quota, bool)
+	SetQuota(ctx context.Context, path string, bytes int64) (api.Quota, error)
+	DeleteQuota(ctx context.Context, path string) error
+
+	TTLs() []api.TTL
+	TTL(path string) (api.TTL, bool)
+	SetTTL(ctx context.Context, path string, ttl time.Duration) error
+	DeleteTTL(ctx context.Context, path string) error
+
+	Priorities() []policy.PathPriority
+	Priority(path string) (policy.PathPriority, bool)
+	SetPriority(ctx context.Context, p policy.PathPriority) error
+	DeletePriority(ctx context.Context, path string) error
+
+	Filter() policy.FilterPolicy
+	AddFilterRule(ctx context.Context, r policy.FilterRule) error
+	SetDefaultFilter(ctx context.Context, r policy.FilterRule) error
+	RemoveFilterRule(ctx context.Context, kind policy.RuleKind, pattern string) error
+}
+
+// MemberStore is the part of a Backend that keeps the workers and the
+// global file index.
+type MemberStore interface {
+	Nodes() []api.Node // ordered by id, with the usage each last reported
+	Node(id string) (api.Node, bool)
+	RegisterWorker(ctx context.Context, reg api.WorkerRegistration, start time.Time) (api.Node, error)
+	RemoveWorker(ctx context.Context, id string) (api.Node, error) // as it was
+
+	FileIndexList(prefix, lastKey string, count int) (entries []api.FileEntry, next string)
+	FileIndexAdd(ctx context.Context, entries []api.FileEntry) (added int, err error)
+	FileIndexRemove(ctx context.Context, paths []string) (removed int, err error)
 }
 
 // Features names the optional policies. Options.Disabled lists those that

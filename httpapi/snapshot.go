@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // PathSnapshot is the route of backups: GET streams a snapshot file of the
@@ -21,8 +21,8 @@ const PathSnapshot = "/api/v1/internal/snapshot"
 // takes some hundreds of MiB.
 const DefaultMaxSnapshotBytes int64 = 8 << 30
 
-// SnapshotBackend is implemented by backends that back up and restore the
-// replicated state; *coordinator.Coordinator does. The file is opaque here.
+// SnapshotBackend is the part of a Backend that backs up and restores the
+// replicated state. The file is opaque here.
 type SnapshotBackend interface {
 	// WriteSnapshotFile writes a snapshot file to w: of the state as of a
 	// linearizable read on the leader, or, when stale, of this node's own
@@ -31,7 +31,7 @@ type SnapshotBackend interface {
 	// RestoreSnapshotFile verifies the snapshot file read from r and, on
 	// the leader, installs it on every coordinator; it returns the file's
 	// header as JSON. A bad file is refused with an error matching
-	// fsm.ErrInvalid, and nothing changes.
+	// policy.ErrInvalid, and nothing changes.
 	RestoreSnapshotFile(ctx context.Context, r io.Reader) (json.RawMessage, error)
 }
 
@@ -72,20 +72,15 @@ func (s *server) wrapSnapshot(rt route) http.Handler {
 			s.writeError(w, err)
 			return
 		}
-		sb, ok := s.b.(SnapshotBackend)
-		if !ok {
-			s.writeError(w, errorf(http.StatusNotImplemented, "this coordinator cannot take or restore snapshots"))
-			return
-		}
 		if (rt.kind == write || !stale) && !s.b.IsLeader() {
 			s.toLeader(w, r, rt)
 			return
 		}
 		w.Header().Set(ServedByHeader, s.b.ID())
 		if rt.method == http.MethodGet {
-			s.saveSnapshot(w, r, sb, stale)
+			s.saveSnapshot(w, r, stale)
 		} else {
-			s.restoreSnapshot(w, r, sb)
+			s.restoreSnapshot(w, r)
 		}
 	})
 }
@@ -94,11 +89,11 @@ func (s *server) wrapSnapshot(rt route) http.Handler {
 // answered as usual; after it, the connection is cut, so that the client
 // sees a broken download (which the file's size and checksum would reveal
 // anyway) rather than a short file that looks complete.
-func (s *server) saveSnapshot(w http.ResponseWriter, r *http.Request, sb SnapshotBackend, stale bool) {
+func (s *server) saveSnapshot(w http.ResponseWriter, r *http.Request, stale bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
 	sw := &streamWriter{w: w}
-	err := sb.WriteSnapshotFile(ctx, sw, stale)
+	err := s.b.WriteSnapshotFile(ctx, sw, stale)
 	switch {
 	case err == nil:
 	case !sw.started:
@@ -125,11 +120,11 @@ func (sw *streamWriter) Write(p []byte) (int, error) {
 	return sw.w.Write(p)
 }
 
-func (s *server) restoreSnapshot(w http.ResponseWriter, r *http.Request, sb SnapshotBackend) {
-	info, err := sb.RestoreSnapshotFile(r.Context(), r.Body)
+func (s *server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
+	info, err := s.b.RestoreSnapshotFile(r.Context(), r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.Is(err, fsm.ErrInvalid) && !errors.As(err, &mbe) {
+		if errors.Is(err, policy.ErrInvalid) && !errors.As(err, &mbe) {
 			// Read the rest of a refused upload, so that the client, still
 			// sending, gets the answer rather than a reset connection.
 			_, _ = io.Copy(io.Discard, r.Body)

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -16,8 +18,6 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
 )
-
-var _ httpapi.SnapshotBackend = (*coordinator.Coordinator)(nil)
 
 func snapshotRequest(t *testing.T, method, url, token string, body []byte) (*http.Response, []byte) {
 	t.Helper()
@@ -212,9 +212,20 @@ func TestSnapshotRoutesGuards(t *testing.T) {
 		})
 	}
 
-	plain := serve(t, struct{ httpapi.Backend }{co}, httpapi.DefaultOptions())
+	plain := serve(t, noSnapshots{co}, httpapi.DefaultOptions())
 	resp, answer := snapshotRequest(t, http.MethodGet, plain.URL+httpapi.PathSnapshot, "", nil)
 	if resp.StatusCode != http.StatusNotImplemented {
 		t.Errorf("GET snapshot of a backend without snapshots = %d %s, want 501", resp.StatusCode, answer)
 	}
+}
+
+// noSnapshots is a backend that decides, in code, to take no snapshots.
+type noSnapshots struct{ httpapi.Backend }
+
+func (noSnapshots) WriteSnapshotFile(context.Context, io.Writer, bool) error {
+	return fmt.Errorf("this coordinator cannot take snapshots: %w", errors.ErrUnsupported)
+}
+
+func (noSnapshots) RestoreSnapshotFile(context.Context, io.Reader) (json.RawMessage, error) {
+	return nil, fmt.Errorf("this coordinator cannot restore snapshots: %w", errors.ErrUnsupported)
 }

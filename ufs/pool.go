@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/alluvium/alluvium/apath"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 // Pool keeps one open UFS per mount point, so that a worker or the job
@@ -42,7 +42,7 @@ func NewPool() *Pool {
 
 // fingerprint identifies a mount's client. Options are hashed so that the
 // pool holds no second copy of credentials in a printable form.
-func fingerprint(m fsm.Mount) string {
+func fingerprint(m policy.Mount) string {
 	h := sha256.New()
 	for _, k := range slices.Sorted(maps.Keys(m.Options)) {
 		fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(m.Options[k]), m.Options[k])
@@ -56,7 +56,7 @@ func fingerprint(m fsm.Mount) string {
 
 // Get returns the client of mount m, opening it on first use. Opening makes
 // no network request, so it is done under the pool's lock.
-func (p *Pool) Get(m fsm.Mount) (UFS, error) {
+func (p *Pool) Get(m policy.Mount) (UFS, error) {
 	fp := fingerprint(m)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,7 +80,7 @@ func (p *Pool) Get(m fsm.Mount) (UFS, error) {
 
 // Sync closes the clients of mounts that are no longer in the table or have
 // changed; call it when a new mount table arrives.
-func (p *Pool) Sync(mounts []fsm.Mount) {
+func (p *Pool) Sync(mounts []policy.Mount) {
 	want := make(map[string]string, len(mounts))
 	for _, m := range mounts {
 		want[m.Path] = fingerprint(m)
@@ -117,10 +117,10 @@ func (p *Pool) Close() error {
 
 // Location is one place in both namespaces.
 type Location struct {
-	Mount fsm.Mount // the mount point that covers it
-	Path  string    // the Alluxio path, e.g. "/s3/team-a/x.parquet"
-	URI   string    // the UFS URI, e.g. "s3://bucket/prefix/team-a/x.parquet"
-	Rel   string    // the path relative to the mount's UFS root, e.g. "team-a/x.parquet"
+	Mount policy.Mount // the mount point that covers it
+	Path  string       // the Alluxio path, e.g. "/s3/team-a/x.parquet"
+	URI   string       // the UFS URI, e.g. "s3://bucket/prefix/team-a/x.parquet"
+	Rel   string       // the path relative to the mount's UFS root, e.g. "team-a/x.parquet"
 }
 
 // Locate maps an Alluxio path ("/s3/a") or a UFS URI ("s3://bucket/p/a")
@@ -128,7 +128,7 @@ type Location struct {
 // not nest in a valid table, but a table is not trusted to be valid). A
 // location outside every mount fails with ErrNoMount; a malformed one with
 // ErrInvalid.
-func Locate(mounts []fsm.Mount, location string) (Location, error) {
+func Locate(mounts []policy.Mount, location string) (Location, error) {
 	if len(location) > 0 && location[0] == '/' {
 		if err := apath.Validate(location); err != nil {
 			return Location{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -177,9 +177,9 @@ func Locate(mounts []fsm.Mount, location string) (Location, error) {
 // Resolver finds the UFS behind an Alluxio path (or a UFS URI) with the
 // current mount table and a Pool of clients.
 type Resolver struct {
-	// Mounts returns the current mount table: fsm.FSM.Mounts on a
+	// Mounts returns the current mount table: the state machine's on a
 	// coordinator, the synced copy on a worker.
-	Mounts func() []fsm.Mount
+	Mounts func() []policy.Mount
 	Pool   *Pool
 }
 

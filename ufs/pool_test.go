@@ -7,11 +7,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 )
 
 func TestLocate(t *testing.T) {
-	mounts := []fsm.Mount{
+	mounts := []policy.Mount{
 		{Path: "/s3", UFS: "s3://bucket/prefix"},
 		{Path: "/local", UFS: "file:///srv/data/"}, // not normalised: Locate normalises
 		{Path: "/whole", UFS: "s3://other"},
@@ -77,31 +77,31 @@ func TestPool(t *testing.T) {
 	writeTree(t, dirB, map[string]string{"f": "bb"})
 	p := NewPool()
 	defer p.Close()
-	m := fsm.Mount{Path: "/m", UFS: "file://" + dirA}
+	m := policy.Mount{Path: "/m", UFS: "file://" + dirA}
 	a1, err := p.Get(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, _ := p.Get(fsm.Mount{Path: "/m", UFS: "file://" + dirA + "/"}) // same URI, other spelling
+	a2, _ := p.Get(policy.Mount{Path: "/m", UFS: "file://" + dirA + "/"}) // same URI, other spelling
 	if a1 != a2 || p.Len() != 1 {
 		t.Fatal("the client is not reused")
 	}
 	// Other options, same URI: a new client; the old one is closed.
-	a3, _ := p.Get(fsm.Mount{Path: "/m", UFS: m.UFS, Options: map[string]string{"note": "x"}})
+	a3, _ := p.Get(policy.Mount{Path: "/m", UFS: m.UFS, Options: map[string]string{"note": "x"}})
 	if a3 == a1 {
 		t.Fatal("changed options kept the old client")
 	}
 	if _, err := a1.Stat(context.Background(), "f"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("the replaced client is not closed: %v", err)
 	}
-	b, _ := p.Get(fsm.Mount{Path: "/n", UFS: "file://" + dirB})
+	b, _ := p.Get(policy.Mount{Path: "/n", UFS: "file://" + dirB})
 	if fi, err := b.Stat(context.Background(), "f"); err != nil || fi.Size != 2 {
 		t.Fatalf("second mount: %+v, %v", fi, err)
 	}
-	if _, err := p.Get(fsm.Mount{Path: "/bad", UFS: "file://" + filepath.Join(dirA, "missing")}); !errors.Is(err, ErrNotFound) {
+	if _, err := p.Get(policy.Mount{Path: "/bad", UFS: "file://" + filepath.Join(dirA, "missing")}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing root: %v", err)
 	}
-	p.Sync([]fsm.Mount{{Path: "/n", UFS: "file://" + dirB}})
+	p.Sync([]policy.Mount{{Path: "/n", UFS: "file://" + dirB}})
 	if p.Len() != 1 {
 		t.Fatalf("Sync kept %d clients", p.Len())
 	}
@@ -123,7 +123,7 @@ func TestPoolConcurrent(t *testing.T) {
 	writeTree(t, dir, map[string]string{"f": "data"})
 	p := NewPool()
 	defer p.Close()
-	mounts := []fsm.Mount{{Path: "/m", UFS: "file://" + dir}}
+	mounts := []policy.Mount{{Path: "/m", UFS: "file://" + dir}}
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -152,11 +152,11 @@ func TestResolver(t *testing.T) {
 	writeTree(t, dir, map[string]string{"team/x.bin": "local"})
 	f := newFakeS3(t, "data")
 	f.put(t, "data", "prefix/team/y.bin", []byte("remote"))
-	mounts := []fsm.Mount{
+	mounts := []policy.Mount{
 		{Path: "/local", UFS: "file://" + dir},
 		{Path: "/s3", UFS: "s3://data/prefix", Options: f.options()},
 	}
-	r := &Resolver{Mounts: func() []fsm.Mount { return mounts }, Pool: NewPool()}
+	r := &Resolver{Mounts: func() []policy.Mount { return mounts }, Pool: NewPool()}
 	defer r.Pool.Close()
 	for _, tt := range []struct{ in, want string }{
 		{"/local/team/x.bin", "local"},

@@ -17,7 +17,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// Mount options of s3:// (keys of fsm.Mount.Options).
+// Mount options of s3:// (keys of policy.Mount.Options).
 const (
 	// OptEndpoint is "host:port" or a URL, "https://host:port" or
 	// "http://host:port", whose scheme then decides TLS. Default:

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
 // errUnknownWorker is a coordinator's 404 to a heartbeat or a policy pull:
@@ -142,7 +141,7 @@ func (w *Worker) heartbeatLoop(ctx context.Context, co *coordinators, poke chan<
 			}
 			w.log.Debug("worker: heartbeat failed", "err", err)
 		default:
-			if ans.State == string(fsm.WorkerDecommissioned) {
+			if ans.State == api.WorkerDecommissioned {
 				w.markDecommissioned()
 			}
 			if ans.PolicyVersion > w.PolicyVersion() {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/cache"
-	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/policy"
 	"github.com/alluvium/alluvium/ring"
 	"github.com/alluvium/alluvium/ufs"
 	"github.com/google/uuid"
@@ -75,7 +75,7 @@ type Worker struct {
 // sees one consistent version without taking a lock.
 type state struct {
 	version uint64
-	mounts  []fsm.Mount
+	mounts  []policy.Mount
 	ring    *ring.Ring
 	addrs   map[string]string // worker id -> address
 	budgets []string          // quota directories with a budget here
@@ -122,7 +122,7 @@ func New(cfg Config) (*Worker, error) {
 		journal:   j,
 		client:    &http.Client{},
 	}
-	w.resolver = &resolver{Resolver: &ufs.Resolver{Mounts: func() []fsm.Mount { return w.state.Load().mounts }, Pool: w.pool}}
+	w.resolver = &resolver{Resolver: &ufs.Resolver{Mounts: func() []policy.Mount { return w.state.Load().mounts }, Pool: w.pool}}
 	empty, _ := ring.New(nil, ring.DefaultConfig())
 	w.state.Store(&state{ring: empty, addrs: map[string]string{}})
 	w.clear.status.Worker = id
@@ -249,7 +249,7 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 		return nil
 	}
 	pol := cache.Policy{
-		Priorities: map[string]fsm.Priority{},
+		Priorities: map[string]policy.Priority{},
 		TTLs:       map[string]time.Duration{},
 		Budgets:    map[string]int64{},
 	}
@@ -263,7 +263,7 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 		}
 	}
 	for _, pr := range p.Priorities {
-		v, err := fsm.ParsePriority(pr.Priority)
+		v, err := policy.ParsePriority(pr.Priority)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("priority of %s: %w", pr.Path, err))
 			continue
@@ -271,38 +271,38 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 		pol.Priorities[pr.Path] = v
 	}
 	for _, r := range p.Filter.Rules {
-		k, err := fsm.ParseRuleKind(r.Rule)
+		k, err := policy.ParseRuleKind(r.Rule)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cache filter %q: %w", r.Pattern, err))
 			continue
 		}
-		fr := fsm.FilterRule{Rule: k, Pattern: r.Pattern}
+		fr := policy.FilterRule{Rule: k, Pattern: r.Pattern}
 		if r.Time != nil {
 			fr.Time = time.Duration(*r.Time)
 		}
 		pol.Rules = append(pol.Rules, fr)
 	}
 	if p.Filter.DefaultRule != "" {
-		k, err := fsm.ParseRuleKind(p.Filter.DefaultRule)
+		k, err := policy.ParseRuleKind(p.Filter.DefaultRule)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("default cache filter: %w", err))
 		} else {
-			pol.Default = fsm.FilterRule{Rule: k}
+			pol.Default = policy.FilterRule{Rule: k}
 			if p.Filter.DefaultTime != nil {
 				pol.Default.Time = time.Duration(*p.Filter.DefaultTime)
 			}
 		}
 	}
 
-	mounts := make([]fsm.Mount, 0, len(p.Mounts))
+	mounts := make([]policy.Mount, 0, len(p.Mounts))
 	for _, m := range p.Mounts {
-		mounts = append(mounts, fsm.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
+		mounts = append(mounts, policy.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
 	}
 	members := make([]string, 0, len(p.Workers))
 	addrs := make(map[string]string, len(p.Workers))
 	for _, n := range p.Workers {
 		addrs[n.ID] = n.Address
-		if n.ID == w.id && n.State == string(fsm.WorkerDecommissioned) {
+		if n.ID == w.id && n.State == api.WorkerDecommissioned {
 			w.markDecommissioned()
 		}
 		if inRing(p.RingMode, n.State) {
@@ -340,9 +340,9 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 // holds LIVE workers only, a static one all but the decommissioned.
 func inRing(mode, st string) bool {
 	if mode == "static" {
-		return st != string(fsm.WorkerDecommissioned)
+		return st != api.WorkerDecommissioned
 	}
-	return st == string(fsm.WorkerLive)
+	return st == api.WorkerLive
 }
 
 // markRemoved stops the worker serving: the coordinators removed it.

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 )
 
 func TestUsageBar(t *testing.T) {
@@ -116,7 +115,7 @@ No running jobs.
 			},
 			Jobs: []api.Job{
 				{ID: "J1", Type: "load", State: "RUNNING", Alias: "train", ThroughputBytesPerSecond: 3 << 20,
-					JobCounters: fsm.JobCounters{ScannedFiles: 10, LoadedFiles: 7, SkippedFiles: 1, LoadedBytes: 70 << 20}},
+					JobCounters: api.JobCounters{ScannedFiles: 10, LoadedFiles: 7, SkippedFiles: 1, LoadedBytes: 70 << 20}},
 				{ID: "J2", Type: "rebalance", State: "WAITING", Target: "ALL"},
 			},
 		}, `Coordinators: leader c2, term 4 (answered by c1)

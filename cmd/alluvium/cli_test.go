@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/alluvium/alluvium/api"
-	"github.com/alluvium/alluvium/fsm"
 	"github.com/spf13/pflag"
 )
 
@@ -63,10 +62,10 @@ func TestWriteProgress(t *testing.T) {
 		{"running load", api.Job{
 			ID: "J1", Type: "load", State: "RUNNING", Paths: []string{"/sample"}, Alias: "/sample",
 			StartTime: "2026-01-01T00:00:00Z", TimeElapsedMilliseconds: 3900,
-			JobCounters: fsm.JobCounters{ScannedFiles: 500, LoadedNonEmptyFiles: 118, FailedFiles: 2,
+			JobCounters: api.JobCounters{ScannedFiles: 500, LoadedNonEmptyFiles: 118, FailedFiles: 2,
 				LoadedBytes: 12<<20 + 512<<10, TotalBytes: 50 << 20},
 			ThroughputBytesPerSecond: 3<<20 + 200<<10,
-			FailedFileSamples:        []fsm.FailedFile{{Path: "/sample/x", Reason: "permission denied"}},
+			FailedFileSamples:        []api.FailedFile{{Path: "/sample/x", Reason: "permission denied"}},
 		}, `Progress for loading path '/sample':
 	Settings:	bandwidth: unlimited	verify: false
 	Job Id: J1
@@ -81,8 +80,8 @@ func TestWriteProgress(t *testing.T) {
 `},
 		{"waiting load of an index, with options and a quota", api.Job{
 			ID: "J2", Type: "load", State: "WAITING", Index: "/data/list.txt",
-			Options:     fsm.JobOptions{Bandwidth: 100 << 20, Verify: true},
-			JobCounters: fsm.JobCounters{SkippedFiles: 3, SkippedBytes: 4096},
+			Options:     api.JobOptions{Bandwidth: 100 << 20, Verify: true},
+			JobCounters: api.JobCounters{SkippedFiles: 3, SkippedBytes: 4096},
 			Quota:       &api.JobQuota{TotalBytes: 1 << 30, Remaining: 1 << 29}, QuotaCheckError: "over quota",
 			FailedFileListPath: "/var/lib/alluvium/J2.failed", ErrorMessage: "listing failed",
 		}, `Progress for loading index file '/data/list.txt':
@@ -101,8 +100,8 @@ func TestWriteProgress(t *testing.T) {
 `},
 		{"free", api.Job{
 			ID: "J3", Type: "free", State: "SUCCEEDED", Paths: []string{"/a", "/b"}, Alias: "f1",
-			Options: fsm.JobOptions{Force: true}, StartTime: "x", TimeElapsedMilliseconds: 61500,
-			JobCounters: fsm.JobCounters{ScannedFiles: 10, FreedFiles: 10, FreedBytes: 10 << 20},
+			Options: api.JobOptions{Force: true}, StartTime: "x", TimeElapsedMilliseconds: 61500,
+			JobCounters: api.JobCounters{ScannedFiles: 10, FreedFiles: 10, FreedBytes: 10 << 20},
 		}, `Progress for freeing paths '/a', '/b' (alias 'f1'):
 	Settings:	force: true
 	Job Id: J3
@@ -115,8 +114,8 @@ func TestWriteProgress(t *testing.T) {
 `},
 		{"rebalance", api.Job{
 			ID: "J4", Type: "rebalance", State: "STOPPED", Target: "ALL",
-			Options:     fsm.JobOptions{LoadBandwidth: 10 << 20, SkipPrune: true},
-			JobCounters: fsm.JobCounters{ScannedFiles: 7, LoadedFiles: 2, LoadedBytes: 2048, PrunedFiles: 1, PrunedBytes: 1024},
+			Options:     api.JobOptions{LoadBandwidth: 10 << 20, SkipPrune: true},
+			JobCounters: api.JobCounters{ScannedFiles: 7, LoadedFiles: 2, LoadedBytes: 2048, PrunedFiles: 1, PrunedBytes: 1024},
 		}, `Progress for rebalancing target 'ALL':
 	Settings:	load bandwidth: 10MiB/s	prune bandwidth: unlimited	skip prune: true
 	Job Id: J4
@@ -191,7 +190,7 @@ More entries follow: --last-key '/data/a'
 `},
 		{"jobs", func(w io.Writer) {
 			writeJobs(w, []api.Job{{ID: "J1", Type: "load", State: "RUNNING", Alias: "set-1", SubmitTime: "2026-01-01T00:00:00Z",
-				JobCounters: fsm.JobCounters{ScannedFiles: 4, LoadedNonEmptyFiles: 2, LoadedBytes: 2048}},
+				JobCounters: api.JobCounters{ScannedFiles: 4, LoadedNonEmptyFiles: 2, LoadedBytes: 2048}},
 				{ID: "J2", Type: "rebalance", State: "WAITING", Target: "ALL"}})
 		}, `ID  TYPE       STATE    NAME   FILES  BYTES  FAILED  SUBMITTED
 J1  load       RUNNING  set-1  2/4    2KiB   0       2026-01-01T00:00:00Z
