@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // Backend is what the API needs of a coordinator. *coordinator.Coordinator
@@ -222,7 +222,7 @@ func (s *server) wrap(rt route) http.Handler {
 			s.writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, v)
+		jsonhttp.WriteJSON(w, http.StatusOK, v)
 	})
 }
 
@@ -314,12 +314,5 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 	if code >= 500 && code != http.StatusServiceUnavailable && code != http.StatusNotImplemented {
 		s.opts.Logger.Error("api: internal error", "err", err)
 	}
-	writeJSON(w, code, body)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
+	jsonhttp.WriteJSON(w, code, body)
 }

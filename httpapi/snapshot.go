@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // PathSnapshot is the route of backups: GET streams a snapshot file of the
@@ -137,5 +138,5 @@ func (s *server) restoreSnapshot(w http.ResponseWriter, r *http.Request, sb Snap
 		s.writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	jsonhttp.WriteJSON(w, http.StatusOK, info)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // fakeCoordinator answers the worker-facing routes from memory, so that
@@ -50,18 +51,18 @@ func (f *fakeCoordinator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		f.registrations = append(f.registrations, reg)
 		f.known = true
 		f.mu.Unlock()
-		writeJSON(rw, 200, api.Node{ID: reg.ID, State: "LIVE"})
+		jsonhttp.WriteJSON(rw, 200, api.Node{ID: reg.ID, State: "LIVE"})
 	case api.PathWorkerHeartbeat:
 		var hb api.Heartbeat
 		_ = json.NewDecoder(r.Body).Decode(&hb)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if !f.known {
-			writeError(rw, 404, "worker "+hb.ID+" is not registered")
+			jsonhttp.WriteError(rw, 404, "worker "+hb.ID+" is not registered")
 			return
 		}
 		f.heartbeats = append(f.heartbeats, hb)
-		writeJSON(rw, 200, api.HeartbeatAnswer{State: f.state, PolicyVersion: f.policies.Version})
+		jsonhttp.WriteJSON(rw, 200, api.HeartbeatAnswer{State: f.state, PolicyVersion: f.policies.Version})
 	case api.PathWorkerPolicies:
 		since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 		wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
@@ -78,7 +79,7 @@ func (f *fakeCoordinator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			p = f.policies
 			f.mu.Unlock()
 		}
-		writeJSON(rw, 200, p)
+		jsonhttp.WriteJSON(rw, 200, p)
 	default:
 		http.NotFound(rw, r)
 	}
