@@ -44,6 +44,7 @@ type Client struct {
 	stale     bool
 	preferred atomic.Int64 // index of the coordinator that answered last
 	data      *http.Client // for workers' data API
+	untimed   *http.Client // hc without its timeout: ctx bounds a long poll
 }
 
 // Option configures a Client.
@@ -102,6 +103,9 @@ func New(urls []string, opts ...Option) (*Client, error) {
 	own := *hc // a copy, so that the caller's client keeps its redirect policy
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &own
+	untimed := own
+	untimed.Timeout = 0
+	c.untimed = &untimed
 	// Data reads follow a worker's 307 to the owner it knows (a few hops at
 	// most: rings may differ for a moment while membership changes).
 	data := *hc
@@ -150,6 +154,9 @@ type call struct {
 	body   any // JSON-encoded when not nil
 	out    any // decoded from a 2xx answer when not nil
 	read   bool
+	// untimed sends the call with the http.Client's timeout lifted: ctx
+	// alone bounds it (a long poll).
+	untimed bool
 }
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
@@ -299,7 +306,11 @@ func (c *Client) once(ctx context.Context, base string, cl call, payload []byte)
 			return fmt.Errorf("client: %w", err)
 		}
 		req.Header.Set("User-Agent", userAgent)
-		resp, err := c.hc.Do(req)
+		hc := c.hc
+		if cl.untimed {
+			hc = c.untimed
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			return &transportError{err}
 		}

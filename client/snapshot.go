@@ -80,12 +80,11 @@ func (c *Client) snapshotCall(ctx context.Context, method string, body io.ReadSe
 	if read && c.stale {
 		target += "?" + url.Values{"stale": {"true"}}.Encode()
 	}
-	hc := *c.hc
-	hc.Timeout = 0 // a large file takes its time; ctx bounds the call
 	var resp *http.Response
 	err := c.failover(ctx, method, snapshotPath, read, func(base string) error {
 		var err error
-		resp, err = c.snapshotOnce(ctx, &hc, method, base+target, body)
+		// A large file takes its time: ctx bounds the call.
+		resp, err = c.snapshotOnce(ctx, c.untimed, method, base+target, body)
 		return err
 	})
 	if err != nil {
