@@ -144,7 +144,7 @@ func NewRequest(ctx context.Context, method, url string, body []byte, token stri
 // status returns an *Error decoded from at most MaxErrorBody bytes.
 func ReadAnswer(resp *http.Response, out any, maxAnswer int64) error {
 	if resp.StatusCode/100 != 2 {
-		return readError(resp)
+		return ReadError(resp)
 	}
 	defer Drain(resp)
 	if out == nil || resp.StatusCode == http.StatusNoContent {
@@ -170,7 +170,10 @@ func Drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-func readError(resp *http.Response) error {
+// ReadError reads an answer's body as the error body, bounded at
+// MaxErrorBody, closes it and returns the *Error of the answer's status
+// (whatever the status is: the caller decides that it is an error).
+func ReadError(resp *http.Response) *Error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	resp.Body.Close()
 	e := &Error{StatusCode: resp.StatusCode}
