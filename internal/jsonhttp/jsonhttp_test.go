@@ -74,9 +74,11 @@ func TestDo(t *testing.T) {
 			wantSeen: seen{method: "GET", accept: "application/json"},
 		},
 		{
-			name:     "plain text error",
-			req:      Request{Method: "GET"},
-			handler:  func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway, really", 502) },
+			name: "plain text error",
+			req:  Request{Method: "GET"},
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "bad gateway, really", http.StatusBadGateway)
+			},
 			wantCode: 502, wantText: "bad gateway, really", wantErrIn: "502 Bad Gateway: bad gateway, really",
 			wantSeen: seen{method: "GET", accept: "application/json"},
 		},
