@@ -3,8 +3,6 @@ package workerclient
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,16 +83,7 @@ func (c *Client) ClearStaleStatus(ctx context.Context, addr string) (api.ClearSt
 // in path order after lastKey, count at a time (the worker's default when
 // 0); NextKey of the answer continues the listing.
 func (c *Client) CachedFiles(ctx context.Context, addr, prefix, lastKey string, count int) (api.CachedFiles, error) {
-	q := url.Values{}
-	if prefix != "" {
-		q.Set("prefix", prefix)
-	}
-	if lastKey != "" {
-		q.Set("lastKey", lastKey)
-	}
-	if count > 0 {
-		q.Set("count", strconv.Itoa(count))
-	}
+	q := api.PageQuery(prefix, lastKey, count)
 	u := URL(addr, api.PathCachedFiles)
 	if len(q) > 0 {
 		u += "?" + q.Encode()
