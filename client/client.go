@@ -1,12 +1,10 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // Defaults of a Client.
@@ -32,8 +30,6 @@ const (
 	minBackoff   = 50 * time.Millisecond
 	maxBackoff   = time.Second
 	maxRedirects = 3
-	// maxErrorBody bounds what is read of an error answer.
-	maxErrorBody = 64 << 10
 	userAgent    = "alluvium-go-client"
 )
 
@@ -48,6 +44,7 @@ type Client struct {
 	stale     bool
 	preferred atomic.Int64 // index of the coordinator that answered last
 	data      *http.Client // for workers' data API
+	untimed   *http.Client // hc without its timeout: ctx bounds a long poll
 }
 
 // Option configures a Client.
@@ -106,6 +103,9 @@ func New(urls []string, opts ...Option) (*Client, error) {
 	own := *hc // a copy, so that the caller's client keeps its redirect policy
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &own
+	untimed := own
+	untimed.Timeout = 0
+	c.untimed = &untimed
 	// Data reads follow a worker's 307 to the owner it knows (a few hops at
 	// most: rings may differ for a moment while membership changes).
 	data := *hc
@@ -154,6 +154,9 @@ type call struct {
 	body   any // JSON-encoded when not nil
 	out    any // decoded from a 2xx answer when not nil
 	read   bool
+	// untimed sends the call with the http.Client's timeout lifted: ctx
+	// alone bounds it (a long poll).
+	untimed bool
 }
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
@@ -298,29 +301,22 @@ func (c *Client) once(ctx context.Context, base string, cl call, payload []byte)
 		target += "?" + cl.query.Encode()
 	}
 	for hop := 0; ; hop++ {
-		var body io.Reader
-		if payload != nil {
-			body = bytes.NewReader(payload)
-		}
-		req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
+		req, err := jsonhttp.NewRequest(ctx, cl.method, target, payload, c.token)
 		if err != nil {
-			return fmt.Errorf("client: %s %s: %w", cl.method, target, err)
+			return fmt.Errorf("client: %w", err)
 		}
-		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", userAgent)
-		if payload != nil {
-			req.Header.Set("Content-Type", "application/json")
+		hc := c.hc
+		if cl.untimed {
+			hc = c.untimed
 		}
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
-		resp, err := c.hc.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return &transportError{err}
 		}
 		if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && hop < maxRedirects {
 			loc, err := resp.Location()
-			drain(resp)
+			jsonhttp.Drain(resp)
 			if err != nil {
 				return fmt.Errorf("client: %s %s: redirect without a usable Location: %w", cl.method, target, err)
 			}
@@ -331,32 +327,22 @@ func (c *Client) once(ctx context.Context, base string, cl call, payload []byte)
 	}
 }
 
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-}
-
 // decode reads a 2xx answer into cl.out, and any other into an *Error.
 func decode(resp *http.Response, cl call) error {
-	if resp.StatusCode/100 == 2 {
-		defer drain(resp)
-		if cl.out == nil {
-			return nil
-		}
-		if err := json.NewDecoder(resp.Body).Decode(cl.out); err != nil {
-			return fmt.Errorf("client: %s %s answered %d with a body that is not the expected JSON: %w",
-				cl.method, cl.path, resp.StatusCode, err)
-		}
+	err := jsonhttp.ReadAnswer(resp, cl.out, 0)
+	if err == nil {
 		return nil
 	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-	e := &Error{StatusCode: resp.StatusCode}
-	var body api.Error
-	if json.Unmarshal(raw, &body) == nil && body.Status != "" {
-		e.Message, e.ID, e.State, e.Resumed, e.Alias = body.Status, body.ID, body.State, body.Resumed, body.Alias
-	} else if text := strings.TrimSpace(string(raw)); text != "" && len(text) < 512 {
-		e.Message = fmt.Sprintf("%d %s: %s", resp.StatusCode, http.StatusText(resp.StatusCode), text)
+	var he *jsonhttp.Error
+	if !errors.As(err, &he) {
+		return fmt.Errorf("client: %s %s answered %d with a body that is not the expected JSON: %w",
+			cl.method, cl.path, resp.StatusCode, err)
+	}
+	e := &Error{StatusCode: he.StatusCode}
+	if b := he.Body; b.Status != "" {
+		e.Message, e.ID, e.State, e.Resumed, e.Alias = b.Status, b.ID, b.State, b.Resumed, b.Alias
+	} else if he.Text != "" {
+		e.Message = fmt.Sprintf("%d %s: %s", he.StatusCode, http.StatusText(he.StatusCode), he.Text)
 	}
 	return e
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/alluvium/alluvium/api"
 )
@@ -40,18 +39,8 @@ func (c *Client) Decommission(ctx context.Context, id string) (api.Node, error) 
 // starts with prefix, after lastKey (exclusive), at most count of them (0:
 // all). NextKey is set when more remain; pass it as the next lastKey.
 func (c *Client) FileIndex(ctx context.Context, prefix, lastKey string, count int) (api.FileIndex, error) {
-	q := url.Values{}
-	if prefix != "" {
-		q.Set("prefix", prefix)
-	}
-	if lastKey != "" {
-		q.Set("lastKey", lastKey)
-	}
-	if count > 0 {
-		q.Set("count", strconv.Itoa(count))
-	}
 	var out api.FileIndex
-	return out, c.get(ctx, "/api/v1/file_index", q, &out)
+	return out, c.get(ctx, "/api/v1/file_index", api.PageQuery(prefix, lastKey, count), &out)
 }
 
 // FileIndexAdd records paths in the file index (with unknown sizes) and

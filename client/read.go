@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"github.com/alluvium/alluvium/ring"
 )
 
@@ -92,13 +92,8 @@ func (c *Client) openData(ctx context.Context, u, rangeHeader string) (*Reader, 
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		var body api.Error
-		if json.Unmarshal(msg, &body) == nil && body.Status != "" {
-			return nil, &Error{StatusCode: resp.StatusCode, Message: body.Status}
-		}
-		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+		e := jsonhttp.ReadError(resp)
+		return nil, &Error{StatusCode: e.StatusCode, Message: e.Reason()}
 	}
 	return &Reader{ReadCloser: resp.Body, Size: resp.ContentLength}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // snapshotPath is the coordinators' backup route (httpapi.PathSnapshot).
@@ -59,12 +60,9 @@ func (c *Client) RestoreSnapshot(ctx context.Context, file io.ReadSeeker) (Snaps
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
-	defer drain(resp)
 	var info SnapshotInfo
-	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
-		return info, fmt.Errorf("client: POST %s answered %d with a body that is not the expected JSON: %w", snapshotPath, resp.StatusCode, err)
-	}
-	return info, nil
+	err = decode(resp, call{method: http.MethodPost, path: snapshotPath, out: &info})
+	return info, err
 }
 
 // VerifySnapshot reads a snapshot file and checks its header, size and
@@ -82,12 +80,11 @@ func (c *Client) snapshotCall(ctx context.Context, method string, body io.ReadSe
 	if read && c.stale {
 		target += "?" + url.Values{"stale": {"true"}}.Encode()
 	}
-	hc := *c.hc
-	hc.Timeout = 0 // a large file takes its time; ctx bounds the call
 	var resp *http.Response
 	err := c.failover(ctx, method, snapshotPath, read, func(base string) error {
 		var err error
-		resp, err = c.snapshotOnce(ctx, &hc, method, base+target, body)
+		// A large file takes its time: ctx bounds the call.
+		resp, err = c.snapshotOnce(ctx, c.untimed, method, base+target, body)
 		return err
 	})
 	if err != nil {
@@ -125,7 +122,7 @@ func (c *Client) snapshotOnce(ctx context.Context, hc *http.Client, method, targ
 		}
 		if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && hop < maxRedirects {
 			loc, err := resp.Location()
-			drain(resp)
+			jsonhttp.Drain(resp)
 			if err != nil {
 				return nil, fmt.Errorf("client: %s %s: redirect without a usable Location: %w", method, target, err)
 			}

@@ -10,8 +10,13 @@
 // transport. Package coordinatortest swaps those for in-memory parts so that
 // tests can build whole clusters in one process.
 //
-// A Coordinator is HTTP-agnostic: package httpapi serves the REST API over
-// it, and the embedding program (or cmd/alluvium) mounts that API on its own
-// router. The only HTTP this package speaks itself is the small client used
-// to join a cluster and to announce its address to the leader.
+// A Coordinator serves no HTTP itself: package httpapi serves the REST API
+// over it, and the embedding program (or cmd/alluvium) mounts that API on
+// its own router. It is an HTTP client of the other nodes, though: it joins
+// a cluster and announces its address to the leader through a coordinator's
+// API, and the leader drives the workers through their task API (the job
+// scheduler's load, free and prune tasks, clear-stale), with the typed
+// client of package internal/workerclient. Every such call goes through
+// package internal/jsonhttp: the cluster token, a context deadline (10 s, or
+// 10 min for a task), bounded answers and one error type.
 package coordinator

@@ -3,7 +3,6 @@ package coordinator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -30,17 +29,17 @@ func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []jobplan.Fil
 		if len(plan.Paths) == 0 {
 			return plan.Outcome
 		}
-		results := s.sendAll(ctx, plan.Send, addr, func(paths []string) any {
-			return api.FreeTask{JobID: j.ID, Paths: paths}
-		}, "http://%s"+api.PathTaskFree)
+		results := s.sendAll(ctx, plan.Send, addr, func(ctx context.Context, addr string, paths []string) (api.TaskResult, error) {
+			return s.c.http.tasks.Free(ctx, addr, api.FreeTask{JobID: j.ID, Paths: paths})
+		})
 		return jobplan.TallyFree(plan, results)
 	}
 	replicas := jobplan.Replicas(j)
 	task := jobplan.LoadTask(j, verify)
-	results := s.loadOnOwners(ctx, jobplan.PlaceLoad(rg, files, replicas), addr, replicas, func(paths []string) any {
+	results := s.loadOnOwners(ctx, jobplan.PlaceLoad(rg, files, replicas), addr, replicas, func(ctx context.Context, addr string, paths []string) (api.TaskResult, error) {
 		t := task
 		t.Paths = paths
-		return t
+		return s.c.http.tasks.Load(ctx, addr, t)
 	})
 	return jobplan.TallyLoad(s.c.fsm, files, results, replicas, verify)
 }
@@ -51,8 +50,8 @@ func (s *scheduler) dispatch(ctx context.Context, j fsm.Job, files []jobplan.Fil
 // their new owners on the ring (or to the worker itself, back). Only files
 // still unplaced after three worker timeouts fail.
 func (s *scheduler) loadOnOwners(ctx context.Context, byWorker map[string][]string, addr map[string]string,
-	replicas int, task func([]string) any) map[string][]api.FileResult {
-	results, unreachable := s.send(ctx, byWorker, addr, task, "http://%s"+api.PathTaskLoad)
+	replicas int, task taskFunc) map[string][]api.FileResult {
+	results, unreachable := s.send(ctx, byWorker, addr, task)
 	deadline := time.Now().Add(3 * s.c.cfg.WorkerTimeout)
 	for len(unreachable) > 0 && time.Now().Before(deadline) {
 		select {
@@ -65,7 +64,7 @@ func (s *scheduler) loadOnOwners(ctx context.Context, byWorker map[string][]stri
 			continue
 		}
 		retry := jobplan.Replace(rg, unreachable, results, replicas)
-		results2, again := s.send(ctx, retry, addrNow, task, "http://%s"+api.PathTaskLoad)
+		results2, again := s.send(ctx, retry, addrNow, task)
 		for w, rs := range results2 {
 			results[w] = append(results[w], rs...)
 		}
@@ -101,12 +100,16 @@ func (s *scheduler) liveRing() (*ring.Ring, map[string]string, error) {
 	return rg, addr, err
 }
 
+// taskFunc sends one task, over paths, to the worker at addr (through the
+// typed client of the task API, package workerclient).
+type taskFunc func(ctx context.Context, addr string, paths []string) (api.TaskResult, error)
+
 // sendAll sends each worker its task (retrying the files that failed, with
 // backoff) and returns the last result of every file per worker. A worker
 // that cannot be reached fails its files with the reason.
 func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, addr map[string]string,
-	task func([]string) any, urlFormat string) map[string][]api.FileResult {
-	out, unreachable := s.send(ctx, byWorker, addr, task, urlFormat)
+	task taskFunc) map[string][]api.FileResult {
+	out, unreachable := s.send(ctx, byWorker, addr, task)
 	for w, rs := range unreachable {
 		out[w] = append(out[w], rs...)
 	}
@@ -117,7 +120,7 @@ func (s *scheduler) sendAll(ctx context.Context, byWorker map[string][]string, a
 // not reach (or that refused the task) on the last attempt, so that a load
 // can send those files to their owners once the ring has changed.
 func (s *scheduler) send(ctx context.Context, byWorker map[string][]string, addr map[string]string,
-	task func([]string) any, urlFormat string) (out, unreachable map[string][]api.FileResult) {
+	task taskFunc) (out, unreachable map[string][]api.FileResult) {
 	out, unreachable = map[string][]api.FileResult{}, map[string][]api.FileResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -136,8 +139,7 @@ func (s *scheduler) send(ctx context.Context, byWorker map[string][]string, addr
 					case <-time.After(time.Duration(attempt*attempt) * 100 * time.Millisecond):
 					}
 				}
-				var res api.TaskResult
-				err := s.c.http.postJSON(ctx, fmt.Sprintf(urlFormat, addr[w]), task(todo), &res)
+				res, err := task(ctx, addr[w], todo)
 				var retry []string
 				reached = err == nil
 				if err != nil {

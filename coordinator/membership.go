@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
+	"github.com/alluvium/alluvium/internal/workerclient"
 	"github.com/hashicorp/raft"
 )
 
@@ -183,28 +184,30 @@ func (c *Coordinator) announce() error {
 	return c.http.postCoordinator(ctx, "http://"+leader.HTTPAddress, self)
 }
 
-// peerClient is the HTTP client for coordinator-to-coordinator calls.
+// peerClient calls the other nodes: coordinators (to join, and to announce
+// this node's address) and workers' task API. Every call carries the
+// cluster token and is bounded by a context deadline (peerTimeout, or
+// workerclient's), so that its http.Client needs no timeout.
 type peerClient struct {
-	token  string
-	client *http.Client
-	// tasks carries job tasks to workers: a load of a batch may take long.
-	tasks *http.Client
+	token string
+	hc    *http.Client
+	tasks *workerclient.Client
 }
+
+// peerTimeout bounds a call to another coordinator.
+const peerTimeout = 10 * time.Second
 
 func newPeerClient(token string) *peerClient {
-	return &peerClient{token: token, client: &http.Client{Timeout: 10 * time.Second},
-		tasks: &http.Client{Timeout: 10 * time.Minute}}
+	hc := &http.Client{}
+	return &peerClient{token: token, hc: hc, tasks: workerclient.New(token, hc)}
 }
 
-func (p *peerClient) close() {
-	p.client.CloseIdleConnections()
-	p.tasks.CloseIdleConnections()
-}
+func (p *peerClient) close() { p.hc.CloseIdleConnections() }
 
 func (p *peerClient) postCoordinator(ctx context.Context, base string, info fsm.Coordinator) error {
-	body, _ := json.Marshal(info)
 	url := strings.TrimSuffix(base, "/") + CoordinatorsPath
-	if err := p.post(ctx, url, body); err != nil {
+	err := jsonhttp.Do(ctx, p.hc, jsonhttp.Request{Method: http.MethodPost, URL: url, Token: p.token, In: info, Timeout: peerTimeout})
+	if err != nil {
 		return fmt.Errorf("POST %s: %w", url, err)
 	}
 	return nil

@@ -67,15 +67,15 @@ func (s *scheduler) rebalancePage(ctx context.Context, j fsm.Job, entries []fsm.
 	}
 	plan := jobplan.PlanRebalance(j, rg, addr, entries)
 	if len(plan.Loads) > 0 {
-		plan.Loaded(s.sendAll(ctx, plan.Loads, addr, func(paths []string) any {
-			return plan.LoadTask(paths)
-		}, "http://%s"+api.PathTaskLoad))
+		plan.Loaded(s.sendAll(ctx, plan.Loads, addr, func(ctx context.Context, addr string, paths []string) (api.TaskResult, error) {
+			return s.c.http.tasks.Load(ctx, addr, plan.LoadTask(paths))
+		}))
 	}
 	if prunes := plan.Prunes(); len(prunes) > 0 {
 		start := time.Now()
-		most := plan.Pruned(s.sendAll(ctx, prunes, addr, func(paths []string) any {
-			return api.FreeTask{JobID: j.ID, Paths: paths}
-		}, "http://%s"+api.PathTaskPrune))
+		most := plan.Pruned(s.sendAll(ctx, prunes, addr, func(ctx context.Context, addr string, paths []string) (api.TaskResult, error) {
+			return s.c.http.tasks.Prune(ctx, addr, api.FreeTask{JobID: j.ID, Paths: paths})
+		}))
 		// The next page waits until the busiest worker is back under its
 		// prune rate.
 		if wait := jobplan.PruneWait(most, j.Options.PruneBandwidth, time.Since(start)); wait > 0 {

@@ -1,13 +1,9 @@
 package coordinator
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -298,7 +294,6 @@ func durationPtr(d time.Duration) *api.Duration {
 // A decommissioned worker is no member of the ring and holds nothing to
 // clear, so it is neither asked nor listed.
 func (c *Coordinator) ClearStale(ctx context.Context, start bool) (map[string]string, error) {
-	body, _ := json.Marshal(api.ClearStaleRequest{Start: start})
 	errs := map[string]string{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -312,7 +307,7 @@ func (c *Coordinator) ClearStale(ctx context.Context, start bool) (map[string]st
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.http.post(ctx, "http://"+w.Address+api.PathClearStale, body); err != nil {
+			if _, err := c.http.tasks.ClearStale(ctx, w.Address, start); err != nil {
 				mu.Lock()
 				errs[w.ID] = err.Error()
 				mu.Unlock()
@@ -333,46 +328,4 @@ func clearStaleTarget(w fsm.Worker) (reason string, ask bool) {
 		return "", false
 	}
 	return "worker is " + string(w.State), false
-}
-
-// postJSON sends in as JSON to a worker's task API (whose client allows
-// long tasks) and decodes a 200 answer into out.
-func (p *peerClient) postJSON(ctx context.Context, url string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return p.send(ctx, p.tasks, url, body, out)
-}
-
-// post sends a JSON body with the short-request client and expects 200.
-func (p *peerClient) post(ctx context.Context, url string, body []byte) error {
-	return p.send(ctx, p.client, url, body, nil)
-}
-
-// send POSTs body with the cluster token and, on 200, decodes the answer
-// into out (when not nil); any other status is an error with its message.
-func (p *peerClient) send(ctx context.Context, hc *http.Client, url string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if p.token != "" {
-		req.Header.Set("Authorization", "Bearer "+p.token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil
-	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out)
 }

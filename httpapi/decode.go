@@ -1,199 +1,25 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
-// decodeBody decodes a required JSON body strictly: field names exactly as
-// documented (encoding/json alone matches them case-insensitively) and each
-// once, no unknown fields, no wrong types, nothing after the object. Errors
-// name the field at fault.
+// decodeBody decodes a required JSON body strictly (jsonhttp.DecodeBody:
+// exact field names, each once, no unknown fields, nothing after the
+// object). Errors name the field at fault; a body over the bound is the
+// *http.MaxBytesError (413).
 func decodeBody(r *http.Request, v any) error {
-	if r.Body == nil {
-		return errorf(http.StatusBadRequest, "a JSON request body is required")
+	err := jsonhttp.DecodeBody(r, v)
+	var e *jsonhttp.Error
+	if errors.As(err, &e) {
+		return &httpError{code: e.StatusCode, msg: e.Reason()}
 	}
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err // *http.MaxBytesError: 413
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return errorf(http.StatusBadRequest, "a JSON request body is required")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errorf(http.StatusBadRequest, "unexpected data after the JSON object")
-	}
-	keys := json.NewDecoder(bytes.NewReader(raw))
-	if err := checkKeys(keys, reflect.TypeOf(v), ""); err != nil {
-		return err
-	}
-	return nil
-}
-
-// checkKeys walks one JSON value and checks that every key of an object
-// decoded into a struct is one of the struct's JSON names, exactly, and
-// appears once. The value is already known to be well formed.
-func checkKeys(dec *json.Decoder, t reflect.Type, at string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok || (delim != '{' && delim != '[') {
-		return nil
-	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
-		return skipRest(dec)
-	}
-	if delim == '[' {
-		elem := t
-		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
-			elem = t.Elem()
-		}
-		for dec.More() {
-			if err := checkKeys(dec, elem, at+"[]"); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		return err
-	}
-	fields := jsonFields(t)
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		name := key
-		if at != "" {
-			name = at + "." + key
-		}
-		ft := reflect.TypeOf((*any)(nil)).Elem()
-		switch {
-		case t.Kind() == reflect.Map:
-			ft = t.Elem()
-		case t.Kind() == reflect.Struct:
-			var known bool
-			if ft, known = fields[key]; !known {
-				return errorf(http.StatusBadRequest, "unknown field %q (field names are case-sensitive)", name)
-			}
-			if seen[key] {
-				return errorf(http.StatusBadRequest, "field %q is given twice", name)
-			}
-			seen[key] = true
-		}
-		if err := checkKeys(dec, ft, name); err != nil {
-			return err
-		}
-	}
-	_, err = dec.Token()
 	return err
-}
-
-var jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
-
-// jsonFields maps a struct's JSON names to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	if t.Kind() != reflect.Struct {
-		return out
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" {
-			for k, v := range jsonFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-// skipRest consumes the rest of an object or array whose opening delimiter
-// was read.
-func skipRest(dec *json.Decoder) error {
-	for depth := 1; depth > 0; {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-	}
-	return nil
-}
-
-func decodeError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return err
-	case errors.Is(err, io.EOF):
-		return errorf(http.StatusBadRequest, "a JSON request body is required")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errorf(http.StatusBadRequest, "malformed JSON: the body ends early")
-	case errors.As(err, &syn):
-		return errorf(http.StatusBadRequest, "malformed JSON at byte %d: %v", syn.Offset, syn)
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return errorf(http.StatusBadRequest, "the body must be a JSON object, not %s", typ.Value)
-		}
-		return errorf(http.StatusBadRequest, "field %q must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return errorf(http.StatusBadRequest, "invalid request body: %v", err)
-}
-
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
-		return "a number"
-	case goKind == "string":
-		return "a string"
-	case goKind == "bool":
-		return "true or false"
-	case goKind == "slice", goKind == "array":
-		return "an array"
-	case goKind == "map", goKind == "struct":
-		return "an object"
-	}
-	return "a " + goKind
 }
 
 // query reads the URL query, refusing parameters the route does not know, so

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"github.com/alluvium/alluvium/policy"
 )
 
@@ -304,7 +304,7 @@ func (s *server) wrap(rt route) http.Handler {
 			s.writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, v)
+		jsonhttp.WriteJSON(w, http.StatusOK, v)
 	})
 }
 
@@ -396,12 +396,5 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 	if code >= 500 && code != http.StatusServiceUnavailable && code != http.StatusNotImplemented {
 		s.opts.Logger.Error("api: internal error", "err", err)
 	}
-	writeJSON(w, code, body)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
+	jsonhttp.WriteJSON(w, code, body)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"github.com/alluvium/alluvium/policy"
 )
 
@@ -132,5 +133,5 @@ func (s *server) restoreSnapshot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	jsonhttp.WriteJSON(w, http.StatusOK, info)
 }

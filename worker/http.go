@@ -2,7 +2,6 @@ package worker
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -13,15 +12,13 @@ import (
 	"sync/atomic"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"github.com/alluvium/alluvium/ufs"
 )
 
 // LocalHeader, set to "true", makes a worker serve a path it does not own
 // (as ?local=true does): a client falling back to a replica sends it.
 const LocalHeader = "X-Alluvium-Local"
-
-// maxBody bounds a task's JSON body, as the coordinators' API does.
-const maxBody = 1 << 20
 
 // Handler serves the data API, the task API, health and stats.
 func (w *Worker) Handler() http.Handler {
@@ -50,7 +47,7 @@ func (w *Worker) ready(h http.HandlerFunc) http.HandlerFunc {
 	return w.member(func(rw http.ResponseWriter, r *http.Request) {
 		if len(w.cfg.Coordinators) > 0 && w.applied.Load() == nil {
 			rw.Header().Set("Retry-After", "1")
-			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: no policies from the coordinators yet")
+			jsonhttp.WriteError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: no policies from the coordinators yet")
 			return
 		}
 		h(rw, r)
@@ -65,7 +62,7 @@ func (w *Worker) reporting(h http.HandlerFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		if len(w.cfg.Coordinators) > 0 && !w.journal.started() {
 			rw.Header().Set("Retry-After", "1")
-			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: its holding is not reported yet")
+			jsonhttp.WriteError(rw, http.StatusServiceUnavailable, "worker "+w.id+" is starting: its holding is not reported yet")
 			return
 		}
 		h(rw, r)
@@ -77,7 +74,7 @@ func (w *Worker) reporting(h http.HandlerFunc) http.HandlerFunc {
 func (w *Worker) member(h http.HandlerFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		if w.removed.Load() {
-			writeError(rw, http.StatusServiceUnavailable, "worker "+w.id+" was removed from the cluster; restart it to register anew")
+			jsonhttp.WriteError(rw, http.StatusServiceUnavailable, "worker "+w.id+" was removed from the cluster; restart it to register anew")
 			return
 		}
 		h(rw, r)
@@ -93,43 +90,12 @@ func (w *Worker) auth(h http.HandlerFunc) http.Handler {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(w.cfg.Token)) != 1 {
 				rw.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
-				writeError(rw, http.StatusUnauthorized, "a valid cluster token is required (Authorization: Bearer <token>)")
+				jsonhttp.WriteError(rw, http.StatusUnauthorized, "a valid cluster token is required (Authorization: Bearer <token>)")
 				return
 			}
 		}
 		h(rw, r)
 	})
-}
-
-func writeJSON(rw http.ResponseWriter, code int, v any) {
-	rw.Header().Set("Content-Type", "application/json")
-	rw.WriteHeader(code)
-	_ = json.NewEncoder(rw).Encode(v)
-}
-
-func writeError(rw http.ResponseWriter, code int, reason string) {
-	writeJSON(rw, code, map[string]string{"status": reason})
-}
-
-// decode reads a JSON body strictly: unknown fields and trailing data are
-// refused, as by the coordinators' API.
-func decode(rw http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON body")
-	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(rw, http.StatusRequestEntityTooLarge, "the body is over 1 MiB")
-		} else {
-			writeError(rw, http.StatusBadRequest, "bad JSON body: "+err.Error())
-		}
-		return false
-	}
-	return true
 }
 
 // resolve maps an Alluxio path to its UFS through the mount table, or
@@ -138,11 +104,11 @@ func (w *Worker) resolve(rw http.ResponseWriter, p string) (ufs.UFS, ufs.Locatio
 	fs, loc, err := w.resolver.Resolve(p)
 	switch {
 	case errors.Is(err, ufs.ErrNotFound):
-		writeError(rw, http.StatusNotFound, err.Error())
+		jsonhttp.WriteError(rw, http.StatusNotFound, err.Error())
 	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
-		writeError(rw, http.StatusBadRequest, err.Error())
+		jsonhttp.WriteError(rw, http.StatusBadRequest, err.Error())
 	case err != nil:
-		writeError(rw, http.StatusServiceUnavailable, err.Error())
+		jsonhttp.WriteError(rw, http.StatusServiceUnavailable, err.Error())
 	default:
 		return fs, loc, true
 	}
@@ -168,12 +134,12 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if loc.Rel == "" {
-		writeError(rw, http.StatusNotFound, loc.Path+" is a mount point, not a file")
+		jsonhttp.WriteError(rw, http.StatusNotFound, loc.Path+" is a mount point, not a file")
 		return
 	}
 	if r.URL.Query().Get(api.QueryCachedOnly) == "true" {
 		if st, ok := w.cache.Stat(loc.Path); !ok || !st.Complete() {
-			writeError(rw, http.StatusNotFound, loc.Path+" is not wholly cached on this worker")
+			jsonhttp.WriteError(rw, http.StatusNotFound, loc.Path+" is not wholly cached on this worker")
 			return
 		}
 	}
@@ -259,15 +225,15 @@ func emptySuffixRanges(h string, size int64) (string, bool) {
 func writeUFSError(rw http.ResponseWriter, p string, err error) {
 	switch {
 	case errors.Is(err, ufs.ErrNotFound):
-		writeError(rw, http.StatusNotFound, fmt.Sprintf("%s: no such file in the ufs", p))
+		jsonhttp.WriteError(rw, http.StatusNotFound, fmt.Sprintf("%s: no such file in the ufs", p))
 	case errors.Is(err, ufs.ErrPermission):
-		writeError(rw, http.StatusForbidden, err.Error())
+		jsonhttp.WriteError(rw, http.StatusForbidden, err.Error())
 	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
-		writeError(rw, http.StatusBadRequest, err.Error())
+		jsonhttp.WriteError(rw, http.StatusBadRequest, err.Error())
 	case errors.Is(err, ufs.ErrClosed):
-		writeError(rw, http.StatusServiceUnavailable, err.Error())
+		jsonhttp.WriteError(rw, http.StatusServiceUnavailable, err.Error())
 	default:
-		writeError(rw, http.StatusBadGateway, err.Error())
+		jsonhttp.WriteError(rw, http.StatusBadGateway, err.Error())
 	}
 }
 
@@ -282,7 +248,7 @@ type Health struct {
 
 func (w *Worker) serveHealth(rw http.ResponseWriter, _ *http.Request) {
 	st := w.state.Load()
-	writeJSON(rw, http.StatusOK, Health{ID: w.id, Address: w.cfg.HTTPAddress, PolicyVersion: st.version,
+	jsonhttp.WriteJSON(rw, http.StatusOK, Health{ID: w.id, Address: w.cfg.HTTPAddress, PolicyVersion: st.version,
 		RingMembers: st.ring.Len(), Decommissioned: w.decommissioned.Load()})
 }
 
@@ -310,7 +276,7 @@ type Stats struct {
 }
 
 func (w *Worker) serveStats(rw http.ResponseWriter, _ *http.Request) {
-	writeJSON(rw, http.StatusOK, w.Stats())
+	jsonhttp.WriteJSON(rw, http.StatusOK, w.Stats())
 }
 
 // Stats returns the worker's counters, as GET /api/v1/stats answers them.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // MaxListCount bounds one page of a listing.
@@ -22,7 +23,7 @@ func (w *Worker) serveList(rw http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("count"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxListCount {
-			writeError(rw, http.StatusBadRequest, "count must be 1 to "+strconv.Itoa(MaxListCount))
+			jsonhttp.WriteError(rw, http.StatusBadRequest, "count must be 1 to "+strconv.Itoa(MaxListCount))
 			return
 		}
 		count = n
@@ -48,5 +49,5 @@ func (w *Worker) serveList(rw http.ResponseWriter, r *http.Request) {
 		}
 		out.Results = append(out.Results, lf)
 	}
-	writeJSON(rw, http.StatusOK, out)
+	jsonhttp.WriteJSON(rw, http.StatusOK, out)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // fakeCoordinator answers the worker-facing routes from memory, so that
@@ -24,6 +25,10 @@ type fakeCoordinator struct {
 	policies      api.WorkerPolicies
 	changed       chan struct{}
 	auth          []string
+	// hbStatus, when set, answers heartbeats with this error status.
+	hbStatus int
+	// ackReports acknowledges each holding report whole, as the index does.
+	ackReports bool
 }
 
 func newFake() *fakeCoordinator {
@@ -50,18 +55,26 @@ func (f *fakeCoordinator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		f.registrations = append(f.registrations, reg)
 		f.known = true
 		f.mu.Unlock()
-		writeJSON(rw, 200, api.Node{ID: reg.ID, State: "LIVE"})
+		jsonhttp.WriteJSON(rw, 200, api.Node{ID: reg.ID, State: "LIVE"})
 	case api.PathWorkerHeartbeat:
 		var hb api.Heartbeat
 		_ = json.NewDecoder(r.Body).Decode(&hb)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if !f.known {
-			writeError(rw, 404, "worker "+hb.ID+" is not registered")
+			jsonhttp.WriteError(rw, 404, "worker "+hb.ID+" is not registered")
 			return
 		}
 		f.heartbeats = append(f.heartbeats, hb)
-		writeJSON(rw, 200, api.HeartbeatAnswer{State: f.state, PolicyVersion: f.policies.Version})
+		if f.hbStatus != 0 {
+			jsonhttp.WriteError(rw, f.hbStatus, "refused")
+			return
+		}
+		ans := api.HeartbeatAnswer{State: f.state, PolicyVersion: f.policies.Version}
+		if rep := hb.Holdings; f.ackReports && rep != nil && len(rep.Events) > 0 {
+			ans.Holdings = api.HoldingAck{Epoch: rep.Epoch, Seq: rep.Events[len(rep.Events)-1].Seq}
+		}
+		jsonhttp.WriteJSON(rw, 200, ans)
 	case api.PathWorkerPolicies:
 		since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 		wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
@@ -78,7 +91,7 @@ func (f *fakeCoordinator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			p = f.policies
 			f.mu.Unlock()
 		}
-		writeJSON(rw, 200, p)
+		jsonhttp.WriteJSON(rw, 200, p)
 	default:
 		http.NotFound(rw, r)
 	}
@@ -168,5 +181,55 @@ func TestMembershipLoops(t *testing.T) {
 	time.Sleep(3 * cfg.HeartbeatInterval) // nothing to poll for: the loops are gone
 	if _, after := fake.counts(); after != before {
 		t.Fatalf("heartbeats after Shutdown: %d then %d", before, after)
+	}
+}
+
+// A 400 to a heartbeat carrying a holding report starts a new epoch; a 410
+// removes the worker: it stops beating.
+func TestHeartbeatRefusals(t *testing.T) {
+	fake := newFake()
+	fake.ackReports = true
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	dir := ufsDir(t, map[string]int{"a": 100})
+	cfg := testConfig(t.TempDir())
+	cfg.Coordinators = []string{srv.URL}
+	w := newWorker(t, cfg)
+	if err := w.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fake.setPolicies(policies(7, dir, self(w)))
+	waitFor(t, 10*time.Second, "policy version 7", func() bool { return w.PolicyVersion() == 7 })
+	var epoch uint64
+	waitFor(t, 10*time.Second, "the first epoch acknowledged", func() bool {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		for _, hb := range fake.heartbeats {
+			if hb.Holdings != nil {
+				epoch = hb.Holdings.Epoch
+			}
+		}
+		return epoch != 0 && w.journal.started()
+	})
+
+	fake.mu.Lock()
+	fake.hbStatus = http.StatusBadRequest
+	fake.mu.Unlock()
+	if resp, _ := do(t, w.Handler(), "GET", "/api/v1/data/m/a", nil, nil); resp.StatusCode != 200 { // a holding change to report
+		t.Fatal(resp.StatusCode)
+	}
+	waitFor(t, 10*time.Second, "a new epoch after the refusal", func() bool {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		hb := fake.heartbeats[len(fake.heartbeats)-1]
+		return hb.Holdings != nil && hb.Holdings.Epoch > epoch && hb.Holdings.Events[0].Reset
+	})
+
+	fake.mu.Lock()
+	fake.hbStatus = http.StatusGone
+	fake.mu.Unlock()
+	waitFor(t, 10*time.Second, "the removal", w.Removed)
+	if resp, _ := do(t, w.Handler(), "GET", "/api/v1/data/m/a", nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a removed worker served a read: %d", resp.StatusCode)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/cache"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"github.com/alluvium/alluvium/ufs"
 	"golang.org/x/time/rate"
 )
@@ -24,7 +25,7 @@ import (
 // between files and pages.
 func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	var t api.LoadTask
-	if !decode(rw, r, &t) {
+	if !jsonhttp.ReadBody(rw, r, &t) {
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -46,7 +47,7 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 		})
 	}
 	wg.Wait()
-	writeJSON(rw, http.StatusOK, api.TaskResult{Results: results})
+	jsonhttp.WriteJSON(rw, http.StatusOK, api.TaskResult{Results: results})
 }
 
 // jobLimits holds the bandwidth limiter of each load job with tasks in
@@ -190,7 +191,7 @@ func (w *Worker) underBudget(path string) bool {
 // its data after the mount is gone.
 func (w *Worker) serveFree(rw http.ResponseWriter, r *http.Request) {
 	var t api.FreeTask
-	if !decode(rw, r, &t) {
+	if !jsonhttp.ReadBody(rw, r, &t) {
 		return
 	}
 	res := api.TaskResult{Results: make([]api.FileResult, 0, len(t.Paths))}
@@ -212,7 +213,7 @@ func (w *Worker) serveFree(rw http.ResponseWriter, r *http.Request) {
 		w.observe(&fr)
 		res.Results = append(res.Results, fr)
 	}
-	writeJSON(rw, http.StatusOK, res)
+	jsonhttp.WriteJSON(rw, http.StatusOK, res)
 }
 
 // servePrune runs a prune task: a rebalance drops the copies this worker
@@ -322,12 +323,12 @@ func (w *Worker) clearStale(ctx context.Context) error {
 // clear-stale and answers its status; 409 when it cannot start.
 func (w *Worker) serveClearStale(rw http.ResponseWriter, r *http.Request) {
 	var req api.ClearStaleRequest
-	if !decode(rw, r, &req) {
+	if !jsonhttp.ReadBody(rw, r, &req) {
 		return
 	}
 	if req.Start {
 		if err := w.StartClearStale(); err != nil {
-			writeError(rw, http.StatusConflict, err.Error())
+			jsonhttp.WriteError(rw, http.StatusConflict, err.Error())
 			return
 		}
 	} else {
@@ -339,7 +340,7 @@ func (w *Worker) serveClearStale(rw http.ResponseWriter, r *http.Request) {
 func (w *Worker) serveClearStaleStatus(rw http.ResponseWriter, _ *http.Request) {
 	st, _ := w.clear.report()
 	st.Worker = w.id
-	writeJSON(rw, http.StatusOK, st)
+	jsonhttp.WriteJSON(rw, http.StatusOK, st)
 }
 
 // defaultFilesPage and maxFilesPage bound a page of GET PathCachedFiles.
@@ -357,14 +358,14 @@ func (w *Worker) serveCachedFiles(rw http.ResponseWriter, r *http.Request) {
 		prefix = "/"
 	}
 	if err := apath.Validate(prefix); err != nil {
-		writeError(rw, http.StatusBadRequest, "prefix: "+err.Error())
+		jsonhttp.WriteError(rw, http.StatusBadRequest, "prefix: "+err.Error())
 		return
 	}
 	count := defaultFilesPage
 	if s := q.Get("count"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxFilesPage {
-			writeError(rw, http.StatusBadRequest, "count must be 1 to "+strconv.Itoa(maxFilesPage))
+			jsonhttp.WriteError(rw, http.StatusBadRequest, "count must be 1 to "+strconv.Itoa(maxFilesPage))
 			return
 		}
 		count = n
@@ -386,5 +387,5 @@ func (w *Worker) serveCachedFiles(rw http.ResponseWriter, r *http.Request) {
 	if res.Results == nil {
 		res.Results = []api.CachedFile{}
 	}
-	writeJSON(rw, http.StatusOK, res)
+	jsonhttp.WriteJSON(rw, http.StatusOK, res)
 }

@@ -3,6 +3,8 @@ package worker
 import (
 	"net/http"
 	"strings"
+
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 )
 
 // unknownRoutes is the catch-all of the worker's API under prefix: the mux
@@ -27,9 +29,9 @@ func unknownRoutes(mux *http.ServeMux, prefix string) http.Handler {
 		}
 		if len(allow) > 0 {
 			rw.Header().Set("Allow", strings.Join(allow, ", "))
-			writeError(rw, http.StatusMethodNotAllowed, r.URL.Path+" does not take "+r.Method+"; it takes "+strings.Join(allow, ", "))
+			jsonhttp.WriteError(rw, http.StatusMethodNotAllowed, r.URL.Path+" does not take "+r.Method+"; it takes "+strings.Join(allow, ", "))
 			return
 		}
-		writeError(rw, http.StatusNotFound, "no such route on a worker: "+r.Method+" "+r.URL.Path)
+		jsonhttp.WriteError(rw, http.StatusNotFound, "no such route on a worker: "+r.Method+" "+r.URL.Path)
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/cache"
+	"github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/policy"
 	"github.com/alluvium/alluvium/ring"
 	"github.com/alluvium/alluvium/ufs"
@@ -32,6 +33,9 @@ type Worker struct {
 	resolver  *resolver
 	startTime time.Time
 	client    *http.Client
+	// coord calls the coordinators (registration, heartbeats, policy
+	// pulls), with failover; nil without coordinators.
+	coord *client.Client
 
 	state atomic.Pointer[state]
 	// applied is the last WorkerPolicies installed, as received.
@@ -97,6 +101,12 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	var coord *client.Client
+	if len(cfg.Coordinators) > 0 {
+		if coord, err = client.New(cfg.Coordinators, client.WithToken(cfg.Token)); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
 	j := newJournal()
 	ccfg := cache.Config{
 		OnHolding:     j.add,
@@ -121,6 +131,7 @@ func New(cfg Config) (*Worker, error) {
 		startTime: time.Now(),
 		journal:   j,
 		client:    &http.Client{},
+		coord:     coord,
 	}
 	w.resolver = &resolver{Resolver: &ufs.Resolver{Mounts: func() []policy.Mount { return w.state.Load().mounts }, Pool: w.pool}}
 	empty, _ := ring.New(nil, ring.DefaultConfig())

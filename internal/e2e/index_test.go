@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/cache"
 	"github.com/alluvium/alluvium/client"
+	"github.com/alluvium/alluvium/internal/workerclient"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/alluvium/alluvium/worker"
 )
@@ -54,24 +53,16 @@ func smallCluster(t *testing.T, n int, capacityPages int64) (*env, []*workernode
 // cached-files API.
 func heldByWorkers(t *testing.T, ws []*workernode.Node) map[string][]string {
 	t.Helper()
+	tasks := workerclient.New("", nil) // the test cluster has no token
+	defer tasks.Close()
 	out := map[string][]string{}
 	for _, w := range ws {
 		var held []string
 		last := ""
 		for {
-			q := url.Values{"count": {"1000"}}
-			if last != "" {
-				q.Set("lastKey", last)
-			}
-			resp, err := http.Get(w.URL + api.PathCachedFiles + "?" + q.Encode())
+			page, err := tasks.CachedFiles(t.Context(), w.URL, "", last, 1000)
 			if err != nil {
-				t.Fatal(err)
-			}
-			var page api.CachedFiles
-			err = json.NewDecoder(resp.Body).Decode(&page)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("cached files of %s: %d %v", w.Worker.ID(), resp.StatusCode, err)
+				t.Fatalf("cached files of %s: %v", w.Worker.ID(), err)
 			}
 			for _, f := range page.Results {
 				if f.Complete {

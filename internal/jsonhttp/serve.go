@@ -1,0 +1,56 @@
+package jsonhttp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/alluvium/alluvium/api"
+)
+
+// MaxBody is the bound of a request body that ReadBody applies (413 beyond),
+// as the coordinators' API does by default.
+const MaxBody = 1 << 20
+
+// WriteJSON answers code with v as JSON.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError answers code with the error body {"status": reason}.
+func WriteError(w http.ResponseWriter, code int, reason string) {
+	WriteJSON(w, code, api.Error{Status: reason})
+}
+
+// TooLargeReason is the reason of the 413 to a body over limit bytes.
+func TooLargeReason(limit int64) string {
+	return fmt.Sprintf("request body is larger than %d bytes", limit)
+}
+
+// ReadBody decodes the request's JSON body into v strictly (DecodeBody),
+// reading at most MaxBody bytes. On failure it answers the error (413 for a
+// body over the bound, 400 for any other fault, naming it) and returns
+// false.
+func ReadBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	}
+	err := DecodeBody(r, v)
+	if err == nil {
+		return true
+	}
+	var he *Error
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		WriteError(w, he.StatusCode, he.Reason())
+	case errors.As(err, &mbe):
+		WriteError(w, http.StatusRequestEntityTooLarge, TooLargeReason(mbe.Limit))
+	default:
+		WriteError(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+	}
+	return false
+}
