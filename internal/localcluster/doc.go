@@ -18,7 +18,9 @@
 //	defer c.Close()
 //	fmt.Println(c.URLs(), c.Workers[0].URL)
 //
-// Start runs the steps in order (StartCoordinators, WaitReady,
+// Start runs the steps in order (Set.Start for the coordinators, WaitReady,
 // StartWorkers, Mount, WaitWorkers); callers that need to act between them
-// call them one by one on the Cluster that New returns.
+// call them one by one on the Cluster that New returns. The coordinator
+// half lives in the coordinators subpackage, which internal/testcluster
+// builds on (it must not import the worker: the worker's own tests use it).
 package localcluster

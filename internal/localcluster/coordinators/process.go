@@ -1,4 +1,4 @@
-package localcluster
+package coordinators
 
 import (
 	"fmt"
@@ -90,7 +90,7 @@ func tail(path string, n int) string {
 }
 
 // processArgs is the command line of a coordinator process.
-func (c *Cluster) processArgs(m *Member, peers []coordinator.Peer, joinURL string) []string {
+func (s *Set) processArgs(m *Member, peers []coordinator.Peer, joinURL string) []string {
 	args := []string{"coordinator", "--id", m.ID, "--data-dir", m.DataDir, "--raft-addr", m.RaftAddr, "--http-addr", m.HTTPAddr}
 	if len(peers) > 0 {
 		var ps []string
@@ -102,15 +102,15 @@ func (c *Cluster) processArgs(m *Member, peers []coordinator.Peer, joinURL strin
 	if joinURL != "" {
 		args = append(args, "--join", joinURL)
 	}
-	if c.cfg.Token != "" {
-		args = append(args, "--auth-token", c.cfg.Token)
+	if s.cfg.Token != "" {
+		args = append(args, "--auth-token", s.cfg.Token)
 	}
-	return append(args, c.cfg.Args...)
+	return append(args, s.cfg.Args...)
 }
 
-// exited reports the first coordinator process that has ended.
-func (c *Cluster) exited() error {
-	for _, m := range c.Coordinators {
+// Exited reports the first coordinator process that has ended.
+func (s *Set) Exited() error {
+	for _, m := range s.Members {
 		if m.Process != nil {
 			if err := m.Process.Exited(); err != nil {
 				return err
