@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/coordinator/coordinatortest"
 	"github.com/alluvium/alluvium/httpapi"
+	"github.com/alluvium/alluvium/internal/httpserve"
+	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
 )
 
 // Cluster is a coordinatortest cluster whose nodes each serve the real API
@@ -62,33 +63,28 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 	tb.Helper()
 	c := &Cluster{urls: map[string]string{}, handlers: map[string]*swapHandler{}}
 	c.forward = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 10 * time.Second}
-	var servers []*http.Server
-	var wg sync.WaitGroup
+	var servers []*httpserve.Server
+	tb.Cleanup(func() {
+		for _, s := range servers {
+			_ = s.Stop()
+		}
+		c.forward.CloseIdleConnections()
+	})
 	addrs := map[string]string{}
 	for i := range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			tb.Fatal(err)
 		}
-		id := coordinatortestID(i)
+		id := coordinators.ID(i) // coordinatortest names its nodes as every local cluster does
 		c.ids = append(c.ids, id)
 		addrs[id] = l.Addr().String()
 		c.urls[id] = "http://" + l.Addr().String()
 		h := &swapHandler{}
 		h.set(down(id))
 		c.handlers[id] = h
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		servers = append(servers, srv)
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = srv.Serve(l) }()
+		servers = append(servers, httpserve.Start(l, h))
 	}
-	tb.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-		wg.Wait()
-		c.forward.CloseIdleConnections()
-	})
 	c.Cluster = coordinatortest.New(tb, n, coordinatortest.WithConfig(func(cfg *coordinator.Config) {
 		cfg.HTTPAddress = addrs[cfg.ID]
 		cfg.NoScheduler = true
@@ -98,9 +94,6 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 	}
 	return c
 }
-
-// coordinatortestID is the id coordinatortest gives the i-th node.
-func coordinatortestID(i int) string { return fmt.Sprintf("c%d", i+1) }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
