@@ -3,17 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
 )
 
 // Ctrl-C of `make run` (SIGINT to alluvium dev), after some work, is a
@@ -76,28 +72,6 @@ func TestDevStopsCleanlyOnSIGINT(t *testing.T) {
 	}
 }
 
-// The values raft leaves to its logger to format are formatted.
-func TestLogFormatsHCLogValues(t *testing.T) {
-	var b bytes.Buffer
-	lf := logFlags{level: "info", format: "text"}
-	log, err := lf.logger(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type server struct{ ID, Address string }
-	log.With("with", hclog.Fmt("%d peers", 3)).Info("initial configuration",
-		"servers", hclog.Fmt("%+v", []server{{"c1", "127.0.0.1:7001"}}), "plain", 7, slog.Group("g", "k", "v"))
-	got := b.String()
-	for _, want := range []string{`servers="[{ID:c1 Address:127.0.0.1:7001}]"`, `with="3 peers"`, "plain=7", "g.k=v"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("log line lacks %s: %s", want, got)
-		}
-	}
-	if strings.Contains(got, "%") {
-		t.Errorf("log line has an unformatted verb: %s", got)
-	}
-}
-
 // lockedBuffer is a bytes.Buffer safe to read while a process writes it.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -114,34 +88,4 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// raft's transport logs the end of an inbound connection at ERROR; the
-// binary's logs keep ERROR for what is one.
-func TestLogLowersRaftConnectionEnds(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want string
-	}{
-		{errors.New("transport shutdown"), ""}, // debug: not shown at info
-		{errors.New("read tcp 127.0.0.1:7001->127.0.0.1:4000: read: connection reset by peer"), "level=WARN"},
-		{errors.New("unexpected EOF"), "level=WARN"},
-		{errors.New("msgpack decode error [pos 3]: invalid"), "level=ERROR"},
-	} {
-		var b bytes.Buffer
-		log, err := (&logFlags{level: "info", format: "text"}).logger(&b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log.Error("failed to decode incoming command", "component", "raft", "error", tc.err)
-		if (tc.want == "") != (b.Len() == 0) || !strings.Contains(b.String(), tc.want) {
-			t.Errorf("%v: logged %q, want %q", tc.err, b.String(), tc.want)
-		}
-	}
-	var b bytes.Buffer
-	log, _ := (&logFlags{level: "info", format: "text"}).logger(&b)
-	log.Error("failed to flush response", "error", errors.New("transport shutdown"))
-	if !strings.Contains(b.String(), "level=ERROR") {
-		t.Errorf("another message was lowered too: %q", b.String())
-	}
 }
