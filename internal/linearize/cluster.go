@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/coordinator/coordinatortest"
 	"github.com/alluvium/alluvium/httpapi"
-	"github.com/alluvium/alluvium/internal/httpserve"
 	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
 )
 
@@ -63,13 +63,8 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 	tb.Helper()
 	c := &Cluster{urls: map[string]string{}, handlers: map[string]*swapHandler{}}
 	c.forward = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 10 * time.Second}
-	var servers []*httpserve.Server
-	tb.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Stop()
-		}
-		c.forward.CloseIdleConnections()
-	})
+	var servers []*http.Server
+	var wg sync.WaitGroup
 	addrs := map[string]string{}
 	for i := range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -83,8 +78,18 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 		h := &swapHandler{}
 		h.set(down(id))
 		c.handlers[id] = h
-		servers = append(servers, httpserve.Start(l, h))
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, srv)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = srv.Serve(l) }()
 	}
+	tb.Cleanup(func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+		wg.Wait()
+		c.forward.CloseIdleConnections()
+	})
 	c.Cluster = coordinatortest.New(tb, n, coordinatortest.WithConfig(func(cfg *coordinator.Config) {
 		cfg.HTTPAddress = addrs[cfg.ID]
 		cfg.NoScheduler = true
