@@ -115,8 +115,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = runBench(ctx, o, os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil // before stop, which cancels ctx
 	stop()
-	if err != nil && ctx.Err() != nil {
+	if err != nil && interrupted {
 		err = errors.New("interrupted; stopped every process and removed the data dirs")
 	}
 	if err != nil {

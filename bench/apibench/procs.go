@@ -1,7 +1,8 @@
 package main
 
 // The two clusters under test, as real processes on loopback: start, wait
-// until healthy, find the leader, stop and clean up.
+// until healthy, find the leader, stop and clean up. Alluvium's is started
+// and stopped by internal/localcluster (as processes of the binary).
 
 import (
 	"bytes"
@@ -13,90 +14,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/alluvium/alluvium/internal/localcluster"
+	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
 )
-
-// proc is one server process of a cluster.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string // file holding its stdout and stderr
-	done chan struct{}
-	err  error // set when done is closed
-}
-
-// startProc starts bin with args, its output going to logPath. The process
-// gets its own process group (so a terminal's Ctrl-C reaches only us, and we
-// stop it in order) and is killed by the kernel if this process dies.
-func startProc(name, bin, logPath string, args ...string) (*proc, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Stdin = nil
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// exited reports an error if the process has ended.
-func (p *proc) exited() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 20))
-	default:
-		return nil
-	}
-}
-
-// stop asks the process to end (SIGTERM), and kills it after grace.
-func (p *proc) stop(grace time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// cpu returns the CPU time (user + system) the process has used so far.
-func (p *proc) cpu() time.Duration { return procCPU(p.cmd.Process.Pid) }
-
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // freePorts returns n loopback ports that were free a moment ago.
 func freePorts(n int) ([]int, error) {
@@ -118,22 +46,27 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+func loopback(port int) string { return coordinators.Loopback(port) }
 
 // cluster is three server processes of one system.
 type cluster struct {
 	system string
-	procs  []*proc
-	api    []string // client (API) address of each member, host:port
-	leader int      // index of the member the load is sent to
+	procs  []*coordinators.Process
+	api    []string              // client (API) address of each member, host:port
+	leader int                   // index of the member the load is sent to
+	lc     *localcluster.Cluster // alluvium's, which starts and stops its processes
 }
 
 // stop stops every member, in parallel.
 func (c *cluster) stop() {
+	if c.lc != nil {
+		_ = c.lc.Close()
+		return
+	}
 	var wg sync.WaitGroup
 	for _, p := range c.procs {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(10 * time.Second) }()
+		go func() { defer wg.Done(); p.Stop(10 * time.Second) }()
 	}
 	wg.Wait()
 }
@@ -141,7 +74,7 @@ func (c *cluster) stop() {
 // exited reports the first member that has ended.
 func (c *cluster) exited() error {
 	for _, p := range c.procs {
-		if err := p.exited(); err != nil {
+		if err := p.Exited(); err != nil {
 			return err
 		}
 	}
@@ -152,40 +85,33 @@ func (c *cluster) exited() error {
 func (c *cluster) cpu() time.Duration {
 	var d time.Duration
 	for _, p := range c.procs {
-		d += p.cpu()
+		d += procCPU(p.Pid())
 	}
 	return d
 }
 
-// startAlluvium starts three `alluvium coordinator` processes with data dirs
-// under dir: raft-boltdb log (fsync on every commit, its default) and the
-// TCP transport.
+// startAlluvium starts three `alluvium coordinator` processes bootstrapped
+// together (localcluster, on free ports) with data dirs under dir: the
+// binary's default raft log (fsync on every commit) and the TCP transport.
+// readyAlluvium waits for them.
 func startAlluvium(bin, dir string) (*cluster, error) {
-	ports, err := freePorts(6)
+	cfg := localcluster.DefaultConfig()
+	cfg.Dir, cfg.Binary, cfg.Args = dir, bin, []string{"--log-level", "error"}
+	lc, err := localcluster.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{system: "alluvium"}
-	var peers []string
-	for i := range 3 {
-		peers = append(peers, fmt.Sprintf("c%d=%s", i+1, loopback(ports[i])))
-	}
-	for i := range 3 {
-		id := fmt.Sprintf("c%d", i+1)
-		api := loopback(ports[3+i])
-		p, err := startProc("alluvium "+id, bin, filepath.Join(dir, id+".log"),
-			"coordinator", "--id", id,
-			"--data-dir", filepath.Join(dir, id),
-			"--raft-addr", loopback(ports[i]),
-			"--http-addr", api,
-			"--bootstrap", strings.Join(peers, ","),
-			"--log-level", "error")
-		if err != nil {
-			c.stop()
-			return nil, err
+	c := &cluster{system: "alluvium", lc: lc}
+	err = lc.Set.Start()
+	for _, m := range lc.Members {
+		if m.Process != nil {
+			c.procs = append(c.procs, m.Process)
+			c.api = append(c.api, m.HTTPAddr)
 		}
-		c.procs = append(c.procs, p)
-		c.api = append(c.api, api)
+	}
+	if err != nil {
+		c.stop()
+		return nil, err
 	}
 	return c, nil
 }
@@ -205,7 +131,7 @@ func startEtcd(bin, dir string) (*cluster, error) {
 	for i := range 3 {
 		name := fmt.Sprintf("e%d", i+1)
 		peer, client := "http://"+loopback(ports[i]), loopback(ports[3+i])
-		p, err := startProc("etcd "+name, bin, filepath.Join(dir, name+".log"),
+		p, err := coordinators.StartProcess("etcd "+name, bin, filepath.Join(dir, name+".log"),
 			"--name", name,
 			"--data-dir", filepath.Join(dir, name),
 			"--listen-peer-urls", peer,
@@ -288,53 +214,20 @@ func poll(ctx context.Context, c *cluster, timeout time.Duration, what string, f
 	}
 }
 
-// coordinatorsView is the part of GET /api/v1/coordinators used here.
-type coordinatorsView struct {
-	Leader  string `json:"leader"`
-	Results []struct {
-		ID          string `json:"id"`
-		HTTPAddress string `json:"httpAddress"`
-	} `json:"results"`
-}
-
 // readyAlluvium waits until every coordinator is healthy and agrees on a
 // leader, and records the leader.
 func readyAlluvium(ctx context.Context, c *cluster, timeout time.Duration) error {
-	return poll(ctx, c, timeout, "leader and health", func(ctx context.Context) error {
-		return c.findAlluviumLeader(ctx)
-	})
-}
-
-// findAlluviumLeader asks every member for the leader (GET
-// /api/v1/coordinators) and checks they agree and are healthy.
-func (c *cluster) findAlluviumLeader(ctx context.Context) error {
-	leader := ""
-	var leaderAddr string
-	for _, a := range c.api {
-		if _, err := call(ctx, http.MethodGet, "http://"+a+"/api/v1/health", nil, nil); err != nil {
-			return err
-		}
-		var v coordinatorsView
-		if _, err := call(ctx, http.MethodGet, "http://"+a+"/api/v1/coordinators", nil, &v); err != nil {
-			return err
-		}
-		if v.Leader == "" || (leader != "" && v.Leader != leader) {
-			return fmt.Errorf("%s sees leader %q, others %q", a, v.Leader, leader)
-		}
-		leader = v.Leader
-		for _, r := range v.Results {
-			if r.ID == leader {
-				leaderAddr = r.HTTPAddress
-			}
-		}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.lc.WaitReady(ctx); err != nil {
+		return fmt.Errorf("%s: %w", c.system, err)
 	}
-	for i, a := range c.api {
-		if a == leaderAddr {
-			c.leader = i
-			return nil
-		}
+	l, err := c.lc.Leader(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.system, err)
 	}
-	return fmt.Errorf("leader %s has address %q, not one of %v", leader, leaderAddr, c.api)
+	c.leader = slices.Index(c.lc.Members, l)
+	return nil
 }
 
 // etcdStatus is the part of POST /v3/maintenance/status used here; the

@@ -3,7 +3,7 @@
 // side with `cp -r` of the same folder (the physical limit of the disk),
 // and the scheduler's cost on the leader (CPU per file, Raft commits per
 // batch). Everything runs on loopback in one process: three coordinators
-// (internal/node) and three workers (internal/workernode).
+// and three workers, started by internal/localcluster.
 //
 //	go run ./bench/loadbench [-large 8 -large-size 256MiB -small 100000 -small-size 4KiB]
 package main
@@ -13,9 +13,6 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,11 +22,8 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/client"
-	"github.com/alluvium/alluvium/coordinator"
-	"github.com/alluvium/alluvium/httpapi"
-	"github.com/alluvium/alluvium/internal/node"
-	"github.com/alluvium/alluvium/internal/workernode"
-	"github.com/alluvium/alluvium/worker"
+	"github.com/alluvium/alluvium/internal/localcluster"
+	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
 )
 
 func main() {
@@ -81,20 +75,17 @@ func run(large int, largeSize int64, small int, smallSize int64, batch int) erro
 	}
 	syscall.Sync()
 
-	urls, nodes, workers, stop, err := startCluster(dir, largeSize*int64(large)+smallSize*int64(small))
-	if err != nil {
-		return err
-	}
-	defer stop()
-	c, err := client.New(urls)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	if _, err := c.AddMount(ctx, api.Mount{Path: "/ufs", UFS: "file://" + ufs}); err != nil {
+	cluster, err := startCluster(ctx, dir, ufs, largeSize*int64(large)+smallSize*int64(small))
+	if err != nil {
 		return err
 	}
-	time.Sleep(2 * time.Second) // workers pull the mount
+	defer cluster.Close()
+	c, err := cluster.Client()
+	if err != nil {
+		return err
+	}
+	nodes, workers := cluster.Members, cluster.Workers
 
 	fmt.Println()
 	fmt.Println("| data | cp -r + sync | alluvium load | ratio | files/s | CPU µs/file | Raft commits/batch |")
@@ -210,87 +201,20 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func appliedIndex(nodes []*node.Node) uint64 {
+func appliedIndex(nodes []*coordinators.Member) uint64 {
 	var m uint64
 	for _, n := range nodes {
-		m = max(m, n.Coordinator.FSM().AppliedIndex())
+		m = max(m, n.Node.Coordinator.FSM().AppliedIndex())
 	}
 	return m
 }
 
-func startCluster(dir string, dataBytes int64) ([]string, []*node.Node, []*workernode.Node, func(), error) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var peers []coordinator.Peer
-	var raftLns, httpLns []net.Listener
-	for i := range 3 {
-		r, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, nil, nil, err
-		}
-		h, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, nil, nil, err
-		}
-		raftLns, httpLns = append(raftLns, r), append(httpLns, h)
-		peers = append(peers, coordinator.Peer{ID: fmt.Sprintf("c%d", i+1), Address: r.Addr().String()})
-	}
-	var nodes []*node.Node
-	var workers []*workernode.Node
-	stop := func() {
-		for _, w := range workers {
-			w.Close()
-		}
-		for _, n := range nodes {
-			n.Close()
-		}
-	}
-	var urls []string
-	for i := range 3 {
-		cfg := coordinator.DefaultConfig()
-		cfg.ID, cfg.DataDir, cfg.RaftListener = peers[i].ID, filepath.Join(dir, peers[i].ID), raftLns[i]
-		cfg.Bootstrap, cfg.Logger = peers, quiet
-		opts := httpapi.DefaultOptions()
-		opts.Logger = quiet
-		n, err := node.Start(node.Config{Coordinator: cfg, API: opts, HTTPListener: httpLns[i]})
-		if err != nil {
-			stop()
-			return nil, nil, nil, nil, err
-		}
-		nodes = append(nodes, n)
-		urls = append(urls, n.URL)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := nodes[0].Coordinator.WaitLeader(ctx); err != nil {
-		stop()
-		return nil, nil, nil, nil, err
-	}
-	for i := range 3 {
-		cfg := worker.DefaultConfig()
-		cfg.DataDir, cfg.Coordinators, cfg.Logger = filepath.Join(dir, fmt.Sprintf("w%d", i+1)), urls, quiet
-		cfg.CapacityBytes, cfg.MemoryBytes = dataBytes, 64<<20
-		w, err := workernode.Start(cfg, nil, "127.0.0.1:0")
-		if err != nil {
-			stop()
-			return nil, nil, nil, nil, err
-		}
-		workers = append(workers, w)
-	}
-	for {
-		live := 0
-		for _, w := range nodes[0].Coordinator.FSM().Workers() {
-			if w.State == "LIVE" {
-				live++
-			}
-		}
-		if live == 3 {
-			break
-		}
-		if ctx.Err() != nil {
-			stop()
-			return nil, nil, nil, nil, fmt.Errorf("workers did not register")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return urls, nodes, workers, stop, nil
+// startCluster starts three coordinators and three workers in this process,
+// with the UFS folder mounted at /ufs on every worker.
+func startCluster(ctx context.Context, dir, ufs string, dataBytes int64) (*localcluster.Cluster, error) {
+	cfg := localcluster.DefaultConfig()
+	cfg.Dir, cfg.Workers = dir, 3
+	cfg.Worker.CapacityBytes, cfg.Worker.MemoryBytes = dataBytes, 64<<20
+	cfg.Mounts = []api.Mount{{Path: "/ufs", UFS: "file://" + ufs}}
+	return localcluster.Start(ctx, cfg)
 }

@@ -42,11 +42,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/localcluster"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/alluvium/alluvium/worker"
 )
@@ -68,165 +70,234 @@ func main() {
 	}
 }
 
-func mainErr() error {
-	nginxBin := flag.String("nginx", "/usr/sbin/nginx", "the nginx binary")
-	nopush := flag.Bool("nginx-tcp-nopush", false, "turn nginx's tcp_nopush on (slower for 1 MiB on loopback)")
-	extra := flag.String("nginx-extra", "", "more directives for nginx's http block, e.g. 'open_file_cache max=10000;'")
-	files1m := flag.Int("files-1m", 64, "how many 1 MiB files")
-	files4k := flag.Int("files-4k", 4096, "how many 4 KiB files")
-	conns1m := flag.Int("conns-1m", 16, "connections for the 1 MiB GETs")
-	conns4k := flag.Int("conns-4k", 64, "connections for the 4 KiB GETs")
-	warmup := flag.Duration("warmup", 2*time.Second, "load before each measured window")
-	duration := flag.Duration("duration", 10*time.Second, "measured window of each step")
-	rounds := flag.Int("rounds", 1, "how many times each scenario runs on both systems")
+// options are the command's flags.
+type options struct {
+	nginxBin, extra, cpuProfile string
+	nopush, keep                bool
+	files1m, files4k            int
+	conns1m, conns4k            int
+	warmup, duration            time.Duration
+	rounds                      int
+	want                        map[string]bool // systems to measure
+}
+
+func parseFlags() (*options, error) {
+	o := &options{want: map[string]bool{}}
+	flag.StringVar(&o.nginxBin, "nginx", "/usr/sbin/nginx", "the nginx binary")
+	flag.BoolVar(&o.nopush, "nginx-tcp-nopush", false, "turn nginx's tcp_nopush on (slower for 1 MiB on loopback)")
+	flag.StringVar(&o.extra, "nginx-extra", "", "more directives for nginx's http block, e.g. 'open_file_cache max=10000;'")
+	flag.IntVar(&o.files1m, "files-1m", 64, "how many 1 MiB files")
+	flag.IntVar(&o.files4k, "files-4k", 4096, "how many 4 KiB files")
+	flag.IntVar(&o.conns1m, "conns-1m", 16, "connections for the 1 MiB GETs")
+	flag.IntVar(&o.conns4k, "conns-4k", 64, "connections for the 4 KiB GETs")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load before each measured window")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured window of each step")
+	flag.IntVar(&o.rounds, "rounds", 1, "how many times each scenario runs on both systems")
 	systems := flag.String("systems", "nginx,alluvium", "which systems to measure")
-	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of the alluvium steps to `prefix`-<size>.pprof")
-	keep := flag.Bool("keep", false, "keep the temporary directory")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of the alluvium steps to `prefix`-<size>.pprof")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	scenarios := []scenario{
-		{label: "1 MiB", tag: "1MiB", dir: "m1", size: 1 << 20, files: *files1m, conns: *conns1m, target: 1.0},
-		{label: "4 KiB", tag: "4KiB", dir: "k4", size: 4 << 10, files: *files4k, conns: *conns4k, target: 0.6},
-	}
-	want := map[string]bool{}
 	for _, s := range strings.Split(*systems, ",") {
 		if s != "nginx" && s != "alluvium" {
-			return fmt.Errorf("-systems: unknown system %q", s)
+			return nil, fmt.Errorf("-systems: unknown system %q", s)
 		}
-		want[s] = true
+		o.want[s] = true
 	}
+	return o, nil
+}
 
+// bench is one run: the systems under load and the results so far.
+type bench struct {
+	o         *options
+	scenarios []scenario
+	targets   map[string]map[string]target    // system -> scenario tag -> target
+	results   map[string]map[string][]*result // system -> scenario tag -> one per round
+	node      *workernode.Node                // the alluvium worker, when measured
+}
+
+// order is the systems in the order of the report.
+var order = []string{"nginx", "alluvium"}
+
+func mainErr() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{o: o, targets: map[string]map[string]target{}, results: map[string]map[string][]*result{"nginx": {}, "alluvium": {}}}
+	b.scenarios = []scenario{
+		{label: "1 MiB", tag: "1MiB", dir: "m1", size: 1 << 20, files: o.files1m, conns: o.conns1m, target: 1.0},
+		{label: "4 KiB", tag: "4KiB", dir: "k4", size: 4 << 10, files: o.files4k, conns: o.conns4k, target: 0.6},
+	}
 	tmp, err := os.MkdirTemp("", "readbench-")
 	if err != nil {
 		return err
 	}
-	if *keep {
+	if o.keep {
 		fmt.Fprintln(os.Stderr, "keeping", tmp)
 	} else {
 		defer os.RemoveAll(tmp)
 	}
+	stopSystems, err := b.start(ctx, tmp)
+	defer stopSystems()
+	if err != nil {
+		return err
+	}
+	var before, after worker.Stats
+	if b.node != nil {
+		before = stats(b.node)
+	}
+	if err := b.measure(ctx); err != nil {
+		return err
+	}
+	if b.node != nil {
+		after = stats(b.node)
+	}
+	b.report(before, after)
+	return nil
+}
+
+// start writes the files and starts the systems to measure, the worker
+// warmed up; the function returned stops them.
+func (b *bench) start(ctx context.Context, tmp string) (func(), error) {
+	var stops []func()
+	stopAll := func() {
+		for _, f := range slices.Backward(stops) {
+			f()
+		}
+	}
 	root := filepath.Join(tmp, "data")
 	var total int64
-	for _, sc := range scenarios {
+	for _, sc := range b.scenarios {
 		if err := writeFiles(filepath.Join(root, sc.dir), sc.files, sc.size); err != nil {
-			return err
+			return stopAll, err
 		}
 		total += int64(sc.files) * sc.size
 	}
-
-	targets := map[string]map[string]target{} // system -> scenario tag -> target
-	if want["nginx"] {
+	if b.o.want["nginx"] {
 		ngTmp := filepath.Join(tmp, "nginx")
 		if err := os.MkdirAll(ngTmp, 0o700); err != nil {
-			return err
+			return stopAll, err
 		}
-		ng, err := startNginx(ctx, *nginxBin, ngTmp, root, *nopush, *extra)
+		ng, err := startNginx(ctx, b.o.nginxBin, ngTmp, root, b.o.nopush, b.o.extra)
 		if err != nil {
-			return err
+			return stopAll, err
 		}
-		defer ng.stop()
-		targets["nginx"] = targetsFor("nginx", ng.addr, "", scenarios)
+		stops = append(stops, ng.stop)
+		b.targets["nginx"] = targetsFor("nginx", ng.addr, "", b.scenarios)
 	}
-	var node *workernode.Node
-	if want["alluvium"] {
-		node, err = startWorker(filepath.Join(tmp, "worker"), root, total)
+	if b.o.want["alluvium"] {
+		c, err := startWorker(ctx, filepath.Join(tmp, "worker"), root, total)
 		if err != nil {
-			return err
+			return stopAll, err
 		}
-		defer node.Close()
-		addr := strings.TrimPrefix(node.URL, "http://")
-		t := targetsFor("alluvium", addr, api.PathWorkerDataRoot+"/data", scenarios)
-		if err := warm(ctx, node, t, scenarios); err != nil {
-			return err
+		stops = append(stops, func() { _ = c.Close() })
+		b.node = c.Workers[0]
+		addr := strings.TrimPrefix(b.node.URL, "http://")
+		t := targetsFor("alluvium", addr, api.PathWorkerDataRoot+"/data", b.scenarios)
+		if err := warm(ctx, b.node, t, b.scenarios); err != nil {
+			return stopAll, err
 		}
-		targets["alluvium"] = t
+		b.targets["alluvium"] = t
 	}
+	return stopAll, nil
+}
 
-	order := []string{"nginx", "alluvium"}
-	results := map[string]map[string][]*result{"nginx": {}, "alluvium": {}}
-	var before, after worker.Stats
-	if node != nil {
-		before = stats(node)
-	}
-	for round := range *rounds {
-		for i, sc := range scenarios {
+// measure runs every round of every scenario on both systems, which one
+// goes first alternating.
+func (b *bench) measure(ctx context.Context) error {
+	for round := range b.o.rounds {
+		for i, sc := range b.scenarios {
 			for j := range order {
 				sys := order[(i+round+j)%2] // alternate who goes first
-				if !want[sys] {
+				if !b.o.want[sys] {
 					continue
 				}
-				fmt.Fprintf(os.Stderr, "round %d: %s GETs at %d connections on %s...\n", round+1, sc.label, sc.conns, sys)
-				var prof *os.File
-				if sys == "alluvium" && *cpuProfile != "" {
-					name := fmt.Sprintf("%s-%s.pprof", *cpuProfile, sc.tag)
-					if round > 0 {
-						name = fmt.Sprintf("%s-%s-%d.pprof", *cpuProfile, sc.tag, round+1)
-					}
-					if prof, err = os.Create(name); err != nil {
-						return err
-					}
-					if err := pprof.StartCPUProfile(prof); err != nil {
-						return err
-					}
-				}
-				r, err := run(ctx, targets[sys][sc.tag], sc.conns, *warmup, *duration)
-				if prof != nil {
-					pprof.StopCPUProfile()
-					prof.Close()
-				}
+				r, err := b.step(ctx, sys, sc, round)
 				if err != nil {
 					return err
 				}
-				if r.errs > 0 {
-					fmt.Fprintf(os.Stderr, "  %d failed requests, e.g. %s\n", r.errs, r.firstErr)
-				}
-				results[sys][sc.tag] = append(results[sys][sc.tag], r)
+				b.results[sys][sc.tag] = append(b.results[sys][sc.tag], r)
 			}
 		}
 	}
-	if node != nil {
-		after = stats(node)
-	}
+	return nil
+}
 
+// step loads one system with one scenario, under the CPU profiler for
+// alluvium with -cpuprofile.
+func (b *bench) step(ctx context.Context, sys string, sc scenario, round int) (*result, error) {
+	fmt.Fprintf(os.Stderr, "round %d: %s GETs at %d connections on %s...\n", round+1, sc.label, sc.conns, sys)
+	if sys == "alluvium" && b.o.cpuProfile != "" {
+		name := fmt.Sprintf("%s-%s.pprof", b.o.cpuProfile, sc.tag)
+		if round > 0 {
+			name = fmt.Sprintf("%s-%s-%d.pprof", b.o.cpuProfile, sc.tag, round+1)
+		}
+		prof, err := os.Create(name)
+		if err != nil {
+			return nil, err
+		}
+		defer prof.Close()
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r, err := run(ctx, b.targets[sys][sc.tag], sc.conns, b.o.warmup, b.o.duration)
+	if err != nil {
+		return nil, err
+	}
+	if r.errs > 0 {
+		fmt.Fprintf(os.Stderr, "  %d failed requests, e.g. %s\n", r.errs, r.firstErr)
+	}
+	return r, nil
+}
+
+// report prints the markdown table of the results, and the worker's cache
+// counters over the steps.
+func (b *bench) report(before, after worker.Stats) {
+	o := b.o
 	fmt.Printf("\n## Cached reads: one alluvium worker vs nginx (sendfile), loopback, %d CPUs\n\n", runtime.NumCPU())
 	fmt.Printf("%d x 1 MiB and %d x 4 KiB files, a random file per GET, closed loop over keep-alive connections; %v warm-up, %v measured per step; nginx tcp_nopush %v.\n\n",
-		*files1m, *files4k, *warmup, *duration, *nopush)
+		o.files1m, o.files4k, o.warmup, o.duration, o.nopush)
 	fmt.Println("| size | conns | round | system | req/s | GiB/s | p50 | p99 | errors | vs nginx | target |")
 	fmt.Println("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
-	for _, sc := range scenarios {
-		for round := range *rounds {
-			var ngRate float64
-			if rs := results["nginx"][sc.tag]; round < len(rs) {
-				ngRate = rs[round].rate()
-			}
-			for _, sys := range order {
-				rs := results[sys][sc.tag]
-				if round >= len(rs) {
-					continue
-				}
-				r := rs[round]
-				ratio, verdict := "", ""
-				if sys == "alluvium" && ngRate > 0 {
-					x := r.rate() / ngRate
-					ratio = fmt.Sprintf("%.2fx", x)
-					verdict = fmt.Sprintf("%.1fx: missed", sc.target)
-					if x >= sc.target {
-						verdict = fmt.Sprintf("%.1fx: met", sc.target)
-					}
-				}
-				fmt.Printf("| %s | %d | %d | %s | %.0f | %.2f | %s | %s | %d | %s | %s |\n", sc.label, sc.conns, round+1, sys,
-					r.rate(), r.gibps(), fmtDur(r.pct(50)), fmtDur(r.pct(99)), r.errs, ratio, verdict)
-			}
+	for _, sc := range b.scenarios {
+		for round := range o.rounds {
+			b.reportRound(sc, round)
 		}
 	}
-	if node != nil {
+	if b.node != nil {
 		fmt.Printf("\nWorker cache during the steps: %d memory hits, %d disk hits, %d misses.\n",
 			after.MemoryHits-before.MemoryHits, after.DiskHits-before.DiskHits, after.Misses-before.Misses)
 	}
-	return nil
+}
+
+// reportRound prints the rows of one round of one scenario.
+func (b *bench) reportRound(sc scenario, round int) {
+	var ngRate float64
+	if rs := b.results["nginx"][sc.tag]; round < len(rs) {
+		ngRate = rs[round].rate()
+	}
+	for _, sys := range order {
+		rs := b.results[sys][sc.tag]
+		if round >= len(rs) {
+			continue
+		}
+		r := rs[round]
+		ratio, verdict := "", ""
+		if sys == "alluvium" && ngRate > 0 {
+			x := r.rate() / ngRate
+			ratio = fmt.Sprintf("%.2fx", x)
+			verdict = fmt.Sprintf("%.1fx: missed", sc.target)
+			if x >= sc.target {
+				verdict = fmt.Sprintf("%.1fx: met", sc.target)
+			}
+		}
+		fmt.Printf("| %s | %d | %d | %s | %.0f | %.2f | %s | %s | %d | %s | %s |\n", sc.label, sc.conns, round+1, sys,
+			r.rate(), r.gibps(), fmtDur(r.pct(50)), fmtDur(r.pct(99)), r.errs, ratio, verdict)
+	}
 }
 
 func fmtDur(d time.Duration) string {
@@ -265,31 +336,18 @@ func targetsFor(system, addr, prefix string, scenarios []scenario) map[string]ta
 	return out
 }
 
-// startWorker starts one worker in this process with the folder mounted at
-// /data, a ring of itself alone and room for every page in memory.
-func startWorker(dataDir, root string, total int64) (*workernode.Node, error) {
-	cfg := worker.DefaultConfig()
-	cfg.DataDir = dataDir
-	cfg.PageSize = 1 << 20
-	cfg.CapacityBytes = 2*total + 256<<20
-	cfg.MemoryBytes = 2*total + 256<<20 // the tier counts some overhead per page
+// startWorker starts one worker in this process (localcluster, with no
+// coordinators) with the folder mounted at /data, a ring of itself alone
+// and room for every page in memory.
+func startWorker(ctx context.Context, dataDir, root string, total int64) (*localcluster.Cluster, error) {
+	cfg := localcluster.DefaultConfig()
+	cfg.Dir, cfg.Coordinators, cfg.Workers = dataDir, 0, 1
+	cfg.Worker.PageSize = 1 << 20
+	cfg.Worker.CapacityBytes = 2*total + 256<<20
+	cfg.Worker.MemoryBytes = 2*total + 256<<20 // the tier counts some overhead per page
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	node, err := workernode.Start(cfg, nil, "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	w := node.Worker
-	err = w.SetPolicies(api.WorkerPolicies{
-		Version:  1,
-		Mounts:   []api.Mount{{Path: "/data", UFS: "file://" + root}},
-		Workers:  []api.Node{{ID: w.ID(), Address: strings.TrimPrefix(node.URL, "http://"), State: "LIVE"}},
-		RingMode: "dynamic",
-	})
-	if err != nil {
-		_ = node.Close()
-		return nil, err
-	}
-	return node, nil
+	cfg.Mounts = []api.Mount{{Path: "/data", UFS: "file://" + root}}
+	return localcluster.Start(ctx, cfg)
 }
 
 func stats(node *workernode.Node) worker.Stats {

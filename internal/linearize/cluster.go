@@ -14,6 +14,7 @@ import (
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/coordinator/coordinatortest"
 	"github.com/alluvium/alluvium/httpapi"
+	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
 )
 
 // Cluster is a coordinatortest cluster whose nodes each serve the real API
@@ -70,7 +71,7 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		id := coordinatortestID(i)
+		id := coordinators.ID(i) // coordinatortest names its nodes as every local cluster does
 		c.ids = append(c.ids, id)
 		addrs[id] = l.Addr().String()
 		c.urls[id] = "http://" + l.Addr().String()
@@ -98,9 +99,6 @@ func NewCluster(tb testing.TB, n int) *Cluster {
 	}
 	return c
 }
-
-// coordinatortestID is the id coordinatortest gives the i-th node.
-func coordinatortestID(i int) string { return fmt.Sprintf("c%d", i+1) }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
