@@ -83,9 +83,16 @@ func TestVocabularyIsALeaf(t *testing.T) {
 }
 
 // TestHTTPAPIImportsOnlyTheWireTypes: httpapi speaks api and the shared
-// vocabulary, and nothing else of ours (it never reaches the coordinator).
+// vocabulary, through the one JSON-over-HTTP helper, and nothing else of
+// ours (it never reaches the coordinator); the helper itself knows only the
+// wire types.
 func TestHTTPAPIImportsOnlyTheWireTypes(t *testing.T) {
-	allowed := []string{module + "api", module + "policy", module + "apath"}
+	for _, imp := range imports(t, "internal/jsonhttp") {
+		if strings.HasPrefix(imp, module) && imp != module+"api" {
+			t.Errorf("internal/jsonhttp imports %s; it may import only api of this module", imp)
+		}
+	}
+	allowed := []string{module + "api", module + "policy", module + "apath", module + "internal/jsonhttp"}
 	for _, imp := range imports(t, "httpapi") {
 		if strings.HasPrefix(imp, module) && !slices.Contains(allowed, imp) {
 			t.Errorf("httpapi imports %s; it may import only %v of this module", imp, allowed)
