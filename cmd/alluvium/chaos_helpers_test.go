@@ -92,6 +92,45 @@ type chaosCluster struct {
 	workerIDs  []string // by index, once known
 }
 
+// startProcCluster starts three coordinator processes (with coordArgs
+// added to each) and workers worker processes (with workerArgs), waits for a
+// leader and every worker LIVE, and mounts ufsDir at /data. A failed test
+// shows the tail of every process's output.
+func startProcCluster(t *testing.T, logDir, ufsDir string, workers int, coordArgs, workerArgs []string) *chaosCluster {
+	t.Helper()
+	ports := freePorts(t, 6+workers)
+	c := &chaosCluster{workerIDs: make([]string, workers)}
+	var peers []string
+	for i := range 3 {
+		peers = append(peers, fmt.Sprintf("c%d=127.0.0.1:%d", i+1, ports[3+i]))
+	}
+	for i := range 3 {
+		c.coordURLs = append(c.coordURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[i]))
+		args := append([]string{"coordinator", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", t.TempDir(),
+			"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[3+i]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
+			"--bootstrap", strings.Join(peers, ",")}, coordArgs...)
+		c.coords = append(c.coords, newChaosProc(t, logDir, fmt.Sprintf("c%d", i+1), args...))
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.dumpLogs(t, 60)
+		}
+	})
+	for i := range workers {
+		addr := fmt.Sprintf("127.0.0.1:%d", ports[6+i])
+		c.workerURLs = append(c.workerURLs, "http://"+addr)
+		args := append([]string{"worker", "--data-dir", t.TempDir(), "--http-addr", addr, "--coordinators", c.joinURLs()}, workerArgs...)
+		c.workers = append(c.workers, newChaosProc(t, logDir, fmt.Sprintf("w%d", i+1), args...))
+	}
+	c.waitLeaderIndex(t, 60*time.Second)
+	for i := range c.workers {
+		c.waitWorkerUp(t, i, 30*time.Second)
+	}
+	eventually(t, fmt.Sprintf("%d LIVE workers", workers), 30*time.Second, func() bool { return c.liveWorkers() == workers })
+	waitWrites(t, &cluster3{}, c.coordURLs, "/api/v1/mount", `{"path":"/data","ufs":"file://`+ufsDir+`"}`)
+	return c
+}
+
 // dumpLogs prints the tail of every process's output: the evidence a
 // failure report needs (the whole files are removed with the test's temp
 // dir unless ALLUVIUM_CHAOS_LOGDIR names a place to keep them).

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,38 +163,9 @@ func TestChaos(t *testing.T) {
 
 	// Three coordinators, snapshotting often so that restarts also go
 	// through snapshots, and three workers.
-	ports := freePorts(t, 9)
-	c := &chaosCluster{workerIDs: make([]string, 3)}
-	var peers []string
-	for i := range 3 {
-		peers = append(peers, fmt.Sprintf("c%d=127.0.0.1:%d", i+1, ports[3+i]))
-	}
-	for i := range 3 {
-		c.coordURLs = append(c.coordURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[i]))
-		c.coords = append(c.coords, newChaosProc(t, logDir, fmt.Sprintf("c%d", i+1), "coordinator",
-			"--id", fmt.Sprintf("c%d", i+1), "--data-dir", t.TempDir(),
-			"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[3+i]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
-			"--bootstrap", strings.Join(peers, ","), "--worker-timeout", chaosWorkerTimeout.String(),
-			"--snapshot-threshold", "256", "--snapshot-interval", "1s"))
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			c.dumpLogs(t, 60)
-		}
-	})
-	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.1:%d", ports[6+i])
-		c.workerURLs = append(c.workerURLs, "http://"+addr)
-		c.workers = append(c.workers, newChaosProc(t, logDir, fmt.Sprintf("w%d", i+1), "worker",
-			"--data-dir", t.TempDir(), "--http-addr", addr, "--coordinators", c.joinURLs(),
-			"--cache-size", "256MiB", "--memory-size", "0", "--page-size", strconv.Itoa(chaosPageSize)))
-	}
-	c.waitLeaderIndex(t, 60*time.Second)
-	for i := range c.workers {
-		c.waitWorkerUp(t, i, 30*time.Second)
-	}
-	eventually(t, "three LIVE workers", 30*time.Second, func() bool { return c.liveWorkers() == 3 })
-	waitWrites(t, &cluster3{}, c.coordURLs, "/api/v1/mount", `{"path":"/data","ufs":"file://`+ufsDir+`"}`)
+	c := startProcCluster(t, logDir, ufsDir, 3,
+		[]string{"--worker-timeout", chaosWorkerTimeout.String(), "--snapshot-threshold", "256", "--snapshot-interval", "1s"},
+		[]string{"--cache-size", "256MiB", "--memory-size", "0", "--page-size", strconv.Itoa(chaosPageSize)})
 
 	// The load job, paced so that it lasts about as long as the faults:
 	// each worker receives about total*replicas/3 bytes.

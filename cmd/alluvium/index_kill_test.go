@@ -35,39 +35,9 @@ func TestFileIndexTrueAfterAWorkerKill9(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ports := freePorts(t, 8)
-	logDir := t.TempDir()
-	c := &chaosCluster{workerIDs: make([]string, 2)}
-	var peers []string
-	for i := range 3 {
-		peers = append(peers, fmt.Sprintf("c%d=127.0.0.1:%d", i+1, ports[3+i]))
-	}
-	for i := range 3 {
-		c.coordURLs = append(c.coordURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[i]))
-		c.coords = append(c.coords, newChaosProc(t, logDir, fmt.Sprintf("c%d", i+1), "coordinator",
-			"--id", fmt.Sprintf("c%d", i+1), "--data-dir", t.TempDir(),
-			"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[3+i]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
-			"--bootstrap", strings.Join(peers, ","), "--worker-timeout", "3s"))
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			c.dumpLogs(t, 40)
-		}
-	})
 	// Each worker caches 40 of the 160 files at most.
-	for i := range 2 {
-		addr := fmt.Sprintf("127.0.0.1:%d", ports[6+i])
-		c.workerURLs = append(c.workerURLs, "http://"+addr)
-		c.workers = append(c.workers, newChaosProc(t, logDir, fmt.Sprintf("w%d", i+1), "worker",
-			"--data-dir", t.TempDir(), "--http-addr", addr, "--coordinators", c.joinURLs(),
-			"--cache-size", "360KiB", "--memory-size", "0", "--page-size", "4KiB"))
-	}
-	c.waitLeaderIndex(t, 60*time.Second)
-	for i := range c.workers {
-		c.waitWorkerUp(t, i, 30*time.Second)
-	}
-	eventually(t, "two LIVE workers", 30*time.Second, func() bool { return c.liveWorkers() == 2 })
-	waitWrites(t, &cluster3{}, c.coordURLs, "/api/v1/mount", `{"path":"/data","ufs":"file://`+ufsDir+`"}`)
+	c := startProcCluster(t, t.TempDir(), ufsDir, 2, []string{"--worker-timeout", "3s"},
+		[]string{"--cache-size", "360KiB", "--memory-size", "0", "--page-size", "4KiB"})
 	// 160 files of 8 KiB at 64 KiB/s per worker, two replicas: about 20 s.
 	waitWrites(t, &cluster3{}, c.coordURLs, "/api/v1/load",
 		`{"paths":["/data"],"alias":"kill","options":{"replicas":2,"batchSize":8,"bandwidth":"64KiB"}}`)
