@@ -21,14 +21,14 @@ import (
 	"time"
 )
 
-// target is one system serving the files: requests[i] is a whole HTTP/1.1
-// GET of file i.
+// target is one system serving one scenario: requests are whole HTTP/1.1
+// GETs, of a file each or of a range of one file, prebuilt.
 type target struct {
-	system string // "nginx" or "alluvium"
-	addr   string // host:port
-	// requests are the GETs of the files of one size, prebuilt.
+	system   string // "nginx" or "alluvium"
+	addr     string // host:port
 	requests [][]byte
-	size     int64 // each file's size: every answer must carry this many bytes
+	size     int64 // every answer must carry this many body bytes
+	status   int   // and this status: 200, or 206 for ranges
 }
 
 // result is what a step measured.
@@ -43,8 +43,8 @@ type result struct {
 
 func (r *result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
 
-// gibps is the body bytes per second, in GiB/s.
-func (r *result) gibps() float64 { return float64(r.bytes) / r.elapsed.Seconds() / (1 << 30) }
+// mbps is the body bytes per second, in MB/s (10^6 bytes).
+func (r *result) mbps() float64 { return float64(r.bytes) / r.elapsed.Seconds() / 1e6 }
 
 // pct returns the p-th percentile latency (nearest rank).
 func (r *result) pct(p float64) time.Duration {
@@ -89,7 +89,7 @@ func dial(ctx context.Context, addr string) (*conn, error) {
 
 // get sends one request and reads the whole answer, returning the body's
 // length. keep says whether the connection may carry the next request.
-func (c *conn) get(req []byte) (n int64, keep bool, err error) {
+func (c *conn) get(req []byte, status int) (n int64, keep bool, err error) {
 	if err := c.c.SetDeadline(time.Now().Add(requestTimeout)); err != nil {
 		return 0, false, err
 	}
@@ -111,13 +111,13 @@ func (c *conn) get(req []byte) (n int64, keep bool, err error) {
 			return n, false, err
 		}
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != status {
 		return n, false, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return n, !resp.Close, nil
 }
 
-// run sends GETs of random files of t over conns connections for warmup +
+// run sends random GETs of t over conns connections for warmup +
 // duration and measures the requests answered in the last duration.
 func run(parent context.Context, t target, conns int, warmup, duration time.Duration) (*result, error) {
 	start := time.Now()
@@ -172,7 +172,7 @@ func loop(ctx context.Context, t target, id uint64, from, to time.Time, s *connS
 		}
 		req := t.requests[rng.IntN(len(t.requests))]
 		t0 := time.Now()
-		n, keep, err := c.get(req)
+		n, keep, err := c.get(req, t.status)
 		t1 := time.Now()
 		if !keep {
 			c.c.Close()
