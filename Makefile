@@ -39,12 +39,16 @@ bench-api: build
 	fi
 	$(GO) run ./bench/apibench -alluvium $(BIN) -etcd /usr/bin/etcd $(APIBENCH_FLAGS)
 
-# The read benchmark of issue 5 (about a minute): cached reads from one
-# worker over HTTP against nginx (sendfile) serving the same files from disk,
-# 1 MiB GETs at 16 connections and 4 KiB GETs at 64, side by side. Installs
-# Debian's nginx-light when /usr/sbin/nginx is missing (and keeps its
-# packaged service from running). Flags: make bench-read
-# READBENCH_FLAGS='-duration 5s -rounds 2 -cpuprofile /tmp/read'.
+# The read benchmark of issues 5 and 14 (about 4 minutes): reads from one
+# worker over HTTP against nginx (sendfile) serving the same files, side by
+# side, in one table: 1 MiB files at 16 connections, 4 KiB files at 64 and
+# 4 KiB Range reads at random offsets of a 256 MiB file at 16, in three
+# tiers: memory (the worker's memory tier), disk (memory tier off, page
+# cache warm on both sides) and cold (page cache dropped before each step;
+# needs root, skipped otherwise). Installs Debian's nginx-light when
+# /usr/sbin/nginx is missing (and keeps its packaged service from running).
+# Flags: make bench-read READBENCH_FLAGS='-tiers disk,cold -scenarios range
+# -range-file-mb 64 -duration 5s -warmup 1s -rounds 2 -cpuprofile /tmp/read'.
 bench-read:
 	@if [ ! -x /usr/sbin/nginx ]; then \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
