@@ -148,7 +148,10 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 		trans.CloseStreams()
 		return trans.Close()
 	})
-	return &RaftParts{Transport: trans, LogStore: logs, StableStore: store, SnapshotStore: snaps}, nil
+	// Closed before the store (closers run last first): see shutStable.
+	stable := &shutStable{StableStore: store}
+	c.closer = append(c.closer, stable.close)
+	return &RaftParts{Transport: trans, LogStore: logs, StableStore: stable, SnapshotStore: snaps}, nil
 }
 
 // logAndStableStore is what both log stores offer.
