@@ -25,30 +25,77 @@ type Origin interface {
 // Cache is a worker's page cache. It is safe for concurrent use.
 type Cache struct {
 	cfg    Config
+	block  int64 // bytes of a checksummed block
 	now    func() time.Time
+	opened time.Time
 	log    *slog.Logger
-	mem    *ristretto.Cache[string, []byte]
+	mem    *ristretto.Cache[uint64, []byte]
 	flight singleflight.Group
 	bufs   sync.Pool // page buffers of Load
-	tmpSeq atomic.Uint64
+	small  sync.Pool // read and write buffers of up to smallBuf bytes
+	stats  counters
 
-	mu        sync.Mutex
-	holdEpoch uint64 // see holdings.go
-	holdSeq   uint64
-	pol       *compiledPolicy
-	files     map[string]*fileEntry
-	lru       levels
-	quotaLRU  map[string]*levels
-	used      int64
-	quotaUsed map[string]int64
-	stats     counters
+	extents   extentFiles
+	done      chan struct{}
+	bg        sync.WaitGroup
+	closeOnce sync.Once
+
+	mu         sync.Mutex
+	holdEpoch  uint64 // see holdings.go
+	holdSeq    uint64
+	pol        *compiledPolicy
+	files      map[string]*fileEntry
+	buckets    []*bucket // [0] holds what is under no quota
+	bucketOf   map[string]uint16
+	used       int64
+	evictions  map[string]int64
+	jnl        *journal
+	snapBytes  int64
+	rec        []byte // record being encoded
+	nextID     uint64 // of the next extent
+	packs      map[uint32]*pack
+	activePack uint32
+	nextPack   uint32
+	compacting map[uint32]bool // queued or being compacted
+	// compactQueue are the packs to compact; the compactor runs while
+	// there are (compactorRunning).
+	compactQueue     []uint32
+	compactorRunning bool
+	closed           bool
 }
 
-// Close releases the memory tier. The pages stay on disk for the next Open.
+// counters are updated without the lock.
+type counters struct {
+	memHits, diskHits, misses, pageIns, bytesIn, uncached atomic.Int64
+}
+
+// Close stops the compactor and closes the files. The cache stays on disk
+// for the next Open.
 func (c *Cache) Close() {
-	if c.mem != nil {
-		c.mem.Close()
-	}
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		c.bg.Wait()
+		if c.mem != nil {
+			c.mem.Close()
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, p := range c.packs {
+			p.f.Close()
+		}
+		c.extents.mu.Lock()
+		for _, f := range c.extents.open {
+			f.Close()
+		}
+		c.extents.open = map[uint64]*os.File{}
+		c.extents.mu.Unlock()
+		if c.jnl != nil {
+			c.jnl.f.Close()
+		}
+	})
 }
 
 func (c *Cache) pageCount(size int64) int64 {
@@ -65,12 +112,6 @@ func (c *Cache) removeFile(name string) {
 	}
 }
 
-func (c *Cache) removeAll(dir string) {
-	if err := os.RemoveAll(dir); err != nil {
-		c.log.Warn("cache: remove", "dir", dir, "err", err)
-	}
-}
-
 // SetPolicy installs new policies: pages move to their new priority and
 // quota directory, and whatever is over a budget is evicted.
 func (c *Cache) SetPolicy(p Policy) {
@@ -80,4 +121,33 @@ func (c *Cache) SetPolicy(p Policy) {
 	c.pol = cp
 	c.rebucket()
 	c.enforceBudgets()
+}
+
+// smallBuf is the size of the pooled buffers of reads and writes of up to
+// two blocks and an entry's header.
+const smallBuf = 2*blockSize + 4096
+
+// getBuf returns a buffer of at least n bytes, pooled when n is small.
+func (c *Cache) getBuf(n int64) *[]byte {
+	if n <= smallBuf {
+		if b, ok := c.small.Get().(*[]byte); ok {
+			return b
+		}
+		b := make([]byte, smallBuf)
+		return &b
+	}
+	if n <= c.cfg.PageSize+pageSlack {
+		return c.pageBuffer()
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func (c *Cache) putBuf(b *[]byte) {
+	switch int64(cap(*b)) {
+	case smallBuf:
+		c.small.Put(b)
+	case c.cfg.PageSize + pageSlack:
+		c.bufs.Put(b)
+	}
 }

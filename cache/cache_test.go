@@ -364,86 +364,6 @@ func TestCacheFilterRules(t *testing.T) {
 	}
 }
 
-func TestRestartKeepsPagesAndDropsTornOnes(t *testing.T) {
-	t.Parallel()
-	u := newUFS(t)
-	want := u.put("r/f", 3*page)
-	u.put("r/g", page)
-	dir := t.TempDir()
-	c := open(t, dir, 100*page, nil)
-	read(t, c, u, "r/f")
-	read(t, c, u, "r/g")
-	c.Close()
-
-	// Simulate a crash: a temporary file left behind, a torn page, and a
-	// page with a flipped bit.
-	var pages []string
-	filepath.WalkDir(filepath.Join(dir, "pages"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) != "meta" {
-			pages = append(pages, p)
-		}
-		return nil
-	})
-	if len(pages) != 4 {
-		t.Fatalf("found %d page files, want 4", len(pages))
-	}
-	os.WriteFile(pages[0]+".7.tmp", []byte("half a page"), 0o600)
-	for _, p := range pages {
-		st, _ := os.Stat(p)
-		if st.Size() > page { // a page of r/f: tear it
-			os.Truncate(p, st.Size()-100)
-			break
-		}
-	}
-	c2 := open(t, dir, 100*page, nil)
-	if s := c2.Stats(); s.Pages != 3 || s.Files != 2 {
-		t.Fatalf("after restart: %d pages in %d files, want 3 in 2", s.Pages, s.Files)
-	}
-	before := u.reads.Load()
-	if got := read(t, c2, u, "r/f"); !bytes.Equal(got, want) {
-		t.Fatal("read after restart differs")
-	}
-	if u.reads.Load()-before != 1 {
-		t.Fatalf("restart lost more than the torn page: %d origin reads", u.reads.Load()-before)
-	}
-	var tmps int
-	filepath.WalkDir(filepath.Join(dir, "pages"), func(p string, d os.DirEntry, err error) error {
-		if strings.HasSuffix(p, ".tmp") {
-			tmps++
-		}
-		return nil
-	})
-	if tmps != 0 {
-		t.Fatalf("%d temporary files survived the restart", tmps)
-	}
-}
-
-func TestChecksumMismatchIsReadAgain(t *testing.T) {
-	t.Parallel()
-	u := newUFS(t)
-	want := u.put("c/f", page)
-	dir := t.TempDir()
-	c := open(t, dir, 100*page, nil)
-	read(t, c, u, "c/f")
-	var name string
-	filepath.WalkDir(filepath.Join(dir, "pages"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) == "0" {
-			name = p
-		}
-		return nil
-	})
-	raw, _ := os.ReadFile(name)
-	raw[len(raw)-1] ^= 0xff // same length, bad checksum
-	os.WriteFile(name, raw, 0o600)
-	before := u.reads.Load()
-	if got := read(t, c, u, "c/f"); !bytes.Equal(got, want) {
-		t.Fatal("a corrupt page was served")
-	}
-	if u.reads.Load() == before || c.Stats().Evictions["corrupt"] != 1 {
-		t.Fatalf("the corrupt page was not dropped and read again: %+v", c.Stats())
-	}
-}
-
 func TestFreeDropUnownedAndUsage(t *testing.T) {
 	t.Parallel()
 	u := newUFS(t)
@@ -501,10 +421,10 @@ func TestCapacityBound(t *testing.T) {
 	}
 }
 
-// TestViewIsTheRestOfThePage checks View at page starts, inside pages and
-// at the end, with and without the memory tier, and that a view of a
-// cached page needs no origin read.
-func TestViewIsTheRestOfThePage(t *testing.T) {
+// TestWriteToWritesTheRange checks WriteTo from page starts, inside pages
+// and to the end, with and without the memory tier, and that writing
+// cached pages needs no origin read.
+func TestWriteToWritesTheRange(t *testing.T) {
 	t.Parallel()
 	for _, memory := range []int64{0, 1 << 20} {
 		t.Run(fmt.Sprintf("memory=%d", memory), func(t *testing.T) {
@@ -518,18 +438,16 @@ func TestViewIsTheRestOfThePage(t *testing.T) {
 			}
 			t.Cleanup(c.Close)
 			ctx := context.Background()
+			size := int64(len(content))
 			for pass := range 2 {
-				for _, off := range []int64{0, 1, page - 1, page, page + 17, 2 * page, 2*page + 99} {
-					got, err := c.View(ctx, "/f", u.origin("f"), off)
-					if err != nil {
-						t.Fatalf("pass %d, view at %d: %v", pass, off, err)
-					}
-					end := min((off/page+1)*page, int64(len(content)))
-					if !bytes.Equal(got, content[off:end]) {
-						t.Fatalf("pass %d, view at %d: %d bytes, want content[%d:%d]", pass, off, len(got), off, end)
-					}
-					if cap(got) != len(got) {
-						t.Fatalf("view at %d has room to append into the page", off)
+				for _, off := range []int64{0, 1, page - 1, page, page + 17, 2 * page, 2*page + 99, size, size + 5} {
+					for _, n := range []int64{1, 100, page, 3 * page} {
+						var buf bytes.Buffer
+						got, err := c.WriteTo(ctx, "/f", u.origin("f"), &buf, off, n)
+						want := content[min(off, size):min(off+n, size)]
+						if err != nil || got != int64(len(want)) || !bytes.Equal(buf.Bytes(), want) {
+							t.Fatalf("pass %d, %d bytes at %d: wrote %d (%v), want %d", pass, n, off, got, err, len(want))
+						}
 					}
 				}
 				if pass == 0 {
@@ -537,14 +455,9 @@ func TestViewIsTheRestOfThePage(t *testing.T) {
 				}
 			}
 			if n := u.reads.Load(); n != 0 {
-				t.Fatalf("views of cached pages read the origin %d times", n)
+				t.Fatalf("writes of cached pages read the origin %d times", n)
 			}
-			for _, off := range []int64{int64(len(content)), int64(len(content)) + 5} {
-				if _, err := c.View(ctx, "/f", u.origin("f"), off); err != io.EOF {
-					t.Fatalf("view at %d: %v, want io.EOF", off, err)
-				}
-			}
-			if _, err := c.View(ctx, "/f", u.origin("f"), -1); err == nil {
+			if _, err := c.WriteTo(ctx, "/f", u.origin("f"), io.Discard, -1, 1); err == nil {
 				t.Fatal("negative offset accepted")
 			}
 		})

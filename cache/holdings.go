@@ -43,20 +43,20 @@ func (c *Cache) emit(ch HoldingChange) {
 
 // markComplete records that f is now held whole. The caller holds mu.
 func (c *Cache) markComplete(f *fileEntry) {
-	if f.complete || c.files[f.path] != f || f.readyPages < c.pageCount(f.meta.Size) {
+	if f.has(flagComplete) || c.files[f.path] != f || f.readyPages() < c.pageCount(f.size) {
 		return
 	}
-	f.complete = true
-	c.emit(HoldingChange{Path: f.path, Size: f.meta.Size, Held: true})
+	f.flags |= flagComplete
+	c.emit(HoldingChange{Path: f.path, Size: f.size, Held: true})
 }
 
 // markIncomplete records that f is no longer held whole (a page went, or
 // the file). The caller holds mu.
 func (c *Cache) markIncomplete(f *fileEntry) {
-	if !f.complete {
+	if !f.has(flagComplete) {
 		return
 	}
-	f.complete = false
+	f.flags &^= flagComplete
 	c.emit(HoldingChange{Path: f.path})
 }
 
@@ -72,7 +72,7 @@ func (c *Cache) ResetHoldings(epoch uint64) []string {
 	c.emit(HoldingChange{Reset: true})
 	var paths []string
 	for p, f := range c.files {
-		if f.complete {
+		if f.has(flagComplete) {
 			paths = append(paths, p)
 		}
 	}
@@ -86,8 +86,8 @@ func (c *Cache) Announce(paths []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range paths {
-		if f := c.files[p]; f != nil && f.complete {
-			c.emit(HoldingChange{Path: p, Size: f.meta.Size, Held: true})
+		if f := c.files[p]; f != nil && f.has(flagComplete) {
+			c.emit(HoldingChange{Path: p, Size: f.size, Held: true})
 		}
 	}
 }
@@ -99,8 +99,8 @@ func (c *Cache) HoldingOf(path string) Holding {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h := Holding{Epoch: c.holdEpoch, Seq: c.holdSeq}
-	if f := c.files[path]; f != nil && f.complete {
-		h.Held, h.Size = true, f.meta.Size
+	if f := c.files[path]; f != nil && f.has(flagComplete) {
+		h.Held, h.Size = true, f.size
 	}
 	return h
 }

@@ -74,13 +74,13 @@ func (c *Cache) Load(ctx context.Context, path string, o Origin) (LoadResult, er
 // loadWriters goroutines admit the pages already read.
 func (c *Cache) loadPages(ctx context.Context, path string, o Origin, v view, pages int64, res *LoadResult) error {
 	c.mu.Lock()
-	var cached map[int64]*pageEntry
-	if f := c.files[path]; f != nil && f.version == v.version {
-		cached = f.pages
+	f := c.files[path]
+	if f != nil && f.version() != v.version {
+		f = nil
 	}
 	todo := make([]int64, 0, pages)
 	for idx := range pages {
-		if pe := cached[idx]; pe != nil && pe.ready {
+		if f != nil && f.pageAt(uint32(idx)) != nil && f.pageAt(uint32(idx)).ready() {
 			res.CachedPages++
 		} else {
 			todo = append(todo, idx)
@@ -99,7 +99,7 @@ func (c *Cache) loadPages(ctx context.Context, path string, o Origin, v view, pa
 		wg.Go(func() {
 			for rp := range queue {
 				data := (*rp.buf)[:c.pageLen(v.meta.Size, rp.idx)]
-				ok := c.admit(path, v.meta, rp.idx, data)
+				_, ok := c.admit(path, v.meta, rp.idx, data)
 				c.bufs.Put(rp.buf)
 				mu.Lock()
 				if ok {
@@ -149,10 +149,8 @@ func (c *Cache) readRuns(ctx context.Context, path string, o Origin, v view, tod
 				}
 				break
 			}
-			c.mu.Lock()
-			c.stats.pageIns++
-			c.stats.bytesIn += want
-			c.mu.Unlock()
+			c.stats.pageIns.Add(1)
+			c.stats.bytesIn.Add(want)
 			if !put(idx, buf) {
 				err = ctx.Err()
 				break
@@ -193,7 +191,7 @@ func (c *Cache) loadPage(ctx context.Context, path string, o Origin, v view, idx
 	}
 	c.mu.Lock()
 	f := c.files[path]
-	cached := f != nil && f.version == v.version && f.pages[idx] != nil && f.pages[idx].ready
+	cached := f != nil && f.version() == v.version && f.pageAt(uint32(idx)) != nil && f.pageAt(uint32(idx)).ready()
 	c.mu.Unlock()
 	if cached {
 		res.CachedPages++
@@ -210,11 +208,9 @@ func (c *Cache) loadPage(ctx context.Context, path string, o Origin, v view, idx
 		}
 		return err
 	}
-	c.mu.Lock()
-	c.stats.pageIns++
-	c.stats.bytesIn += want
-	c.mu.Unlock()
-	if c.admit(path, v.meta, idx, data) {
+	c.stats.pageIns.Add(1)
+	c.stats.bytesIn.Add(want)
+	if _, ok := c.admit(path, v.meta, idx, data); ok {
 		res.LoadedPages++
 		res.LoadedBytes += want
 	} else {
@@ -223,12 +219,17 @@ func (c *Cache) loadPage(ctx context.Context, path string, o Origin, v view, idx
 	return nil
 }
 
-// pageBuffer returns a page-sized buffer from the pool, for loads only (a
-// page that enters the memory tier must own its bytes).
+// pageSlack is what a pooled page buffer has beyond a page: room for a
+// packed entry's header, so that a whole packed page is read in one pread.
+const pageSlack = 8 << 10
+
+// pageBuffer returns a buffer of a page and pageSlack from the pool, for
+// loads and disk reads only (a page that enters the memory tier must own
+// its bytes).
 func (c *Cache) pageBuffer() *[]byte {
 	if b, ok := c.bufs.Get().(*[]byte); ok {
 		return b
 	}
-	b := make([]byte, c.cfg.PageSize)
+	b := make([]byte, c.cfg.PageSize+pageSlack)
 	return &b
 }

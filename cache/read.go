@@ -2,16 +2,56 @@ package cache
 
 import (
 	"context"
+	"time"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/alluvium/alluvium/policy"
 )
 
-func memKey(path string, version uint64, idx int64) string {
-	return path + "\x00" + strconv.FormatUint(version, 16) + "\x00" + strconv.FormatInt(idx, 10)
+// memKey names page idx of file id in the memory tier: packed files by
+// their place, pages of extents by extent and page. Ids are never reused,
+// so a key never names bytes of another file or version. A page of an
+// extent numbered past 2^31 is not kept in memory.
+func memKey(id uint64, idx uint32) (uint64, bool) {
+	if isPackedID(id) {
+		return 1<<63 | id&(1<<62-1), idx == 0
+	}
+	return id<<32 | uint64(idx), id < 1<<31
+}
+
+// memKeyHash hashes a key for the memory tier; the key itself is the
+// conflict check, so two keys are never taken for each other.
+func memKeyHash(k uint64) (uint64, uint64) { return splitmix(k), k }
+
+func (c *Cache) memGet(id uint64, idx uint32) ([]byte, bool) {
+	if k, ok := memKey(id, idx); ok && c.mem != nil {
+		return c.mem.Get(k)
+	}
+	return nil, false
+}
+
+func (c *Cache) memSet(id uint64, idx uint32, data []byte) {
+	if k, ok := memKey(id, idx); ok && c.mem != nil {
+		c.mem.Set(k, data, int64(len(data)))
+	}
+}
+
+func (c *Cache) memDel(id uint64, idx uint32) {
+	if k, ok := memKey(id, idx); ok && c.mem != nil {
+		c.mem.Del(k)
+	}
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // view is what a read needs to know of a file before touching pages.
@@ -31,15 +71,15 @@ func (c *Cache) prepare(ctx context.Context, path string, o Origin) (view, error
 	cacheable := rule.Rule != policy.RuleSkipCache
 	f := c.files[path]
 	if f != nil {
-		if ttl, ok := c.pol.ttl(path); ok && now.Sub(f.cachedAt) > ttl {
+		if ttl, ok := c.pol.ttl(path); ok && now.Sub(time.Unix(0, f.cachedAt)) > ttl {
 			c.dropFile(f, "ttl")
 			f = nil
 		}
 	}
-	if f != nil && (rule.Rule != policy.RuleMaxAge || now.Sub(f.validatedAt) <= rule.Time) {
-		v := view{meta: f.meta, version: f.version, cacheable: cacheable}
+	if f != nil && (rule.Rule != policy.RuleMaxAge || now.Sub(time.Unix(0, f.validatedAt())) <= rule.Time) {
+		m := f.meta()
 		c.mu.Unlock()
-		return v, nil
+		return view{meta: m, version: m.Version(), cacheable: cacheable}, nil
 	}
 	c.mu.Unlock()
 
@@ -50,10 +90,10 @@ func (c *Cache) prepare(ctx context.Context, path string, o Origin) (view, error
 	if f != nil { // maxAge passed: keep the cached version only if unchanged
 		c.mu.Lock()
 		if c.files[path] == f {
-			if f.meta.Changed(meta) {
+			if f.meta().Changed(meta) {
 				c.dropFile(f, "stale")
 			} else {
-				f.validatedAt = now
+				f.extra().validatedAt = now.UnixNano()
 			}
 		}
 		c.mu.Unlock()
@@ -71,112 +111,254 @@ func (c *Cache) ReadAt(ctx context.Context, path string, o Origin, p []byte, off
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for n < len(p) && off+int64(n) < v.meta.Size {
-		pos := off + int64(n)
-		idx := pos / c.cfg.PageSize
-		data, err := c.page(ctx, path, o, v, idx)
-		if err != nil {
-			return n, err
-		}
-		n += copy(p[n:], data[pos-idx*c.cfg.PageSize:])
+	n, err := c.each(ctx, path, o, v, off, int64(len(p)), func(b []byte) error {
+		copy(p, b)
+		p = p[len(b):]
+		return nil
+	})
+	if err == nil && len(p) > 0 {
+		err = io.EOF
 	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+	return int(n), err
 }
 
-// View returns the bytes of path from off to the end of the page holding
-// off, fetching the page from o on a miss as ReadAt does, but without
-// copying: the slice is the cache's own page, shared with other readers,
-// and must not be modified. It returns io.EOF when off is at or past the
-// end of the file. A server writes a whole cached page to a connection in
-// one call this way, instead of copying it through a buffer.
-func (c *Cache) View(ctx context.Context, path string, o Origin, off int64) ([]byte, error) {
+// WriteTo writes n bytes of path from off (fewer at the end of the file)
+// to w, through the cache as ReadAt does, and returns how many it wrote.
+// Bytes leave straight from the memory tier, or from a buffer that a disk
+// read filled and checked, in one Write per page at most: no copy through
+// the caller's buffers.
+func (c *Cache) WriteTo(ctx context.Context, path string, o Origin, w io.Writer, off, n int64) (int64, error) {
 	if off < 0 {
-		return nil, errors.New("cache: negative offset")
+		return 0, errors.New("cache: negative offset")
 	}
 	v, err := c.prepare(ctx, path, o)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	if off >= v.meta.Size {
-		return nil, io.EOF
-	}
-	idx := off / c.cfg.PageSize
-	data, err := c.page(ctx, path, o, v, idx)
-	if err != nil {
-		return nil, err
-	}
-	// Full slice expression: an append by the caller cannot write into
-	// the page.
-	return data[off-idx*c.cfg.PageSize : len(data) : len(data)], nil
+	return c.each(ctx, path, o, v, off, n, func(b []byte) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
-// Size returns the size of the file as the cache would serve it.
+// Size returns the file as the cache would serve it.
 func (c *Cache) Size(ctx context.Context, path string, o Origin) (Meta, error) {
 	v, err := c.prepare(ctx, path, o)
 	return v.meta, err
 }
 
-// page returns one page's bytes from memory, disk or the origin.
-func (c *Cache) page(ctx context.Context, path string, o Origin, v view, idx int64) ([]byte, error) {
-	key := memKey(path, v.version, idx)
-	if c.mem != nil {
-		if data, ok := c.mem.Get(key); ok {
-			c.mu.Lock()
-			c.stats.memHits++
-			if f := c.files[path]; f != nil && f.version == v.version {
-				if pe := f.pages[idx]; pe != nil {
-					c.touch(pe)
-				}
-			}
-			c.mu.Unlock()
-			return data, nil
+// each calls fn with the bytes of the file from off, n bytes or to its
+// end, a part of one page at a time. The slices are valid only during the
+// call. It returns how many bytes fn took.
+func (c *Cache) each(ctx context.Context, path string, o Origin, v view, off, n int64, fn func([]byte) error) (int64, error) {
+	end := min(off+n, v.meta.Size)
+	done := int64(0)
+	for pos := off; pos < end; {
+		idx := pos / c.cfg.PageSize
+		base := idx * c.cfg.PageSize
+		from, to := pos-base, min(end-base, c.pageLen(v.meta.Size, idx))
+		b, release, err := c.pageRange(ctx, path, o, v, idx, from, to)
+		if err != nil {
+			return done, err
 		}
-	}
-	want := c.pageLen(v.meta.Size, idx)
-	c.mu.Lock()
-	var onDisk *pageEntry
-	if f := c.files[path]; f != nil && f.version == v.version {
-		if pe := f.pages[idx]; pe != nil && pe.ready {
-			onDisk = pe
-			c.touch(pe)
+		err = fn(b)
+		release()
+		if err != nil {
+			return done, err
 		}
+		done += to - from
+		pos += to - from
 	}
-	c.mu.Unlock()
-	if onDisk != nil {
-		data, err := readPageFile(pageName(onDisk.file.dir, idx), v.version, want)
-		if err == nil {
-			c.mu.Lock()
-			c.stats.diskHits++
-			c.mu.Unlock()
-			c.remember(key, data)
-			return data, nil
-		}
-		c.log.Warn("cache: dropping an unreadable page", "path", path, "page", idx, "err", err)
-		c.mu.Lock()
-		c.removePage(onDisk, "corrupt")
-		c.mu.Unlock()
-	}
-	res, err, _ := c.flight.Do(key, func() (any, error) {
-		return c.fetch(ctx, path, o, v, idx, want)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res.([]byte), nil
+	return done, nil
 }
 
-func (c *Cache) remember(key string, data []byte) {
-	if c.mem != nil {
-		c.mem.Set(key, data, int64(len(data)))
+func noRelease() {}
+
+// pageRange returns bytes from to to of page idx, from the memory tier,
+// the disk or the origin, and a function to call when done with them.
+func (c *Cache) pageRange(ctx context.Context, path string, o Origin, v view, idx, from, to int64) ([]byte, func(), error) {
+	for attempt := 0; ; attempt++ {
+		l, ok := c.locate(path, v, idx)
+		if !ok {
+			break
+		}
+		if data, ok := c.memGet(l.id, uint32(idx)); ok {
+			c.stats.memHits.Add(1)
+			return data[from:to], noRelease, nil
+		}
+		whole := c.mem != nil && from == 0 && to == l.pageLen
+		b, buf, err := c.readDisk(l, from, to, whole)
+		if err == nil {
+			c.stats.diskHits.Add(1)
+			if whole {
+				c.memSet(l.id, uint32(idx), b)
+				return b, noRelease, nil
+			}
+			return b, func() { c.putBuf(buf) }, nil
+		}
+		if buf != nil {
+			c.putBuf(buf)
+		}
+		if errors.Is(err, os.ErrClosed) && attempt < 3 {
+			continue // dropped or moved meanwhile: look again
+		}
+		c.log.Warn("cache: dropping unreadable cached data", "path", path, "page", idx, "err", err)
+		c.mu.Lock()
+		c.removePage(l.p, "corrupt")
+		c.mu.Unlock()
+		break
 	}
+	key := path + "\x00" + strconv.FormatUint(v.version, 16) + "\x00" + strconv.FormatInt(idx, 10)
+	res, err, _ := c.flight.Do(key, func() (any, error) {
+		return c.fetch(ctx, path, o, v, idx)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.([]byte)[from:to], noRelease, nil
+}
+
+// diskLoc is where a ready page is on disk, taken under mu.
+type diskLoc struct {
+	p       *page
+	id      uint64
+	ident   uint64
+	pageLen int64
+	idx     int64
+	// packed files
+	packed  bool
+	pack    *os.File
+	entryAt int64
+	blocks  int64 // of the file
+	// extents
+	layout extentLayout
+}
+
+// locate finds page idx of the version v of path on disk, and marks it
+// used.
+func (c *Cache) locate(path string, v view, idx int64) (diskLoc, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.files[path]
+	if f == nil || f.version() != v.version {
+		return diskLoc{}, false
+	}
+	p := f.pageAt(uint32(idx))
+	if p == nil || !p.ready() {
+		return diskLoc{}, false
+	}
+	c.touch(p)
+	l := diskLoc{p: p, id: f.id(), ident: identOf(path, v.version), pageLen: c.pageLen(f.size, idx), idx: idx}
+	if f.has(flagExtent) {
+		l.layout = c.extentLayout(f.size)
+	} else {
+		pk := c.packs[f.pack]
+		if pk == nil {
+			return diskLoc{}, false
+		}
+		l.packed, l.pack, l.entryAt, l.blocks = true, pk.f, int64(f.off), blocksIn(f.size, c.block)
+	}
+	return l, true
+}
+
+// readDisk reads bytes from to to of a page from disk: the blocks that
+// hold them, checked against their checksums. With whole, the page is
+// read into a buffer of its own (for the memory tier); otherwise into a
+// pooled buffer, returned for putBuf.
+func (c *Cache) readDisk(l diskLoc, from, to int64, whole bool) ([]byte, *[]byte, error) {
+	b0, b1 := from/c.block, (to-1)/c.block+1 // blocks [b0, b1)
+	dataLen := min(b1*c.block, l.pageLen) - b0*c.block
+	nsums := 4 * (b1 - b0)
+	var buf *[]byte
+	var sums, data []byte
+	if whole {
+		all := make([]byte, nsums+dataLen)
+		sums, data = all[:nsums], all[nsums:]
+	} else {
+		buf = c.getBuf(nsums + dataLen + 8 + 4*l.blocks)
+	}
+	var err error
+	if l.packed {
+		sums, data, err = c.readPacked(l, b0, nsums, dataLen, buf, sums, data)
+	} else {
+		if buf != nil {
+			sums, data = (*buf)[:nsums], (*buf)[nsums:nsums+dataLen]
+		}
+		err = c.readExtent(l, b0, sums, data)
+	}
+	if err == nil {
+		err = checkSums(sums, data, c.block, b0)
+	}
+	if err != nil {
+		return nil, buf, err
+	}
+	return data[from-b0*c.block : to-b0*c.block], buf, nil
+}
+
+// readPacked reads the ident, the checksums of blocks from b0 and the
+// blocks' bytes of a packed file: one pread when they are close together.
+func (c *Cache) readPacked(l diskLoc, b0, nsums, dataLen int64, buf *[]byte, sums, data []byte) ([]byte, []byte, error) {
+	hdr := 8 + 4*l.blocks
+	dataAt := l.entryAt + hdr + b0*c.block
+	var ident uint64
+	if buf != nil && dataAt+dataLen-l.entryAt <= int64(cap(*buf)) {
+		all := (*buf)[:dataAt+dataLen-l.entryAt]
+		if err := readFull(l.pack, all, l.entryAt); err != nil {
+			return nil, nil, err
+		}
+		ident = binary.LittleEndian.Uint64(all)
+		sums, data = all[8+4*b0:8+4*b0+nsums], all[dataAt-l.entryAt:]
+	} else {
+		if buf != nil {
+			sums, data = (*buf)[:nsums], (*buf)[nsums:nsums+dataLen]
+		}
+		head := make([]byte, 8+nsums)
+		if err := readFull(l.pack, head[:8], l.entryAt); err != nil {
+			return nil, nil, err
+		}
+		if err := readFull(l.pack, head[8:], l.entryAt+8+4*b0); err != nil {
+			return nil, nil, err
+		}
+		ident = binary.LittleEndian.Uint64(head)
+		copy(sums, head[8:])
+		if err := readFull(l.pack, data, dataAt); err != nil {
+			return nil, nil, err
+		}
+	}
+	if ident != l.ident {
+		return nil, nil, fmt.Errorf("%w: the pack entry is another file's", errCorrupt)
+	}
+	return sums, data, nil
+}
+
+// readExtent reads the checksums of blocks from b0 and their bytes from
+// an extent.
+func (c *Cache) readExtent(l diskLoc, b0 int64, sums, data []byte) error {
+	f, err := c.extentFile(l.id, l.ident, false)
+	if err != nil {
+		return err
+	}
+	if err := readFull(f, sums, l.layout.sumsAt(l.idx)+4*b0); err != nil {
+		return err
+	}
+	return readFull(f, data, l.layout.dataAt+l.idx*c.cfg.PageSize+b0*c.block)
+}
+
+// readFull reads len(p) bytes at off; a short file is corrupt.
+func readFull(f *os.File, p []byte, off int64) error {
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: %s is short", errCorrupt, f.Name())
+	}
+	return err
 }
 
 // fetch reads a page from the origin and admits it.
-func (c *Cache) fetch(ctx context.Context, path string, o Origin, v view, idx, want int64) ([]byte, error) {
+func (c *Cache) fetch(ctx context.Context, path string, o Origin, v view, idx int64) ([]byte, error) {
+	want := c.pageLen(v.meta.Size, idx)
 	data := make([]byte, want)
 	n, err := o.ReadAt(ctx, data, idx*c.cfg.PageSize)
 	if int64(n) < want {
@@ -185,13 +367,13 @@ func (c *Cache) fetch(ctx context.Context, path string, o Origin, v view, idx, w
 		}
 		return nil, err
 	}
-	c.mu.Lock()
-	c.stats.misses++
-	c.stats.pageIns++
-	c.stats.bytesIn += want
-	c.mu.Unlock()
-	if v.cacheable && c.admit(path, v.meta, idx, data) {
-		c.remember(memKey(path, v.version, idx), data)
+	c.stats.misses.Add(1)
+	c.stats.pageIns.Add(1)
+	c.stats.bytesIn.Add(want)
+	if v.cacheable {
+		if id, ok := c.admit(path, v.meta, idx, data); ok {
+			c.memSet(id, uint32(idx), data)
+		}
 	}
 	return data, nil
 }

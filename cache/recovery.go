@@ -1,21 +1,25 @@
 package cache
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/dgraph-io/ristretto/v2"
 )
 
+// storeDir holds the cache's files under Config.Dir: packs/, extents/ and
+// journal/. The first format's pages/ is removed at Open.
+const storeDir = "store"
+
 // Open opens (or creates) a cache in cfg.Dir and rebuilds its index from
-// the pages on disk, dropping temporary and corrupt files.
+// the journal, dropping what it no longer finds on disk.
 func Open(cfg Config) (*Cache, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -27,129 +31,280 @@ func Open(cfg Config) (*Cache, error) {
 		cfg.Logger = slog.Default()
 	}
 	c := &Cache{
-		cfg: cfg, now: cfg.Now, log: cfg.Logger,
-		pol:       compile(Policy{}),
-		files:     map[string]*fileEntry{},
-		quotaLRU:  map[string]*levels{},
-		quotaUsed: map[string]int64{},
-		stats:     counters{evictions: map[string]int64{}},
+		cfg: cfg, block: blockLen(cfg.PageSize), now: cfg.Now, opened: time.Now(), log: cfg.Logger,
+		pol:        compile(Policy{}),
+		files:      map[string]*fileEntry{},
+		buckets:    []*bucket{newBucket("")},
+		bucketOf:   map[string]uint16{"": 0},
+		evictions:  map[string]int64{},
+		packs:      map[uint32]*pack{},
+		nextID:     1,
+		nextPack:   1,
+		compacting: map[uint32]bool{},
+		done:       make(chan struct{}),
+		extents:    extentFiles{open: map[uint64]*os.File{}, limit: 512},
 	}
-	c.lru.init()
-	memBytes := max(cfg.MemoryBytes, cfg.PageSize) // ristretto needs a positive size
-	mem, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
-		NumCounters: max(memBytes/cfg.PageSize*10, 1000),
-		MaxCost:     memBytes,
-		BufferItems: 64,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cache: memory tier: %w", err)
+	if cfg.MemoryBytes > 0 {
+		mem, err := ristretto.NewCache(&ristretto.Config[uint64, []byte]{
+			NumCounters: max(cfg.MemoryBytes/cfg.PageSize*10, 1000),
+			MaxCost:     cfg.MemoryBytes,
+			BufferItems: 64,
+			KeyToHash:   memKeyHash,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cache: memory tier: %w", err)
+		}
+		c.mem = mem
 	}
-	c.mem = mem
-	if cfg.MemoryBytes == 0 {
-		c.mem.Close()
-		c.mem = nil
-	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "pages"), 0o750); err != nil {
-		return nil, fmt.Errorf("cache: %w", err)
+	if err := c.prepareDirs(); err != nil {
+		return nil, err
 	}
 	if err := c.rebuild(); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-type metaFile struct {
-	Path     string    `json:"path"`
-	Size     int64     `json:"size"`
-	ModTime  time.Time `json:"mtime"`
-	ETag     string    `json:"etag,omitempty"`
-	CachedAt time.Time `json:"cachedAt"`
-}
-
-// rebuild reads the index back from disk.
-func (c *Cache) rebuild() error {
-	root := filepath.Join(c.cfg.Dir, "pages")
-	shards, err := os.ReadDir(root)
-	if err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	for _, shard := range shards {
-		if !shard.IsDir() {
-			c.removeFile(filepath.Join(root, shard.Name()))
-			continue
+// prepareDirs makes the store's directories, and removes a cache of the
+// first format (a directory per file under pages/): its pages are not
+// served, they are read again from the UFS.
+func (c *Cache) prepareDirs() error {
+	old := filepath.Join(c.cfg.Dir, "pages")
+	if _, err := os.Stat(old); err == nil {
+		c.log.Info("cache: removing a cache of the first format (pages/); its files are read again from the UFS", "dir", old)
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("cache: removing the old format: %w", err)
 		}
-		dirs, err := os.ReadDir(filepath.Join(root, shard.Name()))
-		if err != nil {
+	}
+	for _, d := range []string{"packs", "extents", "journal"} {
+		if err := os.MkdirAll(filepath.Join(c.cfg.Dir, storeDir, d), 0o750); err != nil {
 			return fmt.Errorf("cache: %w", err)
 		}
-		for _, d := range dirs {
-			c.rebuildFile(filepath.Join(root, shard.Name(), d.Name()))
-		}
 	}
-	c.enforceBudgets()
 	return nil
 }
 
-func (c *Cache) rebuildFile(dir string) {
-	raw, err := os.ReadFile(filepath.Join(dir, metaName))
-	var m metaFile
-	if err == nil {
-		err = json.Unmarshal(raw, &m)
+// journalFiles lists the snapshots and logs by generation.
+func (c *Cache) journalFiles() (snaps, logs []uint64, err error) {
+	entries, err := os.ReadDir(filepath.Join(c.cfg.Dir, storeDir, "journal"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cache: %w", err)
 	}
-	if err != nil || apath.Validate(m.Path) != nil || c.fileDir(m.Path) != dir {
-		c.removeAll(dir)
-		return
-	}
-	meta := Meta{Size: m.Size, ModTime: m.ModTime, ETag: m.ETag}
-	f := &fileEntry{path: m.Path, dir: dir, meta: meta, version: meta.Version(), cachedAt: m.CachedAt,
-		validatedAt: m.CachedAt, pages: map[int64]*pageEntry{}, metaWritten: true}
-	f.priority = c.pol.priority(f.path)
-	f.quotaDir, _, _ = c.pol.quota(f.path)
-	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		name := e.Name()
-		if name == metaName {
-			continue
+		kind, hex, _ := strings.Cut(e.Name(), "-")
+		gen, err := strconv.ParseUint(hex, 16, 64)
+		switch {
+		case err != nil:
+			c.removeFile(filepath.Join(c.cfg.Dir, storeDir, "journal", e.Name())) // a snapshot's temporary
+		case kind == "snap":
+			snaps = append(snaps, gen)
+		case kind == "log":
+			logs = append(logs, gen)
 		}
-		full := filepath.Join(dir, name)
-		idx, err := strconv.ParseInt(name, 10, 64)
-		if err != nil || idx < 0 || idx >= c.pageCount(meta.Size) || !c.pageFileOK(full, f, idx) {
-			c.removeFile(full) // temporary, torn, stale or foreign
-			continue
-		}
-		pe := &pageEntry{file: f, idx: idx, size: c.pageLen(meta.Size, idx), ready: true}
-		f.pages[idx] = pe
-		f.readyPages++
-		c.account(f, pe.size)
-		c.link(pe)
 	}
-	if len(f.pages) == 0 && meta.Size > 0 {
-		c.removeAll(dir)
-		return
+	slices.Sort(snaps)
+	slices.Sort(logs)
+	return snaps, logs, nil
+}
+
+func (c *Cache) journalName(kind string, gen uint64) string {
+	return filepath.Join(c.cfg.Dir, storeDir, "journal", fmt.Sprintf("%s-%016x", kind, gen))
+}
+
+// replay is the index being read back from the journal.
+type replay struct {
+	c     *Cache
+	files map[string]*fileEntry
+	byID  map[uint64]*fileEntry
+}
+
+func (r *replay) apply(rec record) {
+	c := r.c
+	switch rec.kind {
+	case recPutPacked, recPutExtent:
+		fr := rec.file
+		if apath.Validate(fr.path) != nil || (rec.kind == recPutPacked) != (c.pageCount(fr.size) == 1) {
+			return
+		}
+		if old := r.files[fr.path]; old != nil {
+			delete(r.byID, old.id())
+		}
+		f := &fileEntry{path: fr.path, size: fr.size, mtime: fr.mtime, cachedAt: fr.cachedAt, flags: flagJournaled}
+		f.page.f = f
+		if fr.etag != "" {
+			f.extra().etag = fr.etag
+		}
+		if rec.kind == recPutExtent {
+			f.flags |= flagExtent
+			f.extra().id, f.x.pages = fr.id, map[uint32]*page{}
+			c.nextID = max(c.nextID, fr.id+1)
+		} else {
+			f.pack, f.off = splitPackedID(fr.id)
+			c.nextPack = max(c.nextPack, f.pack+1)
+		}
+		r.files[fr.path], r.byID[fr.id] = f, f
+	case recPage, recDropPage:
+		f := r.byID[rec.id]
+		if f == nil || !f.has(flagExtent) || int64(rec.idx) >= c.pageCount(f.size) {
+			return
+		}
+		if rec.kind == recPage {
+			f.x.pages[rec.idx] = &page{f: f, idx: rec.idx}
+		} else {
+			delete(f.x.pages, rec.idx)
+		}
+	case recDrop:
+		if f := r.byID[rec.id]; f != nil {
+			delete(r.byID, rec.id)
+			delete(r.files, f.path)
+		}
+	}
+}
+
+// rebuild reads the index back: the newest snapshot, then the logs after
+// it, then checks what they name against the files on disk, writes a new
+// snapshot and starts a new log.
+func (c *Cache) rebuild() error {
+	snaps, logs, err := c.journalFiles()
+	if err != nil {
+		return err
+	}
+	r := &replay{c: c, files: map[string]*fileEntry{}, byID: map[uint64]*fileEntry{}}
+	from, last := uint64(0), uint64(0)
+	if len(snaps) > 0 {
+		from = snaps[len(snaps)-1]
+		last = from
+		if err := readRecords(c.journalName("snap", from), r.apply); err != nil {
+			c.log.Warn("cache: journal snapshot ends early", "err", err)
+		}
+	}
+	for _, g := range logs {
+		if g < from {
+			continue
+		}
+		last = max(last, g)
+		if err := readRecords(c.journalName("log", g), r.apply); err != nil {
+			c.log.Warn("cache: journal log ends early", "gen", g, "err", err)
+		}
+	}
+	if err := c.openPacks(); err != nil {
+		return err
+	}
+	onDisk, err := c.listExtents()
+	if err != nil {
+		return err
+	}
+	for _, f := range r.files {
+		c.adopt(f, onDisk)
+	}
+	for id := range onDisk { // extents of no cached file
+		c.removeFile(c.extentName(id))
+	}
+	for num, p := range c.packs {
+		p.sealed = true
+		if p.live == 0 {
+			p.f.Close()
+			delete(c.packs, num)
+			c.removeFile(c.packName(num))
+		}
+	}
+	c.enforceBudgets()
+	c.jnl = &journal{gen: last, fsync: c.cfg.Fsync}
+	if err := c.roll(); err != nil {
+		return fmt.Errorf("cache: journal: %w", err)
+	}
+	for num, p := range c.packs {
+		c.maybeCompact(num, p)
+	}
+	return nil
+}
+
+// adopt puts a file read back from the journal in the index if its bytes
+// are still on disk: its pack entry, or its extent (taken out of onDisk).
+func (c *Cache) adopt(f *fileEntry, onDisk map[uint64]bool) {
+	qdir, _, _ := c.pol.quota(f.path)
+	f.prio, f.bucket = c.pol.priority(f.path), c.bucketFor(qdir)
+	if f.has(flagExtent) {
+		if f.size > 0 && (len(f.x.pages) == 0 || !onDisk[f.x.id]) {
+			return
+		}
+		delete(onDisk, f.x.id)
+		for _, p := range f.x.pages {
+			c.account(f, c.pageLen(f.size, int64(p.idx)))
+			c.link(p)
+			f.x.ready++
+		}
+	} else {
+		p := c.packs[f.pack]
+		n := c.packEntryLen(f.size)
+		if p == nil || int64(f.off)+n > p.size {
+			return
+		}
+		p.live += n
+		c.account(f, f.size)
+		c.link(&f.page)
 	}
 	// Held whole or not, as it is found: the epoch that the owner starts
 	// after Open announces it.
-	f.complete = f.readyPages == c.pageCount(meta.Size)
+	if f.readyPages() == c.pageCount(f.size) {
+		f.flags |= flagComplete
+	}
 	c.files[f.path] = f
 }
 
-// pageFileOK checks a page file's header and length, not its checksum
-// (which every read checks).
-func (c *Cache) pageFileOK(name string, f *fileEntry, idx int64) bool {
-	file, err := os.Open(name)
+// openPacks opens the packs on disk, all sealed: new entries go to a new
+// pack.
+func (c *Cache) openPacks() error {
+	dir := filepath.Join(c.cfg.Dir, storeDir, "packs")
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return false
+		return fmt.Errorf("cache: %w", err)
 	}
-	defer file.Close()
-	st, err := file.Stat()
+	for _, e := range entries {
+		num, err := strconv.ParseUint(e.Name(), 16, 32)
+		if err != nil || num == 0 || num >= 1<<30 {
+			c.removeFile(filepath.Join(dir, e.Name()))
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, e.Name()), os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("cache: %w", err)
+		}
+		c.packs[uint32(num)] = &pack{f: f, size: st.Size(), sealed: true}
+		c.nextPack = max(c.nextPack, uint32(num)+1)
+	}
+	return nil
+}
+
+// listExtents returns the ids of the extents on disk.
+func (c *Cache) listExtents() (map[uint64]bool, error) {
+	root := filepath.Join(c.cfg.Dir, storeDir, "extents")
+	shards, err := os.ReadDir(root)
 	if err != nil {
-		return false
+		return nil, fmt.Errorf("cache: %w", err)
 	}
-	h := make([]byte, pageHeaderSize)
-	if _, err := io.ReadFull(file, h); err != nil {
-		return false
+	ids := map[uint64]bool{}
+	for _, s := range shards {
+		names, err := os.ReadDir(filepath.Join(root, s.Name()))
+		if err != nil {
+			c.removeFile(filepath.Join(root, s.Name()))
+			continue
+		}
+		for _, n := range names {
+			id, err := strconv.ParseUint(n.Name(), 16, 64)
+			if err != nil || id >= 1<<62 || fmt.Sprintf("%02x", id&0xff) != s.Name() {
+				c.removeFile(filepath.Join(root, s.Name(), n.Name()))
+				continue
+			}
+			ids[id] = true
+			c.nextID = max(c.nextID, id+1)
+		}
 	}
-	ph, err := decodeHeader(h)
-	want := c.pageLen(f.meta.Size, idx)
-	return err == nil && ph.version == f.version && ph.length == want && st.Size() == pageHeaderSize+want
+	return ids, nil
 }

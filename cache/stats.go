@@ -6,11 +6,6 @@ import (
 	"github.com/alluvium/alluvium/apath"
 )
 
-type counters struct {
-	memHits, diskHits, misses, pageIns, bytesIn, uncached int64
-	evictions                                             map[string]int64
-}
-
 // Stats are the cache's counters since it was opened.
 type Stats struct {
 	MemoryHits, DiskHits, Misses int64
@@ -19,11 +14,15 @@ type Stats struct {
 	// skipCache rule, a full quota or a full cache of higher priority).
 	Uncached int64
 	// Evictions counts pages removed, by reason: capacity, quota, ttl,
-	// stale (the UFS file changed), free, unowned, corrupt.
+	// stale (the UFS file changed), free, unowned, corrupt, io.
 	Evictions map[string]int64
 	UsedBytes int64
 	Pages     int64
 	Files     int
+	// Packs and PackBytes are the pack files and their bytes, dead ones
+	// (of dropped files, until compaction) included.
+	Packs     int
+	PackBytes int64
 }
 
 // FileState describes a cached file.
@@ -51,13 +50,8 @@ func (c *Cache) Stat(path string) (FileState, bool) {
 }
 
 func (c *Cache) state(f *fileEntry) FileState {
-	ready := int64(0)
-	for _, pe := range f.pages {
-		if pe.ready {
-			ready++
-		}
-	}
-	return FileState{Path: f.path, Meta: f.meta, CachedPages: ready, TotalPages: c.pageCount(f.meta.Size), Bytes: f.bytes, CachedAt: f.cachedAt}
+	return FileState{Path: f.path, Meta: f.meta(), CachedPages: f.readyPages(), TotalPages: c.pageCount(f.size),
+		Bytes: f.bytes(), CachedAt: time.Unix(0, f.cachedAt)}
 }
 
 // Files calls fn for each cached file under prefix, in no order, until fn
@@ -76,13 +70,13 @@ func (c *Cache) Files(prefix string, fn func(FileState) bool) {
 func (c *Cache) UsedBytesUnder(dir string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if used, ok := c.quotaUsed[dir]; ok && c.pol.budgets[dir] > 0 {
-		return used
+	if i, ok := c.bucketOf[dir]; ok && i != 0 && c.pol.budgets[dir] > 0 {
+		return c.buckets[i].used
 	}
 	var sum int64
 	for p, f := range c.files {
 		if apath.Contains(dir, p) {
-			sum += f.bytes
+			sum += f.bytes()
 		}
 	}
 	return sum
@@ -92,14 +86,21 @@ func (c *Cache) UsedBytesUnder(dir string) int64 {
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Stats{MemoryHits: c.stats.memHits, DiskHits: c.stats.diskHits, Misses: c.stats.misses,
-		PageIns: c.stats.pageIns, BytesFromOrigin: c.stats.bytesIn, Uncached: c.stats.uncached,
-		Evictions: map[string]int64{}, UsedBytes: c.used, Files: len(c.files)}
-	for k, v := range c.stats.evictions {
+	s := Stats{MemoryHits: c.stats.memHits.Load(), DiskHits: c.stats.diskHits.Load(), Misses: c.stats.misses.Load(),
+		PageIns: c.stats.pageIns.Load(), BytesFromOrigin: c.stats.bytesIn.Load(), Uncached: c.stats.uncached.Load(),
+		Evictions: map[string]int64{}, UsedBytes: c.used, Files: len(c.files), Packs: len(c.packs)}
+	for k, v := range c.evictions {
 		s.Evictions[k] = v
 	}
 	for _, f := range c.files {
-		s.Pages += int64(len(f.pages))
+		if f.has(flagExtent) {
+			s.Pages += int64(len(f.x.pages))
+		} else {
+			s.Pages++
+		}
+	}
+	for _, p := range c.packs {
+		s.PackBytes += p.size
 	}
 	return s
 }

@@ -1,169 +1,203 @@
 package cache
 
 import (
-	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strconv"
 
 	"github.com/alluvium/alluvium/policy"
 )
 
-// admit stores a page if the policies let it in, and reports whether it did.
-func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) bool {
+// newEntry makes the entry of a file about to be cached, packed if it is
+// one page, else with an extent (an empty file has an extent of no pages:
+// nothing on disk but its record). The caller holds mu.
+func (c *Cache) newEntry(path string, meta Meta, prio policy.Priority, bucket uint16) *fileEntry {
+	now := c.now().UnixNano()
+	f := &fileEntry{path: path, size: meta.Size, mtime: meta.ModTime.UnixNano(), cachedAt: now, prio: prio, bucket: bucket}
+	f.page.f = f
+	if meta.ETag != "" {
+		f.extra().etag = meta.ETag
+	}
+	if c.pageCount(meta.Size) != 1 {
+		f.flags |= flagExtent | flagJournaled
+		x := f.extra()
+		x.id, x.pages = c.nextID, map[uint32]*page{}
+		c.nextID++
+		c.journalPut(f)
+	}
+	c.files[path] = f
+	return f
+}
+
+// admit stores a page if the policies let it in, and reports whether it did,
+// with the id of the file it belongs to.
+func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) (uint64, bool) {
 	version := meta.Version()
 	size := int64(len(data))
 	c.mu.Lock()
 	if c.pol.rule(path).Rule == policy.RuleSkipCache {
-		c.stats.uncached++
+		c.stats.uncached.Add(1)
 		c.mu.Unlock()
-		return false
+		return 0, false
 	}
 	f := c.files[path]
-	if f != nil && f.version != version {
+	if f != nil && f.version() != version {
 		c.dropFile(f, "stale")
 		f = nil
 	}
-	if f != nil && f.pages[idx] != nil {
+	if f != nil && f.pageAt(uint32(idx)) != nil {
+		id := f.id()
 		c.mu.Unlock()
-		return true // another reader admitted it
+		return id, true // another reader admitted it
 	}
 	prio := c.pol.priority(path)
 	qdir, budget, _ := c.pol.quota(path)
-	if !c.reserve(prio, qdir, budget, size, f) {
-		c.stats.uncached++
+	b := c.bucketFor(qdir)
+	if !c.reserve(prio, b, budget, size, f) {
+		c.stats.uncached.Add(1)
 		c.mu.Unlock()
-		return false
+		return 0, false
 	}
 	if f == nil || c.files[path] != f {
-		now := c.now()
-		f = &fileEntry{path: path, dir: c.fileDir(path), meta: meta, version: version, cachedAt: now,
-			validatedAt: now, pages: map[int64]*pageEntry{}, priority: prio, quotaDir: qdir}
-		c.files[path] = f
+		f = c.newEntry(path, meta, prio, b)
 	}
-	pe := &pageEntry{file: f, idx: idx, size: size}
-	f.pages[idx] = pe
+	p, dst, err := c.place(f, idx)
+	if err != nil {
+		c.log.Warn("cache: no room on disk", "path", path, "err", err)
+		c.dropFile(f, "io")
+		c.mu.Unlock()
+		return 0, false
+	}
 	c.account(f, size)
-	writeMeta := !f.metaWritten
-	f.metaWritten = true
 	c.mu.Unlock()
 
-	err := c.writePage(f, pe, data, writeMeta)
+	err = c.writePage(dst, identOf(path, version), idx, data)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	current := c.files[path] == f && f.pages[idx] == pe
+	current := c.files[path] == f && f.pageAt(uint32(idx)) == p
 	switch {
 	case err != nil:
 		c.log.Warn("cache: write page", "path", path, "page", idx, "err", err)
 		if current {
-			c.removePage(pe, "io")
+			c.removePage(p, "io")
 		}
-		return false
+		return 0, false
 	case !current: // freed or evicted while being written
-		c.removeFile(pageName(f.dir, idx))
-		return false
+		return 0, false
 	}
-	pe.ready = true
-	f.readyPages++
-	c.link(pe)
+	c.ready(f, p)
+	return f.id(), true
+}
+
+// target is where a page is written, decided under mu.
+type target struct {
+	packed bool
+	file   *os.File // a pack's
+	off    int64
+	id     uint64 // an extent's
+	layout extentLayout
+}
+
+// place reserves page idx of f on disk: the file's place in the active pack,
+// or a page of its extent. The caller holds mu.
+func (c *Cache) place(f *fileEntry, idx int64) (*page, target, error) {
+	if f.has(flagExtent) {
+		p := &page{f: f, idx: uint32(idx)}
+		f.x.pages[uint32(idx)] = p
+		return p, target{id: f.x.id, layout: c.extentLayout(f.size)}, nil
+	}
+	num, off, err := c.packReserve(c.packEntryLen(f.size))
+	if err != nil {
+		return nil, target{}, err
+	}
+	f.pack, f.off = num, off
+	return &f.page, target{packed: true, file: c.packs[num].f, off: int64(off)}, nil
+}
+
+// writePage writes a page's bytes and checksums where place put it.
+func (c *Cache) writePage(t target, ident uint64, idx int64, data []byte) error {
+	var f *os.File
+	var err error
+	if t.packed {
+		f, err = t.file, c.writePacked(t.file, t.off, ident, data)
+	} else if f, err = c.extentFile(t.id, ident, true); err == nil {
+		err = c.writeExtentPage(f, t.layout, idx, data)
+	}
+	if err == nil && c.cfg.Fsync {
+		err = f.Sync()
+	}
+	return err
+}
+
+// ready records a written page in the journal and makes it ready. The
+// caller holds mu.
+func (c *Cache) ready(f *fileEntry, p *page) {
+	if f.has(flagExtent) {
+		c.journalRef(recPage, f.x.id, p.idx)
+		f.x.ready++
+	} else {
+		c.journalPut(f)
+		f.flags |= flagJournaled
+	}
+	c.link(p)
 	c.markComplete(f)
-	return true
 }
 
 // admitEmpty caches an empty file: its metadata alone, so that it is held
 // (and listed, freed and reported) like any other file.
 func (c *Cache) admitEmpty(path string, meta Meta) error {
-	version := meta.Version()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.pol.rule(path).Rule == policy.RuleSkipCache {
-		c.mu.Unlock()
 		return nil
 	}
 	f := c.files[path]
-	if f != nil && f.version == version {
-		c.mu.Unlock()
+	if f != nil && f.version() == meta.Version() {
 		return nil
 	}
 	if f != nil {
 		c.dropFile(f, "stale")
 	}
-	now := c.now()
-	f = &fileEntry{path: path, dir: c.fileDir(path), meta: meta, version: version, cachedAt: now, validatedAt: now,
-		pages: map[int64]*pageEntry{}, priority: c.pol.priority(path), metaWritten: true}
-	f.quotaDir, _, _ = c.pol.quota(path)
-	c.files[path] = f
-	c.mu.Unlock()
-
-	err := c.writeMeta(f)
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		c.dropFile(f, "io")
-		return err
-	}
+	qdir, _, _ := c.pol.quota(path)
+	f = c.newEntry(path, meta, c.pol.priority(path), c.bucketFor(qdir))
 	c.markComplete(f)
 	return nil
 }
 
-func (c *Cache) writePage(f *fileEntry, pe *pageEntry, data []byte, writeMeta bool) error {
-	if writeMeta {
-		if err := c.writeMeta(f); err != nil {
-			return err
-		}
+// journalPut appends the put record of f. The caller holds mu.
+func (c *Cache) journalPut(f *fileEntry) {
+	kind := byte(recPutPacked)
+	if f.has(flagExtent) {
+		kind = recPutExtent
 	}
-	parts := [][]byte{encodeHeader(data, f.version), data}
-	err := c.writeAtomic(pageName(f.dir, pe.idx), parts)
-	if errors.Is(err, fs.ErrNotExist) {
-		// Another page of the file, admitted first, writes the meta and
-		// creates the directory; this one got here before it did.
-		if err = os.MkdirAll(f.dir, 0o750); err == nil {
-			err = c.writeAtomic(pageName(f.dir, pe.idx), parts)
-		}
+	r := fileRecord{id: f.id(), size: f.size, mtime: f.mtime, cachedAt: f.cachedAt, path: f.path}
+	if f.x != nil {
+		r.etag = f.x.etag
 	}
-	return err
+	c.rec = appendPut(c.rec[:0], kind, r)
+	c.journal()
 }
 
-// writeMeta makes a file's directory and writes its metadata.
-func (c *Cache) writeMeta(f *fileEntry) error {
-	fresh, err := makeFileDir(f.dir)
-	if err != nil {
-		return err
-	}
-	raw, _ := json.Marshal(metaFile{Path: f.path, Size: f.meta.Size, ModTime: f.meta.ModTime, ETag: f.meta.ETag, CachedAt: f.cachedAt})
-	name := filepath.Join(f.dir, metaName)
-	if fresh {
-		// A directory this call made holds no older meta to keep whole:
-		// the meta is written in place (a torn one fails to parse at
-		// rebuild, which drops the directory). For small files this saves
-		// a rename per file.
-		return writeFile(name, [][]byte{raw}, c.cfg.Fsync)
-	}
-	return c.writeAtomic(name, [][]byte{raw})
+// journalRef appends a page, drop-page or drop record. The caller holds mu.
+func (c *Cache) journalRef(kind byte, id uint64, idx uint32) {
+	c.rec = appendRef(c.rec[:0], kind, id, idx)
+	c.journal()
 }
 
-// makeFileDir makes a file's page directory and reports whether this call
-// made it: a Mkdir first (the shard directory is nearly always there), the
-// shard too only when it is missing.
-func makeFileDir(dir string) (fresh bool, err error) {
-	err = os.Mkdir(dir, 0o750)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(dir), 0o750); err == nil {
-			err = os.Mkdir(dir, 0o750)
+// journal appends the record in c.rec, and starts a new generation of the
+// journal when the log has grown past twice the last snapshot.
+func (c *Cache) journal() {
+	if c.jnl == nil {
+		return
+	}
+	if err := c.jnl.append(c.rec); err != nil {
+		c.log.Warn("cache: journal", "err", err)
+	}
+	if c.jnl.bytes > max(minRoll, 2*c.snapBytes) {
+		if err := c.roll(); err != nil {
+			c.log.Warn("cache: journal snapshot", "err", err)
 		}
 	}
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
-// writeAtomic writes through a uniquely named temporary file, so that
-// concurrent writers of one name never share a temporary.
-func (c *Cache) writeAtomic(name string, parts [][]byte) error {
-	tmp := name + "." + strconv.FormatUint(c.tmpSeq.Add(1), 10) + tmpSuffix
-	return writeFileAtomic(name, tmp, parts, c.cfg.Fsync)
-}
+// minRoll is the least a log grows before a snapshot replaces it.
+const minRoll = 32 << 20

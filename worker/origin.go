@@ -172,27 +172,12 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// view returns the next bytes of the file, at most max, as a view of the
-// cache's page holding them (see cache.Cache.View), and advances past them.
-func (r *reader) view(max int64) ([]byte, error) {
-	if r.off >= r.size {
-		return nil, io.EOF
-	}
-	b, err := r.c.View(r.ctx, r.path, r.o, r.off)
-	if err != nil {
-		return nil, err
-	}
-	b = b[:min(int64(len(b)), max, r.size-r.off)]
-	r.off += int64(len(b))
-	return b, nil
-}
-
 // pageWriter is the ResponseWriter given to http.ServeContent. When
 // ServeContent copies a range of the file (io.CopyN of the reader, after a
-// Seek), its ReadFrom writes the cache's pages straight to the connection,
-// one Write a page, instead of copying them through 32 KiB buffers: a 1
-// MiB page leaves in one write. Other copies (the multipart body of a
-// multi-range request) go the ordinary way.
+// Seek), its ReadFrom has the cache write the range straight to the
+// connection (cache.Cache.WriteTo: a page or the checked blocks of one a
+// Write) instead of copying it through 32 KiB buffers. Other copies (the
+// multipart body of a multi-range request) go the ordinary way.
 type pageWriter struct {
 	http.ResponseWriter
 	rd *reader
@@ -206,23 +191,11 @@ func (pw pageWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !ok || lr.R != pw.rd {
 		return io.Copy(pw.ResponseWriter, src)
 	}
-	var n int64
-	for lr.N > 0 {
-		b, err := pw.rd.view(lr.N)
-		if err == io.EOF {
-			return n, nil // as io.Copy: CopyN reports the short copy
-		}
-		if err != nil {
-			return n, err
-		}
-		m, err := pw.ResponseWriter.Write(b)
-		n += int64(m)
-		lr.N -= int64(m)
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	rd := pw.rd
+	n, err := rd.c.WriteTo(rd.ctx, rd.path, rd.o, pw.ResponseWriter, rd.off, max(min(lr.N, rd.size-rd.off), 0))
+	rd.off += n
+	lr.N -= n
+	return n, err // as io.Copy: CopyN reports a short copy
 }
 
 func (r *reader) Seek(offset int64, whence int) (int64, error) {
