@@ -29,6 +29,10 @@ type Config struct {
 	// whole, numbered (see HoldingChange). It is called with the cache's
 	// lock held: it must be quick and must not call the cache.
 	OnHolding func(HoldingChange)
+
+	// Set by Open unless a test set them (export_test.go).
+	packLimit int64 // see packs.go
+	minRoll   int64 // see write.go
 }
 
 // DefaultConfig returns 1 MiB pages, 1 GiB on disk and 256 MiB in memory.

@@ -98,7 +98,7 @@ func decodeRecord(b []byte) (record, error) {
 		r.file = fileRecord{id: binary.LittleEndian.Uint64(b[1:]), size: int64(binary.LittleEndian.Uint64(b[9:])),
 			mtime: int64(binary.LittleEndian.Uint64(b[17:])), cachedAt: int64(binary.LittleEndian.Uint64(b[25:]))}
 		n, k := binary.Uvarint(b[33:])
-		if k <= 0 || n > uint64(len(b)-33-k) {
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(b)-33-k) {
 			return record{}, errBadRecord
 		}
 		rest := b[33+k:]

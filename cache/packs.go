@@ -41,7 +41,7 @@ func (c *Cache) packName(n uint32) string {
 // it is full, and returns where. The caller holds mu.
 func (c *Cache) packReserve(n int64) (num, off uint32, err error) {
 	p := c.packs[c.activePack]
-	if p == nil || p.size+n > packLimit {
+	if p == nil || p.size+n > c.cfg.packLimit {
 		if p != nil {
 			p.sealed = true
 			c.maybeCompact(c.activePack, p)

@@ -30,6 +30,12 @@ func Open(cfg Config) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.packLimit == 0 {
+		cfg.packLimit = packLimit
+	}
+	if cfg.minRoll == 0 {
+		cfg.minRoll = minRoll
+	}
 	c := &Cache{
 		cfg: cfg, block: blockLen(cfg.PageSize), now: cfg.Now, opened: time.Now(), log: cfg.Logger,
 		pol:        compile(Policy{}),
@@ -214,6 +220,8 @@ func (c *Cache) rebuild() error {
 	if err := c.roll(); err != nil {
 		return fmt.Errorf("cache: journal: %w", err)
 	}
+	c.mu.Lock() // the compactor may start at once
+	defer c.mu.Unlock()
 	for num, p := range c.packs {
 		c.maybeCompact(num, p)
 	}

@@ -192,7 +192,7 @@ func (c *Cache) journal() {
 	if err := c.jnl.append(c.rec); err != nil {
 		c.log.Warn("cache: journal", "err", err)
 	}
-	if c.jnl.bytes > max(minRoll, 2*c.snapBytes) {
+	if c.jnl.bytes > max(c.cfg.minRoll, 2*c.snapBytes) {
 		if err := c.roll(); err != nil {
 			c.log.Warn("cache: journal snapshot", "err", err)
 		}
