@@ -31,7 +31,7 @@ func storeCache(t *testing.T, dir string, pageSize, memory int64) *cache.Cache {
 	t.Helper()
 	cfg := cache.DefaultConfig()
 	cfg.Dir, cfg.PageSize, cfg.CapacityBytes, cfg.MemoryBytes = dir, pageSize, 1<<30, memory
-	cache.SetStoreLimits(&cfg, 4*pageSize, 64<<10)
+	cache.SetStoreLimits(&cfg, 4*pageSize, 512)
 	c, err := cache.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +309,7 @@ func TestConcurrentReadsUnderEviction(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 9))
-			for range 5 {
+			for range 2 {
 				checkAll(t, c, u, want, rng)
 			}
 		})

@@ -16,6 +16,7 @@ func (c *Cache) newEntry(path string, meta Meta, prio policy.Priority, bucket ui
 	if meta.ETag != "" {
 		f.extra().etag = meta.ETag
 	}
+	c.files[path] = f
 	if c.pageCount(meta.Size) != 1 {
 		f.flags |= flagExtent | flagJournaled
 		x := f.extra()
@@ -23,7 +24,6 @@ func (c *Cache) newEntry(path string, meta Meta, prio policy.Priority, bucket ui
 		c.nextID++
 		c.journalPut(f)
 	}
-	c.files[path] = f
 	return f
 }
 
@@ -128,17 +128,18 @@ func (c *Cache) writePage(t target, ident uint64, idx int64, data []byte) error 
 	return err
 }
 
-// ready records a written page in the journal and makes it ready. The
-// caller holds mu.
+// ready makes a written page ready and records it in the journal. The
+// caller holds mu. A record always follows the change it records: a
+// snapshot taken when the record rolls the log must see the change.
 func (c *Cache) ready(f *fileEntry, p *page) {
-	if f.has(flagExtent) {
-		c.journalRef(recPage, f.x.id, p.idx)
-		f.x.ready++
-	} else {
-		c.journalPut(f)
-		f.flags |= flagJournaled
-	}
 	c.link(p)
+	if f.has(flagExtent) {
+		f.x.ready++
+		c.journalRef(recPage, f.x.id, p.idx)
+	} else {
+		f.flags |= flagJournaled
+		c.journalPut(f)
+	}
 	c.markComplete(f)
 }
 
