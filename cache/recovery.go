@@ -176,10 +176,15 @@ func (c *Cache) rebuild() error {
 	if err != nil {
 		return err
 	}
-	r := &replay{c: c, files: map[string]*fileEntry{}, byID: map[uint64]*fileEntry{}}
 	from, last := uint64(0), uint64(0)
 	if len(snaps) > 0 {
 		from = snaps[len(snaps)-1]
+	}
+	// Maps sized for the records at once: growing them is most of the
+	// cost of a rebuild.
+	n := c.journalBytes(from, logs) / 64
+	r := &replay{c: c, files: make(map[string]*fileEntry, n), byID: make(map[uint64]*fileEntry, n)}
+	if len(snaps) > 0 {
 		last = from
 		if err := readRecords(c.journalName("snap", from), r.apply); err != nil {
 			c.log.Warn("cache: journal snapshot ends early", "err", err)
@@ -201,8 +206,11 @@ func (c *Cache) rebuild() error {
 	if err != nil {
 		return err
 	}
-	for _, f := range r.files {
-		c.adopt(f, onDisk)
+	c.files = r.files
+	for p, f := range c.files {
+		if !c.adopt(f, onDisk) {
+			delete(c.files, p)
+		}
 	}
 	for id := range onDisk { // extents of no cached file
 		c.removeFile(c.extentName(id))
@@ -228,14 +236,15 @@ func (c *Cache) rebuild() error {
 	return nil
 }
 
-// adopt puts a file read back from the journal in the index if its bytes
-// are still on disk: its pack entry, or its extent (taken out of onDisk).
-func (c *Cache) adopt(f *fileEntry, onDisk map[uint64]bool) {
+// adopt keeps a file read back from the journal in the index if its bytes
+// are still on disk (its pack entry, or its extent, taken out of onDisk),
+// and reports whether it did.
+func (c *Cache) adopt(f *fileEntry, onDisk map[uint64]bool) bool {
 	qdir, _, _ := c.pol.quota(f.path)
 	f.prio, f.bucket = c.pol.priority(f.path), c.bucketFor(qdir)
 	if f.has(flagExtent) {
 		if f.size > 0 && (len(f.x.pages) == 0 || !onDisk[f.x.id]) {
-			return
+			return false
 		}
 		delete(onDisk, f.x.id)
 		for _, p := range f.x.pages {
@@ -247,7 +256,7 @@ func (c *Cache) adopt(f *fileEntry, onDisk map[uint64]bool) {
 		p := c.packs[f.pack]
 		n := c.packEntryLen(f.size)
 		if p == nil || int64(f.off)+n > p.size {
-			return
+			return false
 		}
 		p.live += n
 		c.account(f, f.size)
@@ -258,7 +267,21 @@ func (c *Cache) adopt(f *fileEntry, onDisk map[uint64]bool) {
 	if f.readyPages() == c.pageCount(f.size) {
 		f.flags |= flagComplete
 	}
-	c.files[f.path] = f
+	return true
+}
+
+// journalBytes is the size of the snapshot from and the logs after it.
+func (c *Cache) journalBytes(from uint64, logs []uint64) int64 {
+	var n int64
+	if st, err := os.Stat(c.journalName("snap", from)); err == nil {
+		n += st.Size()
+	}
+	for _, g := range logs {
+		if st, err := os.Stat(c.journalName("log", g)); err == nil && g >= from {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 // openPacks opens the packs on disk, all sealed: new entries go to a new
