@@ -123,9 +123,9 @@ func (c *Cache) SetPolicy(p Policy) {
 	c.enforceBudgets()
 }
 
-// smallBuf is the size of the pooled buffers of reads and writes of up to
-// two blocks and an entry's header.
-const smallBuf = 2*blockSize + 4096
+// smallBuf is the size of the pooled buffers of reads and writes of small
+// files and of a few blocks.
+const smallBuf = 68 << 10
 
 // getBuf returns a buffer of at least n bytes, pooled when n is small.
 func (c *Cache) getBuf(n int64) *[]byte {
