@@ -82,6 +82,9 @@ func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) (uint64, b
 		}
 		return 0, false
 	case !current: // freed or evicted while being written
+		if !dst.packed && c.files[path] != f {
+			c.removeExtent(dst.id) // the write may have made it again
+		}
 		return 0, false
 	}
 	c.ready(f, p)
