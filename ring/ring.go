@@ -197,10 +197,11 @@ func (r *Ring) moreOwners(p int, out []string) []string {
 		m int
 	}
 	hc := mix(uint64(p) + 0x632be59bd9b4e019)
+	most := slices.Max(r.weights)
 	rest := make([]ranked, 0, len(r.members))
 	for m, seed := range r.seeds {
 		if !slices.Contains(out, r.members[m]) {
-			rest = append(rest, ranked{mix(seed^hc) / weightUnits(r.weights[m], slices.Max(r.weights)), m})
+			rest = append(rest, ranked{mix(seed^hc) / weightUnits(r.weights[m], most), m})
 		}
 	}
 	slices.SortFunc(rest, func(a, b ranked) int {
