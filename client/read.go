@@ -12,7 +12,6 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/jsonhttp"
-	"github.com/alluvium/alluvium/ring"
 )
 
 // ReadReplicas is how many owners a read tries, in ring order.
@@ -37,14 +36,14 @@ func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, e
 		return nil, err
 	}
 	addr := map[string]string{}
-	var live []string
+	live := map[string]int64{} // id -> capacity
 	for _, n := range nodes.Results {
 		if n.State == "LIVE" {
-			live = append(live, n.ID)
+			live[n.ID] = n.CapacityBytes
 			addr[n.ID] = n.Address
 		}
 	}
-	r, err := ring.New(live, ring.DefaultConfig())
+	r, err := c.rings.FromCapacities(live)
 	if err != nil {
 		return nil, err
 	}

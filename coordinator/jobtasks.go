@@ -82,12 +82,12 @@ const taskAttempts = 3
 // ringNow is the ring of the current members.
 func (s *scheduler) ringNow() (*ring.Ring, map[string]string, error) {
 	addr := map[string]string{}
-	var ids []string
+	capacity := map[string]int64{}
 	for _, w := range s.c.ringMembers() {
-		ids = append(ids, w.ID)
+		capacity[w.ID] = w.CapacityBytes
 		addr[w.ID] = w.Address
 	}
-	r, err := ring.New(ids, ring.DefaultConfig())
+	r, err := s.rings.FromCapacities(capacity)
 	return r, addr, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/alluvium/alluvium/ring"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,6 +35,7 @@ type scheduler struct {
 	mu      sync.Mutex
 	running map[string]bool
 	wg      sync.WaitGroup
+	rings   ring.Cache // the ring of the current members, rebuilt when they change
 }
 
 // schedulerLoop starts a runner for every active job, as long as this node

@@ -171,7 +171,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		poll(ctx, t, "worker "+id+" is LIVE",
 			fmt.Sprintf(`!!document.querySelector('#worker-rows tr[data-worker=%q][data-state="LIVE"]')`, id))
 		poll(ctx, t, "worker "+id+" has a ring share",
-			fmt.Sprintf(`/^\d+(\.\d)?%%$/.test(document.querySelector('#ring-list [data-worker=%q] .num')?.textContent || '')`, id))
+			fmt.Sprintf(`/^\d+(\.\d)?%% of \d+(\.\d)?%%$/.test(document.querySelector('#ring-list [data-worker=%q] .num')?.textContent || '')`, id))
 	}
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -74,7 +75,8 @@ func fileHandler(route, name, ctype string) http.Handler {
 
 // Shares is the answer of GET /ui/ring: how many of the ring's partitions
 // each member owns. Keys hash uniformly onto partitions, so a member's
-// share of partitions is its share of the files.
+// share of partitions is its share of the files; CapacityShare is what it
+// should be (the member's capacity over all).
 type Shares struct {
 	Partitions int     `json:"partitions"`
 	Members    []Share `json:"members"`
@@ -85,26 +87,47 @@ type Share struct {
 	ID         string  `json:"id"`
 	Partitions int     `json:"partitions"`
 	Fraction   float64 `json:"fraction"`
+	// CapacityShare is the member's weight (capacity) over the ring's.
+	CapacityShare float64 `json:"capacityShare"`
 }
 
 // RingShares computes the shares of the ring that Alluvium builds from
-// members (ring.DefaultConfig), in member order.
-func RingShares(members []string) (Shares, error) {
-	rg, err := ring.New(members, ring.DefaultConfig())
+// its members' capacities (ring.FromCapacities; 0 = unknown), in member
+// order.
+func RingShares(capacity map[string]int64) (Shares, error) {
+	rg, err := ring.FromCapacities(capacity, ring.DefaultConfig())
 	if err != nil {
 		return Shares{}, err
 	}
 	parts := rg.Config().Partitions
 	out := Shares{Partitions: parts, Members: []Share{}}
-	counts := rg.Shares()
+	counts, total := rg.Counts(), 0.0
 	for _, id := range rg.Members() {
-		out.Members = append(out.Members, Share{ID: id, Partitions: counts[id], Fraction: float64(counts[id]) / float64(parts)})
+		total += rg.Weight(id)
+	}
+	for _, id := range rg.Members() {
+		out.Members = append(out.Members, Share{ID: id, Partitions: counts[id],
+			Fraction: float64(counts[id]) / float64(parts), CapacityShare: rg.Weight(id) / total})
 	}
 	return out, nil
 }
 
-// ringHandler answers GET /ui/ring?member=a&member=b (or member=a,b). The
-// page polls it with an unchanged membership, so the last answer is kept.
+// parseMember reads a member=id or member=id:capacityBytes value.
+func parseMember(v string) (string, int64) {
+	id, c, found := strings.Cut(v, ":")
+	if !found {
+		return id, 0
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n < 0 {
+		return id, 0
+	}
+	return id, n
+}
+
+// ringHandler answers GET /ui/ring?member=a&member=b (or member=a,b), each
+// optionally id:capacityBytes. The page polls it with an unchanged
+// membership, so the last answer is kept.
 type ringHandler struct {
 	mu   sync.Mutex
 	key  string
@@ -122,6 +145,11 @@ func (h *ringHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(members)
 	members = slices.Compact(members)
+	capacity := make(map[string]int64, len(members))
+	for _, m := range members {
+		id, c := parseMember(m)
+		capacity[id] = max(capacity[id], c)
+	}
 	if len(members) > maxMembers {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"status": "too many members: at most 1024"})
 		return
@@ -130,7 +158,7 @@ func (h *ringHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.last == nil || key != h.key {
-		s, err := RingShares(members)
+		s, err := RingShares(capacity)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"status": err.Error()})
 			return

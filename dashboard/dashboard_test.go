@@ -33,7 +33,7 @@ func TestRoutes(t *testing.T) {
 		{"/ui/app.js", "text/javascript; charset=utf-8", "/api/v1/nodes", 200},
 		{"/ui/style.css", "text/css; charset=utf-8", ".bar", 200},
 		{"/ui/favicon.svg", "image/svg+xml", "<svg", 200},
-		{"/ui/ring?member=w1&member=w2,w3", "application/json", `"partitions":7919`, 200},
+		{"/ui/ring?member=w1&member=w2,w3", "application/json", `"partitions":262144`, 200},
 		{"/ui/ring", "application/json", `"members":[]`, 200},
 		{"/ui/nothing.js", "", "", 404},
 		{"/api/v1/nodes", "", "", 404}, // never the dashboard's
@@ -101,7 +101,7 @@ func TestRingShares(t *testing.T) {
 		}
 	}
 	// The shares are the ring's: what RingShares (and so ring.New) computes.
-	want, err := dashboard.RingShares([]string{"w1", "w2", "w3"})
+	want, err := dashboard.RingShares(map[string]int64{"w1": 0, "w2": 0, "w3": 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,14 @@
-// Package ring places keys (Alluxio file paths) on workers with consistent
-// hashing with bounded loads (buraksezer/consistent over xxhash).
+// Package ring places keys (Alluxio file paths) on workers: a fixed table
+// of 2^18 partitions, each owned by one member, with owners chosen by
+// weighted rendezvous hashing and capped at 1.04x each member's fair share
+// of its weight (place.go says how and why).
 //
-// A Ring is immutable and built from a membership list: every coordinator,
-// worker and client that knows the same members computes the same owners,
-// whatever order it learnt them in. Lookups are table reads: the partition
-// of a key is its hash modulo the partition count, the partition's owner was
-// fixed when the ring was built, and further replicas follow the owner
-// clockwise on a circle of member hashes.
-//
-// buraksezer/consistent panics ("not enough room to distribute partitions")
-// when the members cannot hold all partitions under the load bound; New
-// checks that bound first and raises the load factor just enough instead,
-// so no member count can make it panic.
+// A Ring is immutable and a pure function of the membership and weights:
+// every coordinator, worker and client that knows the same members and
+// capacities computes the same owners, whatever order it learnt them in,
+// on any architecture (placement is integer arithmetic). Lookups are table
+// reads: a key's partition is the top bits of its xxhash, the partition's
+// owner was fixed when the ring was built, and further replicas are the
+// partition's next rendezvous candidates. FromCapacities is how every
+// party builds the ring of a cluster from its workers' capacities.
 package ring

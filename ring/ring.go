@@ -4,144 +4,150 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
-	"sort"
 
-	"github.com/buraksezer/consistent"
 	"github.com/cespare/xxhash/v2"
 )
 
 // Config shapes a ring. Every party must use the same Config for the same
 // owners; DefaultConfig is what Alluvium uses everywhere.
 type Config struct {
-	// Partitions is the number of slots keys hash into. It must exceed the
-	// number of members and should stay fixed for a cluster's life: changing
-	// it moves almost every key. A prime spreads keys best.
+	// Partitions is the number of slots keys hash into: a power of two, so
+	// that every partition is exactly the same fraction of the key space.
+	// It must not be below the number of members and should stay fixed for
+	// a cluster's life: changing it moves almost every key.
 	Partitions int
-	// ReplicationFactor is the number of points per member on the circle
-	// partitions are assigned from (at least 2).
-	ReplicationFactor int
-	// Load bounds a member's share of partitions to Load times the mean.
+	// Load caps a member's partitions at Load times its fair share (its
+	// weight's fraction of the partitions), rounded down but never below
+	// the fair share rounded up.
 	Load float64
 }
 
-// DefaultConfig suits 1 to a few thousand workers: 7919 partitions keep the
-// spread even at 1,000 workers (about 8 partitions each). The load bound of
-// 2 was measured: with the library's usual 1.25, a joining worker pushes
-// partitions of full members along (up to 1.56/(N+1) of the keys moved for
-// N up to 100); at 2 the bound rarely binds and at most 1.05/(N+1) move,
-// while no worker ever holds more than twice the mean. 20 points per member
-// keep a ring of 1,000 members under a second to build.
+// DefaultConfig was measured (docs/performance.md, "Ring"): 2^18
+// partitions give 262 per member at 1,000 members, enough for a cap of
+// 1.04 to bind on few members, so a join or leave moves close to the
+// minimum; a build stays in tens of milliseconds and the table in 512 KiB.
 func DefaultConfig() Config {
-	return Config{Partitions: 7919, ReplicationFactor: 20, Load: 2}
+	return Config{Partitions: 1 << 18, Load: 1.04}
 }
 
 // Validate reports whether the config can build rings.
 func (c Config) Validate() error {
 	switch {
-	case c.Partitions < 1:
-		return errors.New("ring: partitions must be positive")
-	case c.ReplicationFactor < 2:
-		return errors.New("ring: replication factor must be at least 2")
-	case c.Load < 1 || math.IsNaN(c.Load) || math.IsInf(c.Load, 0):
-		return errors.New("ring: load must be at least 1")
+	case c.Partitions < 1 || c.Partitions > 1<<24 || c.Partitions&(c.Partitions-1) != 0:
+		return fmt.Errorf("%w: partitions must be a power of two from 1 to 2^24", ErrInvalid)
+	case !(c.Load >= 1) || math.IsInf(c.Load, 0):
+		return fmt.Errorf("%w: load must be at least 1", ErrInvalid)
 	}
 	return nil
 }
 
-// Ring is an immutable consistent-hash ring of members.
+// Ring is an immutable, capacity-weighted placement of partitions on
+// members.
 type Ring struct {
 	cfg     Config
+	shift   uint     // 64 - log2(partitions): a key's partition is its hash >> shift
 	members []string // sorted
-	owner   []int32  // partition -> index into members
-	// circle is the members ordered by the hash of their name: replicas of
-	// a partition are its owner's successors on it.
-	circle    []int32 // member indexes in circle order
-	circlePos []int32 // member index -> its position in circle
+	weights []float64
+	seeds   []uint64 // xxhash of each member's id
+	pl      placement
 }
 
-type member string
+// ErrTooManyMembers is returned when members outnumber partitions (or the
+// 65,535 a table of 16-bit member indexes holds).
+var ErrTooManyMembers = errors.New("ring: too many members")
 
-func (m member) String() string { return string(m) }
+// ErrInvalid is returned for a weight that is not a positive finite number
+// or a config that Validate refuses.
+var ErrInvalid = errors.New("ring: invalid")
 
-type hasher struct{}
-
-func (hasher) Sum64(b []byte) uint64 { return xxhash.Sum64(b) }
-
-// ErrTooManyMembers is returned when members outnumber partitions.
-var ErrTooManyMembers = errors.New("ring: more members than partitions")
-
-// New builds a ring of the given members (duplicates are ignored). An empty
-// list gives an empty ring, whose lookups find no owner.
+// New builds a ring of members of equal weight (duplicates are ignored).
+// An empty list gives an empty ring, whose lookups find no owner.
 func New(members []string, cfg Config) (*Ring, error) {
+	w := make(map[string]float64, len(members))
+	for _, m := range members {
+		w[m] = 1
+	}
+	return NewWeighted(w, cfg)
+}
+
+// NewWeighted builds a ring where each member owns a share of the keys in
+// proportion to its weight (e.g. its cache capacity), within the config's
+// Load. Weights must be positive and finite.
+func NewWeighted(weights map[string]float64, cfg Config) (*Ring, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ms := slices.Clone(members)
+	ms := make([]string, 0, len(weights))
+	var most float64
+	for m, w := range weights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("%w: weight %v of member %q", ErrInvalid, w, m)
+		}
+		ms = append(ms, m)
+		most = max(most, w)
+	}
 	slices.Sort(ms)
-	ms = slices.Compact(ms)
-	if len(ms) > cfg.Partitions {
+	if len(ms) > cfg.Partitions || len(ms) > math.MaxUint16 {
 		return nil, fmt.Errorf("%w: %d members, %d partitions", ErrTooManyMembers, len(ms), cfg.Partitions)
 	}
-	r := &Ring{cfg: cfg, members: ms}
+	r := &Ring{cfg: cfg, shift: uint(64 - bits.TrailingZeros(uint(cfg.Partitions))), members: ms}
 	if len(ms) == 0 {
 		return r, nil
 	}
-	cm := make([]consistent.Member, len(ms))
-	index := make(map[string]int32, len(ms))
+	r.weights = make([]float64, len(ms))
+	r.seeds = make([]uint64, len(ms))
+	units := make([]uint64, len(ms))
 	for i, m := range ms {
-		cm[i] = member(m)
-		index[m] = int32(i)
+		r.weights[i] = weights[m]
+		r.seeds[i] = xxhash.Sum64String(m)
+		units[i] = weightUnits(weights[m], most)
 	}
-	c := consistent.New(cm, consistent.Config{
-		Hasher:            hasher{},
-		PartitionCount:    cfg.Partitions,
-		ReplicationFactor: cfg.ReplicationFactor,
-		Load:              fittingLoad(cfg.Partitions, len(ms), cfg.Load),
-	})
-	r.owner = make([]int32, cfg.Partitions)
-	for p := range cfg.Partitions {
-		r.owner[p] = index[c.GetPartitionOwner(p).String()]
-	}
-	r.circle = make([]int32, len(ms))
-	for i := range ms {
-		r.circle[i] = int32(i)
-	}
-	hashes := make([]uint64, len(ms))
-	for i, m := range ms {
-		hashes[i] = xxhash.Sum64String(m)
-	}
-	sort.Slice(r.circle, func(a, b int) bool {
-		ha, hb := hashes[r.circle[a]], hashes[r.circle[b]]
-		if ha != hb {
-			return ha < hb
-		}
-		return r.circle[a] < r.circle[b]
-	})
-	r.circlePos = make([]int32, len(ms))
-	for pos, m := range r.circle {
-		r.circlePos[m] = int32(pos)
-	}
+	hi, lo := bounds(units, cfg)
+	r.pl = place(r.seeds, units, hi, lo, uint(bits.TrailingZeros(uint(cfg.Partitions))))
 	return r, nil
 }
 
-// fittingLoad returns the smallest load factor at least want under which
-// buraksezer/consistent can place every partition. It computes the bound
-// per member as ceil(floor(partitions/members) * load); when that times the
-// member count is below the partition count, the library panics.
-func fittingLoad(partitions, members int, want float64) float64 {
-	base := float64(partitions / members) // integer division, as the library does
-	load := want
-	for math.Ceil(base*load)*float64(members) < float64(partitions) {
-		need := math.Ceil(float64(partitions)/float64(members)) / base
-		load = math.Max(need, load+0.01)
+// Next returns the ring of a new membership. The placement is a pure
+// function of the membership, so Next is NewWeighted with the receiver's
+// config: it moves the fewest keys the placement allows because the
+// placement itself is built to (see place.go), and every party computes
+// the same ring whatever rings it saw before.
+func (r *Ring) Next(weights map[string]float64) (*Ring, error) {
+	return NewWeighted(weights, r.cfg)
+}
+
+// weightUnits turns a weight into an integer from 1 to 65,536 relative to
+// the largest, so that placement is integer arithmetic (the same on every
+// architecture). One float division and multiplication, correctly rounded
+// by IEEE 754, give the same integer everywhere.
+func weightUnits(w, most float64) uint64 {
+	return uint64(max(1, math.Round(w/most*(1<<16))))
+}
+
+// bounds is each member's partition cap, floor(Load x fair share) but at
+// least ceil(fair share) so that the caps hold every partition, and floor,
+// floor((2 - Load) x fair share), under which fill lifts it.
+func bounds(units []uint64, cfg Config) (caps, floors []int) {
+	var total uint64
+	for _, u := range units {
+		total += u
 	}
-	return load
+	caps, floors = make([]int, len(units)), make([]int, len(units))
+	for i, u := range units {
+		hi, lo := bits.Mul64(u, uint64(cfg.Partitions))
+		q, rem := bits.Div64(hi, lo, total)
+		fair := float64(q) + float64(rem)/float64(total)
+		caps[i] = max(int(q)+min(1, int(rem)), int(math.Floor(fair*cfg.Load)))
+		floors[i] = int(math.Floor(fair * max(0, 2-cfg.Load)))
+	}
+	return caps, floors
 }
 
 // Partition returns the partition a key hashes into.
 func (r *Ring) Partition(key string) int {
-	return int(xxhash.Sum64String(key) % uint64(r.cfg.Partitions))
+	return int(xxhash.Sum64String(key) >> r.shift)
 }
 
 // Owner returns the member that owns key; false on an empty ring.
@@ -149,12 +155,12 @@ func (r *Ring) Owner(key string) (string, bool) {
 	if len(r.members) == 0 {
 		return "", false
 	}
-	return r.members[r.owner[r.Partition(key)]], true
+	return r.members[r.pl.owner[xxhash.Sum64String(key)>>r.shift]], true
 }
 
 // Owners returns up to n distinct members for key: its owner first, then
-// the owner's successors on the member circle. Fewer are returned when the
-// ring has fewer members.
+// the partition's next candidates in rendezvous order (fewer when the ring
+// has fewer members).
 func (r *Ring) Owners(key string, n int) []string {
 	return r.PartitionOwners(r.Partition(key), n)
 }
@@ -166,9 +172,49 @@ func (r *Ring) PartitionOwners(p, n int) []string {
 		return nil
 	}
 	out := make([]string, 0, n)
-	pos := int(r.circlePos[r.owner[p]])
-	for i := range n {
-		out = append(out, r.members[r.circle[(pos+i)%len(r.circle)]])
+	owner := r.pl.owner[p]
+	out = append(out, r.members[owner])
+	for _, m := range r.pl.cand[r.pl.candOff[p]:r.pl.candOff[p+1]] {
+		if len(out) == n {
+			return out
+		}
+		if m != owner {
+			out = append(out, r.members[m])
+		}
+	}
+	if len(out) < n {
+		out = r.moreOwners(p, out)[:n]
+	}
+	return out
+}
+
+// moreOwners appends the members not yet in out in the order a fallback
+// hash of the partition ranks them: for a replica count beyond the
+// partition's candidates (rare for a few replicas on a large ring).
+func (r *Ring) moreOwners(p int, out []string) []string {
+	type ranked struct {
+		h uint64
+		m int
+	}
+	hc := mix(uint64(p) + 0x632be59bd9b4e019)
+	most := slices.Max(r.weights)
+	rest := make([]ranked, 0, len(r.members))
+	for m, seed := range r.seeds {
+		if !slices.Contains(out, r.members[m]) {
+			rest = append(rest, ranked{mix(seed^hc) / weightUnits(r.weights[m], most), m})
+		}
+	}
+	slices.SortFunc(rest, func(a, b ranked) int {
+		if a.h != b.h {
+			if a.h < b.h {
+				return -1
+			}
+			return 1
+		}
+		return a.m - b.m
+	})
+	for _, x := range rest {
+		out = append(out, r.members[x.m])
 	}
 	return out
 }
@@ -188,14 +234,34 @@ func (r *Ring) Has(id string) bool {
 	return found
 }
 
-// Shares returns each member's count of owned partitions.
-func (r *Ring) Shares() map[string]int {
+// Weight returns a member's weight (0 for a non-member).
+func (r *Ring) Weight(id string) float64 {
+	i, found := slices.BinarySearch(r.members, id)
+	if !found {
+		return 0
+	}
+	return r.weights[i]
+}
+
+// Counts returns how many partitions each member owns.
+func (r *Ring) Counts() map[string]int {
 	out := make(map[string]int, len(r.members))
 	for _, m := range r.members {
 		out[m] = 0
 	}
-	for _, o := range r.owner {
+	for _, o := range r.pl.owner {
 		out[r.members[o]]++
+	}
+	return out
+}
+
+// Shares returns each member's exact fraction of the key space: its
+// partitions over all (every partition is the same 1/Partitions of the
+// 64-bit hash space).
+func (r *Ring) Shares() map[string]float64 {
+	out := make(map[string]float64, len(r.members))
+	for m, c := range r.Counts() {
+		out[m] = float64(c) / float64(r.cfg.Partitions)
 	}
 	return out
 }

@@ -2,6 +2,8 @@ package ring_test
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"testing"
@@ -9,6 +11,9 @@ import (
 	"github.com/alluvium/alluvium/ring"
 	"pgregory.net/rapid"
 )
+
+// small keeps property tests that need no large table fast.
+var small = ring.Config{Partitions: 1 << 12, Load: 1.04}
 
 func workers(n int) []string {
 	out := make([]string, n)
@@ -18,22 +23,52 @@ func workers(n int) []string {
 	return out
 }
 
-func mustNew(t testing.TB, members []string, cfg ring.Config) *ring.Ring {
+func equal(ids []string) map[string]float64 {
+	w := make(map[string]float64, len(ids))
+	for _, id := range ids {
+		w[id] = 1
+	}
+	return w
+}
+
+func mustNew(t testing.TB, w map[string]float64) *ring.Ring {
 	t.Helper()
-	r, err := ring.New(members, cfg)
+	r, err := ring.NewWeighted(w, ring.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
+// moved is the fraction of partitions whose owner differs.
+func moved(a, b *ring.Ring) float64 {
+	moves, err := ring.Diff(a, b, 1)
+	if err != nil {
+		panic(err)
+	}
+	return float64(len(moves)) / float64(a.Config().Partitions)
+}
+
+// usable is mean share / largest share: a cache is full when its fullest
+// member is.
+func usable(r *ring.Ring) float64 {
+	most := 0.0
+	for _, s := range r.Shares() {
+		most = max(most, s)
+	}
+	return 1 / float64(r.Len()) / most
+}
+
 func TestEmptyAndSingle(t *testing.T) {
 	t.Parallel()
-	empty := mustNew(t, nil, ring.DefaultConfig())
+	empty := mustNew(t, nil)
 	if _, ok := empty.Owner("/a"); ok || len(empty.Owners("/a", 3)) != 0 {
 		t.Fatal("an empty ring found an owner")
 	}
-	one := mustNew(t, []string{"w1", "w1"}, ring.DefaultConfig())
+	one, err := ring.New([]string{"w1", "w1"}, ring.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if o, ok := one.Owner("/a"); !ok || o != "w1" || one.Len() != 1 {
 		t.Fatalf("Owner on a one-member ring = %q, %v (len %d)", o, ok, one.Len())
 	}
@@ -42,29 +77,54 @@ func TestEmptyAndSingle(t *testing.T) {
 	}
 }
 
-func TestConfigValidation(t *testing.T) {
+func TestValidation(t *testing.T) {
 	t.Parallel()
+	small := ring.Config{Partitions: 8, Load: 1.04}
 	tests := []struct {
 		name string
 		cfg  ring.Config
-		n    int
+		w    map[string]float64
 		ok   bool
 	}{
-		{"default", ring.DefaultConfig(), 10, true},
-		{"no partitions", ring.Config{Partitions: 0, ReplicationFactor: 20, Load: 1.25}, 1, false},
-		{"one point per member", ring.Config{Partitions: 7, ReplicationFactor: 1, Load: 1.25}, 1, false},
-		{"load below one", ring.Config{Partitions: 7, ReplicationFactor: 20, Load: 0.5}, 1, false},
-		{"more members than partitions", ring.Config{Partitions: 7, ReplicationFactor: 20, Load: 1.25}, 8, false},
-		{"load 1 would panic upstream", ring.Config{Partitions: 271, ReplicationFactor: 20, Load: 1}, 7, true},
-		{"members equal partitions", ring.Config{Partitions: 31, ReplicationFactor: 2, Load: 1}, 31, true},
+		{"default", ring.DefaultConfig(), equal(workers(10)), true},
+		{"no partitions", ring.Config{Partitions: 0, Load: 1.04}, equal(workers(1)), false},
+		{"not a power of two", ring.Config{Partitions: 7919, Load: 1.04}, equal(workers(1)), false},
+		{"load below one", ring.Config{Partitions: 8, Load: 0.5}, equal(workers(1)), false},
+		{"load NaN", ring.Config{Partitions: 8, Load: math.NaN()}, equal(workers(1)), false},
+		{"more members than partitions", small, equal(workers(9)), false},
+		{"members equal partitions", small, equal(workers(8)), true},
+		{"zero weight", small, map[string]float64{"a": 0}, false},
+		{"negative weight", small, map[string]float64{"a": -1}, false},
+		{"infinite weight", small, map[string]float64{"a": math.Inf(1)}, false},
+		{"NaN weight", small, map[string]float64{"a": math.NaN()}, false},
+		{"tiny weight", small, map[string]float64{"a": 1e-300, "b": 1e300}, true},
 	}
 	for _, tt := range tests {
-		r, err := ring.New(workers(tt.n), tt.cfg)
+		r, err := ring.NewWeighted(tt.w, tt.cfg)
 		if (err == nil) != tt.ok {
-			t.Errorf("%s: New = %v, want ok=%v", tt.name, err, tt.ok)
+			t.Errorf("%s: NewWeighted = %v, want ok=%v", tt.name, err, tt.ok)
 		}
-		if err == nil && r.Len() != tt.n {
-			t.Errorf("%s: %d members, want %d", tt.name, r.Len(), tt.n)
+		if err == nil && r.Len() != len(tt.w) {
+			t.Errorf("%s: %d members, want %d", tt.name, r.Len(), len(tt.w))
+		}
+	}
+}
+
+func TestCapacityWeights(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   map[string]int64
+		want map[string]float64
+	}{
+		{"none", map[string]int64{}, map[string]float64{}},
+		{"all unknown", map[string]int64{"a": 0, "b": -1}, map[string]float64{"a": 1, "b": 1}},
+		{"known", map[string]int64{"a": 1 << 40, "b": 4 << 40}, map[string]float64{"a": 1 << 40, "b": 4 << 40}},
+		{"unknown is the mean", map[string]int64{"a": 1 << 30, "b": 3 << 30, "c": 0}, map[string]float64{"a": 1 << 30, "b": 3 << 30, "c": 2 << 30}},
+	}
+	for _, tt := range tests {
+		if got := ring.CapacityWeights(tt.in); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
@@ -76,15 +136,20 @@ func TestOrderIndependence(t *testing.T) {
 		n := rapid.IntRange(1, 60).Draw(t, "n")
 		ms := workers(n)
 		perm := rapid.Permutation(ms).Draw(t, "perm")
-		a, _ := ring.New(ms, ring.DefaultConfig())
-		b, _ := ring.New(perm, ring.DefaultConfig())
-		for i := range 200 {
-			key := "/data/file-" + strconv.Itoa(i)
-			if !slices.Equal(a.Owners(key, 3), b.Owners(key, 3)) {
-				t.Fatalf("owners of %s differ: %v vs %v", key, a.Owners(key, 3), b.Owners(key, 3))
-			}
+		a, _ := ring.New(ms, small)
+		b, _ := ring.New(perm, small)
+		if len(mustDiff(a, b)) != 0 {
+			t.Fatal("the same members in another order place differently")
 		}
 	})
+}
+
+func mustDiff(a, b *ring.Ring) []ring.Move {
+	m, err := ring.Diff(a, b, 3)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // Owners are distinct, start with the owner, and number min(n, members).
@@ -93,7 +158,7 @@ func TestOwnersDistinct(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 40).Draw(t, "members")
 		k := rapid.IntRange(0, 45).Draw(t, "replicas")
-		r, _ := ring.New(workers(n), ring.DefaultConfig())
+		r, _ := ring.New(workers(n), small)
 		key := rapid.String().Draw(t, "key")
 		got := r.Owners(key, k)
 		if len(got) != min(n, k) {
@@ -112,75 +177,98 @@ func TestOwnersDistinct(t *testing.T) {
 	})
 }
 
-// Adding one worker to N moves at most 1.2/(N+1) of the keys.
-func TestJoinMovesFewKeys(t *testing.T) {
+// Equal weights: the largest share is at most Load x the mean, so at least
+// 1/Load (0.96) of the cluster's capacity is usable, at any size.
+func TestBalanced(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2, 3, 5, 7, 10, 30, 100, 300, 1000} {
+		if u := usable(mustNew(t, equal(workers(n)))); u < 0.95 {
+			t.Errorf("%d members: usable capacity %.3f", n, u)
+		}
+	}
+}
+
+// Weighted: each member's share is within 5% of its weight's share.
+func TestWeighted(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(1, 100).Draw(t, "n")
-		before, _ := ring.New(workers(n), ring.DefaultConfig())
-		after, _ := ring.New(append(workers(n), "worker-new"), ring.DefaultConfig())
-		const keys = 20000
-		moved := 0
-		for i := range keys {
-			key := "/data/part-" + strconv.Itoa(i) + ".parquet"
-			a, _ := before.Owner(key)
-			b, _ := after.Owner(key)
-			if a != b {
-				moved++
-			}
+		n := rapid.SampledFrom([]int{1, 3, 10, 100}).Draw(t, "n")
+		w := map[string]float64{}
+		total := 0.0
+		for _, id := range workers(n) {
+			w[id] = float64(rapid.IntRange(1, 8).Draw(t, id))
+			total += w[id]
 		}
-		if limit := 1.2 / float64(n+1); float64(moved)/keys > limit {
-			t.Fatalf("joining %d workers moved %.3f of the keys, limit %.3f", n, float64(moved)/keys, limit)
+		r, err := ring.NewWeighted(w, ring.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, s := range r.Shares() {
+			if want := w[id] / total; math.Abs(s/want-1) > 0.05 {
+				t.Fatalf("%s of weight %v owns %.4f, its weight's share is %.4f", id, w[id], s, want)
+			}
 		}
 	})
 }
 
-// No member count from 1 to 200 makes the ring panic. Small partition
-// counts, where the upstream bound binds hardest, are swept in full; the
-// default config (slow to build under the race detector) at the edges and
-// a spread, its capacity for every count being checked in
-// TestFittingLoadAlwaysFits.
+// A join or a leave moves at most 1.1x the newcomer's (leaver's) fair
+// share of the keys, for rings up to 300 members (docs/performance.md has
+// the measured figures up to 1,000, where 2^18 partitions are too few for
+// that bound).
+func TestJoinLeaveMovesLittle(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{2, 3, 5, 10, 30, 100, 300} {
+		ms := workers(n)
+		before := mustNew(t, equal(ms))
+		joined, _ := before.Next(equal(append(slices.Clone(ms), "worker-new")))
+		if m := moved(before, joined) * float64(n+1); m > 1.1 {
+			t.Errorf("joining %d moved %.3f x the minimum", n, m)
+		}
+		leaver := ms[n/2]
+		left, _ := before.Next(equal(slices.DeleteFunc(slices.Clone(ms), func(s string) bool { return s == leaver })))
+		if m := moved(before, left) * float64(n); m > 1.1 {
+			t.Errorf("%s leaving %d moved %.3f x the minimum", leaver, n, m)
+		}
+	}
+}
+
+// Nothing panics, whatever the members, weights and config.
 func TestNeverPanics(t *testing.T) {
 	t.Parallel()
-	small := []ring.Config{
-		{Partitions: 271, ReplicationFactor: 20, Load: 1.25},
-		{Partitions: 271, ReplicationFactor: 2, Load: 1},
-		{Partitions: 211, ReplicationFactor: 3, Load: 1.01},
-	}
-	for from := 1; from <= 200; from += 25 { // in parallel runs of member counts
-		t.Run(fmt.Sprintf("members=%d-%d", from, from+24), func(t *testing.T) {
-			t.Parallel()
-			for n := from; n < from+25; n++ {
-				cfgs := small
-				if n <= 12 || n%25 == 0 || n >= 198 {
-					cfgs = append(cfgs[:len(small):len(small)], ring.DefaultConfig())
-				}
-				for _, cfg := range cfgs {
-					if n > cfg.Partitions {
-						continue
-					}
-					r, err := ring.New(workers(n), cfg)
-					if err != nil {
-						t.Fatalf("%d members, %+v: %v", n, cfg, err)
-					}
-					if _, ok := r.Owner("/x"); !ok {
-						t.Fatalf("%d members: no owner", n)
-					}
-				}
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := ring.Config{
+			Partitions: 1 << rapid.IntRange(0, 12).Draw(t, "bits"),
+			Load:       rapid.Float64Range(0.5, 3).Draw(t, "load"),
+		}
+		w := rapid.MapOf(rapid.String(), rapid.Float64()).Draw(t, "weights")
+		r, err := ring.NewWeighted(w, cfg)
+		if err != nil {
+			return
+		}
+		key := rapid.String().Draw(t, "key")
+		r.Owner(key)
+		r.Owners(key, rapid.IntRange(-1, 50).Draw(t, "n"))
+		if len(w) > 0 {
+			sum := 0.0
+			for _, s := range r.Shares() {
+				sum += s
 			}
-		})
-	}
+			if math.Abs(sum-1) > 1e-9 {
+				t.Fatalf("shares sum to %v", sum)
+			}
+		}
+	})
 }
 
 func TestDiff(t *testing.T) {
 	t.Parallel()
-	a := mustNew(t, workers(3), ring.DefaultConfig())
-	b := mustNew(t, workers(4), ring.DefaultConfig())
+	a := mustNew(t, equal(workers(3)))
+	b := mustNew(t, equal(workers(4)))
 	moves, err := ring.Diff(a, b, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(moves) == 0 || len(moves) > ring.DefaultConfig().Partitions/2 {
+	if len(moves) == 0 || len(moves) > ring.DefaultConfig().Partitions/3 {
 		t.Fatalf("3 -> 4 workers moved %d partitions", len(moves))
 	}
 	for _, m := range moves {
@@ -188,39 +276,18 @@ func TestDiff(t *testing.T) {
 			t.Fatalf("move %+v does not match the rings", m)
 		}
 	}
-	same, _ := ring.Diff(a, a, 2)
-	if len(same) != 0 {
+	if same, _ := ring.Diff(a, a, 2); len(same) != 0 {
 		t.Fatalf("a ring differs from itself: %d moves", len(same))
 	}
-	other := mustNew(t, workers(3), ring.Config{Partitions: 11, ReplicationFactor: 4, Load: 1.25})
+	other, _ := ring.New(workers(3), ring.Config{Partitions: 16, Load: 1.04})
 	if _, err := ring.Diff(a, other, 1); err == nil {
 		t.Fatal("Diff of rings with different partition counts succeeded")
 	}
 }
 
-func TestSharesAreBounded(t *testing.T) {
-	t.Parallel()
-	for _, n := range []int{3, 10, 100, 1000} {
-		r := mustNew(t, workers(n), ring.DefaultConfig())
-		shares := r.Shares()
-		total, most := 0, 0
-		for _, s := range shares {
-			total += s
-			most = max(most, s)
-		}
-		mean := float64(total) / float64(n)
-		if total != ring.DefaultConfig().Partitions || float64(most) > ring.DefaultConfig().Load*mean+1 {
-			t.Errorf("%d workers: total %d, max share %d over mean %.1f", n, total, most, mean)
-		}
-		t.Logf("%d workers: max share %.2f x mean", n, float64(most)/mean)
-		if false {
-		}
+func TestOwnerDoesNotAllocate(t *testing.T) {
+	r := mustNew(t, equal(workers(100)))
+	if n := testing.AllocsPerRun(100, func() { r.Owner("/data/" + strconv.Itoa(7)) }); n > 1 {
+		t.Fatalf("Owner allocates %v times", n)
 	}
-}
-
-func ExampleRing_Owners() {
-	r, _ := ring.New([]string{"worker-a", "worker-b", "worker-c"}, ring.DefaultConfig())
-	owners := r.Owners("/data/train/part-0001.parquet", 2)
-	fmt.Println(len(owners), owners[0] != owners[1])
-	// Output: 2 true
 }

@@ -33,6 +33,9 @@ type workerStatus struct {
 	// RingShare is the fraction of files the worker owns on the ring that
 	// the cluster builds from its LIVE workers (0 for the others).
 	RingShare float64 `json:"ringShare"`
+	// CapacityShare is the worker's share of the ring's weight (its
+	// capacity over the LIVE workers'): what RingShare should be.
+	CapacityShare float64 `json:"capacityShare"`
 }
 
 func newStatusCommand(cf *clientFlags) *cobra.Command {
@@ -73,7 +76,8 @@ func newStatusCommand(cf *clientFlags) *cobra.Command {
 		})
 	cmd.Long = `Show the coordinators (the leader marked, and each one's own health: down
 when it does not answer), the workers with their state, cache usage and
-share of the hash ring, and the jobs that have not finished. Ring shares are
+share of the hash ring against their share of the capacity (the ring
+weighs workers by capacity), and the jobs that have not finished. Ring shares are
 those of the ring of LIVE workers (the default, dynamic ring mode); the web
 dashboard at the coordinator's / shows the same, live.
 
@@ -125,22 +129,28 @@ func activeJob(state string) bool {
 // withRingShares sorts the workers by id and adds each one's share of the
 // ring of the LIVE ones, computed as every party of the cluster does.
 func withRingShares(nodes []api.Node) ([]workerStatus, error) {
-	var live []string
+	live := map[string]int64{} // id -> capacity
 	out := make([]workerStatus, 0, len(nodes))
 	for _, n := range nodes {
 		out = append(out, workerStatus{Node: n})
 		if n.State == "LIVE" {
-			live = append(live, n.ID)
+			live[n.ID] = n.CapacityBytes
 		}
 	}
 	slices.SortFunc(out, func(a, b workerStatus) int { return strings.Compare(a.ID, b.ID) })
-	rg, err := ring.New(live, ring.DefaultConfig())
+	rg, err := ring.FromCapacities(live, ring.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}
-	shares, parts := rg.Shares(), float64(rg.Config().Partitions)
+	shares, total := rg.Shares(), 0.0
+	for _, id := range rg.Members() {
+		total += rg.Weight(id)
+	}
 	for i := range out {
-		out[i].RingShare = float64(shares[out[i].ID]) / parts
+		out[i].RingShare = shares[out[i].ID]
+		if total > 0 {
+			out[i].CapacityShare = rg.Weight(out[i].ID) / total
+		}
 	}
 	return out, nil
 }
@@ -190,14 +200,14 @@ func writeStatus(w io.Writer, r statusReport) {
 	} else {
 		rows = rows[:0]
 		for _, n := range r.Workers {
-			share := "-"
+			share, want := "-", "-"
 			if n.State == "LIVE" {
-				share = percentText(n.RingShare)
+				share, want = percentText(n.RingShare), percentText(n.CapacityShare)
 			}
 			rows = append(rows, []string{n.ID, n.State, usageBar(n.UsedBytes, n.CapacityBytes, 10),
-				bytesText(n.UsedBytes) + " / " + bytesText(n.CapacityBytes), share})
+				bytesText(n.UsedBytes) + " / " + bytesText(n.CapacityBytes), share, want})
 		}
-		table(w, []string{"ID", "STATE", "USAGE", "USED / CAPACITY", "RING SHARE"}, rows)
+		table(w, []string{"ID", "STATE", "USAGE", "USED / CAPACITY", "RING SHARE", "CAPACITY SHARE"}, rows)
 	}
 
 	fmt.Fprintln(w)

@@ -68,8 +68,8 @@ func TestWithRingShares(t *testing.T) {
 				if (w.State == "LIVE") != (w.RingShare > 0) {
 					t.Errorf("%s (%s) has share %v", w.ID, w.State, w.RingShare)
 				}
-				// Bounded loads: no worker holds more than twice the mean.
-				if w.RingShare > 2.0/float64(tt.live)+1e-9 {
+				// Balanced: no worker holds more than 1.05x its capacity share.
+				if w.RingShare > 1.05*w.CapacityShare+1e-9 {
 					t.Errorf("%s has share %v of %d workers", w.ID, w.RingShare, tt.live)
 				}
 				sum += w.RingShare
@@ -109,8 +109,8 @@ No running jobs.
 		{"busy cluster", statusReport{
 			Coordinators: coords,
 			Workers: []workerStatus{
-				{Node: api.Node{ID: "worker-a", State: "LIVE", CapacityBytes: 1 << 30, UsedBytes: 512 << 20}, RingShare: 0.4567},
-				{Node: api.Node{ID: "worker-b", State: "LIVE", CapacityBytes: 1 << 30, UsedBytes: 0}, RingShare: 0.5433},
+				{Node: api.Node{ID: "worker-a", State: "LIVE", CapacityBytes: 1 << 30, UsedBytes: 512 << 20}, RingShare: 0.4997, CapacityShare: 0.5},
+				{Node: api.Node{ID: "worker-b", State: "LIVE", CapacityBytes: 1 << 30, UsedBytes: 0}, RingShare: 0.5003, CapacityShare: 0.5},
 				{Node: api.Node{ID: "worker-c", State: "LOST", CapacityBytes: 1 << 30, UsedBytes: 1 << 30}},
 			},
 			Jobs: []api.Job{
@@ -127,10 +127,10 @@ No running jobs.
 c3 is down: connection refused
 
 Workers: 2 LIVE of 3
-ID        STATE  USAGE         USED / CAPACITY  RING SHARE
-worker-a  LIVE   [#####.....]  512MiB / 1GiB    45.7%
-worker-b  LIVE   [..........]  0B / 1GiB        54.3%
-worker-c  LOST   [##########]  1GiB / 1GiB      -
+ID        STATE  USAGE         USED / CAPACITY  RING SHARE  CAPACITY SHARE
+worker-a  LIVE   [#####.....]  512MiB / 1GiB    50.0%       50.0%
+worker-b  LIVE   [..........]  0B / 1GiB        50.0%       50.0%
+worker-c  LOST   [##########]  1GiB / 1GiB      -           -
 
 Running jobs: 2
 ID  TYPE       STATE    NAME   FILES DONE  BYTES  THROUGHPUT

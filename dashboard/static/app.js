@@ -155,13 +155,14 @@ function renderWorkers(nodes) {
 }
 
 async function renderRing(nodes) {
-  const live = nodes.filter((n) => n.state === 'LIVE').map((n) => n.id).sort();
+  const live = nodes.filter((n) => n.state === 'LIVE').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (live.length === 0) {
     $('ring-strip').replaceChildren();
     $('ring-list').replaceChildren(h('p', { class: 'empty' }, 'No LIVE workers: the ring is empty.'));
     return;
   }
-  const q = live.map((id) => 'member=' + encodeURIComponent(id)).join('&');
+  // Each member with its capacity: the ring weighs workers by it.
+  const q = live.map((n) => 'member=' + encodeURIComponent(n.id + ':' + (n.capacityBytes || 0))).join('&');
   const res = await fetch('/ui/ring?' + q, { cache: 'no-store' });
   if (!res.ok) throw new Error('ring shares: ' + res.status);
   const ring = await res.json();
@@ -179,7 +180,8 @@ async function renderRing(nodes) {
     b.firstChild.style.background = ringColor(i);
     return h('div', { class: 'share', 'data-worker': m.id, title: `${m.partitions} of ${ring.partitions} partitions` },
       sw, h('div', { class: 'meter' }, h('small', { class: 'mono' }, m.id), b),
-      h('span', { class: 'num' }, percent(m.fraction)));
+      h('span', { class: 'num', title: 'share of the keys, of its share of the capacity' },
+        `${percent(m.fraction)} of ${percent(m.capacityShare)}`));
   }));
 }
 

@@ -75,11 +75,7 @@ func (e *env) rebalanceAll() api.Job {
 func (e *env) checkPlacement(want map[string][]byte, live, all []*workernode.Node) map[string]int {
 	e.t.Helper()
 	ctx := context.Background()
-	var ids []string
-	for _, w := range live {
-		ids = append(ids, w.Worker.ID())
-	}
-	rg, err := ring.New(ids, ring.DefaultConfig())
+	rg, err := e.ringOf(live)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -152,13 +148,29 @@ func (e *env) indexPlacement(want map[string][]byte, rg *ring.Ring) string {
 }
 
 // ringShare is the share of keys that id owns on the ring of ws.
+// ringOf is the ring of the workers ws, built as every party builds it:
+// from their capacities as the coordinators list them.
+func (e *env) ringOf(ws []*workernode.Node) (*ring.Ring, error) {
+	e.t.Helper()
+	nodes, err := e.c.Nodes(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	capacity := map[string]int64{}
+	for _, w := range ws {
+		capacity[w.Worker.ID()] = 0
+	}
+	for _, n := range nodes.Results {
+		if _, ok := capacity[n.ID]; ok {
+			capacity[n.ID] = n.CapacityBytes
+		}
+	}
+	return ring.FromCapacities(capacity, ring.DefaultConfig())
+}
+
 func (e *env) ringShare(ws []*workernode.Node, id string) float64 {
 	e.t.Helper()
-	var ids []string
-	for _, w := range ws {
-		ids = append(ids, w.Worker.ID())
-	}
-	rg, err := ring.New(ids, ring.DefaultConfig())
+	rg, err := e.ringOf(ws)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -279,11 +291,7 @@ func TestRebalanceOfOneTargetWithSkipPrune(t *testing.T) {
 	if j.State != "SUCCEEDED" || j.ScannedFiles != n || j.FailedFiles != 0 || j.LoadedFiles == 0 || j.PrunedFiles != 0 {
 		t.Fatalf("rebalance: %+v", j)
 	}
-	var ids []string
-	for _, w := range ws {
-		ids = append(ids, w.Worker.ID())
-	}
-	rg, err := ring.New(ids, ring.DefaultConfig())
+	rg, err := e.ringOf(ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,11 +371,7 @@ func TestClearStaleAfterARingChangeRemovesOnlyUnownedFiles(t *testing.T) {
 		}
 	}
 	ws = e.addWorker(ws)
-	var ids []string
-	for _, w := range ws {
-		ids = append(ids, w.Worker.ID())
-	}
-	rg, err := ring.New(ids, ring.DefaultConfig())
+	rg, err := e.ringOf(ws)
 	if err != nil {
 		t.Fatal(err)
 	}

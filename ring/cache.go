@@ -1,0 +1,44 @@
+package ring
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Cache keeps the last ring FromCapacities built: a build takes tens of
+// milliseconds (a 2^18-partition table) while memberships change rarely,
+// so a party that looks owners up per request (a client's reads, the
+// scheduler's pages) reuses it until the members or their capacities
+// change. The zero value is ready; it is safe for concurrent use.
+type Cache struct {
+	mu  sync.Mutex
+	key string
+	rg  *Ring
+}
+
+// FromCapacities returns the ring of the members (id -> capacity bytes)
+// with DefaultConfig, built once per membership.
+func (c *Cache) FromCapacities(capacity map[string]int64) (*Ring, error) {
+	var b strings.Builder
+	for _, id := range slices.Sorted(maps.Keys(capacity)) {
+		b.WriteString(id)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatInt(capacity[id], 10))
+		b.WriteByte(0)
+	}
+	key := b.String()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rg != nil && c.key == key {
+		return c.rg, nil
+	}
+	rg, err := FromCapacities(capacity, DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	c.key, c.rg = key, rg
+	return rg, nil
+}
