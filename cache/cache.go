@@ -34,6 +34,7 @@ type Cache struct {
 	bufs   sync.Pool // page buffers of Load
 	small  sync.Pool // read and write buffers of up to smallBuf bytes
 	stats  counters
+	seen   [4096]atomic.Uint64 // pages read in part once lately (see promote)
 
 	extents   extentFiles
 	done      chan struct{}

@@ -186,14 +186,22 @@ func (c *Cache) pageRange(ctx context.Context, path string, o Origin, v view, id
 			c.stats.memHits.Add(1)
 			return data[from:to], noRelease, nil
 		}
-		whole := c.mem != nil && from == 0 && to == l.pageLen
-		b, buf, err := c.readDisk(l, from, to, whole)
+		if c.promote(l.id, uint32(idx), from == 0 && to == l.pageLen) {
+			b, _, err := c.readDisk(l, 0, l.pageLen, true)
+			if err == nil {
+				c.stats.diskHits.Add(1)
+				c.memSet(l.id, uint32(idx), b)
+				return b[from:to], noRelease, nil
+			}
+			if errors.Is(err, os.ErrClosed) && attempt < 3 {
+				continue
+			}
+			c.dropCorrupt(path, l, err)
+			break
+		}
+		b, buf, err := c.readDisk(l, from, to, false)
 		if err == nil {
 			c.stats.diskHits.Add(1)
-			if whole {
-				c.memSet(l.id, uint32(idx), b)
-				return b, noRelease, nil
-			}
 			return b, func() { c.putBuf(buf) }, nil
 		}
 		if buf != nil {
@@ -202,10 +210,7 @@ func (c *Cache) pageRange(ctx context.Context, path string, o Origin, v view, id
 		if errors.Is(err, os.ErrClosed) && attempt < 3 {
 			continue // dropped or moved meanwhile: look again
 		}
-		c.log.Warn("cache: dropping unreadable cached data", "path", path, "page", idx, "err", err)
-		c.mu.Lock()
-		c.removePage(l.p, "corrupt")
-		c.mu.Unlock()
+		c.dropCorrupt(path, l, err)
 		break
 	}
 	key := path + "\x00" + strconv.FormatUint(v.version, 16) + "\x00" + strconv.FormatInt(idx, 10)
@@ -216,6 +221,38 @@ func (c *Cache) pageRange(ctx context.Context, path string, o Origin, v view, id
 		return nil, nil, err
 	}
 	return res.([]byte)[from:to], noRelease, nil
+}
+
+func (c *Cache) dropCorrupt(path string, l diskLoc, err error) {
+	c.log.Warn("cache: dropping unreadable cached data", "path", path, "page", l.idx, "err", err)
+	c.mu.Lock()
+	c.removePage(l.p, "corrupt")
+	c.mu.Unlock()
+}
+
+// promote decides whether a disk read of a page brings the whole page into
+// the memory tier: a read of the whole page does; a read of part of one
+// does the second time in a short while (a doorkeeper: a page read once
+// in a large working set would cost a whole page's read for a few KiB,
+// the read amplification the disk tier exists to avoid).
+func (c *Cache) promote(id uint64, idx uint32, whole bool) bool {
+	if c.mem == nil {
+		return false
+	}
+	k, ok := memKey(id, idx)
+	if !ok {
+		return false
+	}
+	if whole {
+		return true
+	}
+	slot := &c.seen[splitmix(k)%uint64(len(c.seen))]
+	if slot.Load() == k+1 {
+		slot.Store(0)
+		return true
+	}
+	slot.Store(k + 1)
+	return false
 }
 
 // diskLoc is where a ready page is on disk, taken under mu.

@@ -319,3 +319,40 @@ func TestConcurrentReadsUnderEviction(t *testing.T) {
 		t.Fatalf("used %d of %d, %d evictions", s.UsedBytes, cfg.CapacityBytes, s.Evictions["capacity"])
 	}
 }
+
+// TestPartialReadsPromoteOnTheSecondRead: with a memory tier, a read of a
+// whole page brings it into memory, a read of part of a page does not the
+// first time (a page read once would cost a whole page for a few bytes),
+// and does the second.
+func TestPartialReadsPromoteOnTheSecondRead(t *testing.T) {
+	t.Parallel()
+	u := newUFS(t)
+	const pageSize = 64 << 10
+	want := u.put("p/f", 4*pageSize)
+	c := storeCache(t, t.TempDir(), pageSize, 16<<20)
+	ctx := context.Background()
+	if _, err := c.Load(ctx, "/p/f", u.origin("p/f")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	readPart := func() {
+		t.Helper()
+		if _, err := c.ReadAt(ctx, "/p/f", u.origin("p/f"), buf, pageSize+10); err != nil || !bytes.Equal(buf, want[pageSize+10:pageSize+110]) {
+			t.Fatalf("read: %v", err)
+		}
+	}
+	readPart()
+	time.Sleep(20 * time.Millisecond) // the memory tier applies sets asynchronously
+	readPart()
+	if s := c.Stats(); s.MemoryHits != 0 || s.DiskHits != 2 {
+		t.Fatalf("after two partial reads: %d memory hits, %d disk hits; want 0 and 2", s.MemoryHits, s.DiskHits)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Stats().MemoryHits == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		readPart()
+	}
+	if c.Stats().MemoryHits == 0 {
+		t.Fatal("a page read in part twice never entered the memory tier")
+	}
+}
