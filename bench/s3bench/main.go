@@ -195,7 +195,7 @@ func load(cl *http.Client, base string, keys []string, conns int, d time.Duratio
 
 func writeFiles(dir string, n1m, n4k, nList int) error {
 	for _, set := range []struct {
-		prefix string
+		prefix  string
 		n, size int
 	}{{"1m", n1m, 1 << 20}, {"4k", n4k, 4 << 10}, {"list", nList, 16}} {
 		if err := os.MkdirAll(filepath.Join(dir, set.prefix), 0o755); err != nil {
