@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench bench-api bench-load bench-read lint fmt vet fuzz linearize chaos clean
+.PHONY: build run test test-short bench bench-api bench-load bench-read bench-s3 lint fmt vet fuzz linearize chaos clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
@@ -56,6 +56,13 @@ bench-read:
 	  { $$SUDO systemctl disable --now nginx || { $$SUDO service nginx stop; $$SUDO update-rc.d nginx disable; }; } >/dev/null 2>&1 || true; \
 	fi
 	$(GO) run ./bench/readbench -nginx /usr/sbin/nginx $(READBENCH_FLAGS)
+
+# The S3 benchmark of issue 17 (about 1 minute): GetObject of cached objects
+# through a worker's S3 API against its HTTP data API (1 MiB @16, 4 KiB @64,
+# owner and non-owner proxy), and ListObjectsV2 of 10,000 keys 1,000 a page.
+# Flags: make bench-s3 S3BENCH_FLAGS='-duration 10s'.
+bench-s3:
+	$(GO) run ./bench/s3bench $(S3BENCH_FLAGS)
 
 # Load jobs against cp -r: 8 x 256 MiB and 100,000 x 4 KiB into 3 workers.
 bench-load:

@@ -31,6 +31,8 @@ type devFlags struct {
 	workers      int
 	port         int
 	noSample     bool
+	s3f          s3Flags
+	s3Port       int
 }
 
 func newDevCommand() *cobra.Command {
@@ -58,6 +60,8 @@ func (f *devFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.workers, "workers", 3, "number of workers")
 	fs.IntVar(&f.port, "port", 19999, "API port of the first coordinator")
 	fs.BoolVar(&f.noSample, "no-sample", false, "do not create and mount the sample folder")
+	fs.IntVar(&f.s3Port, "s3-port", 0, "serve the S3 API, worker i on --s3-port+i-1 (0: off)")
+	f.s3f.register(fs)
 	f.sf.register(fs)
 	f.wf.register(fs)
 	for name, def := range map[string]string{"log-level": "error", "cache-size": "256MiB", "memory-size": "64MiB"} {
@@ -115,6 +119,15 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 	}
 	cfg.Dir, cfg.Coordinators, cfg.Workers, cfg.Port = f.dataDir, f.coordinators, f.workers, f.port
 	cfg.RaftPortOffset, cfg.Join, cfg.Token, cfg.Logger = devRaftPortOffset, true, f.sf.authToken, log
+	if f.s3Port != 0 {
+		if f.s3Port < 0 || f.s3Port+f.workers-1 > 65535 {
+			return cfg, "", fmt.Errorf("--s3-port %d is out of range", f.s3Port)
+		}
+		if cfg.S3.Config, err = f.s3f.config(log); err != nil {
+			return cfg, "", err
+		}
+		cfg.S3.Enabled, cfg.S3.Port = true, f.s3Port
+	}
 	sample := ""
 	if !f.noSample && cfg.Coordinator.StaticMounts == nil {
 		sample = filepath.Join(f.dataDir, "ufs", "sample")
@@ -195,7 +208,11 @@ func printDevBanner(w io.Writer, c *localcluster.Cluster, dataDir, sample string
 		fmt.Fprintf(w, "  coordinator %-3s %s%s\n", m.ID, m.URL(), mark)
 	}
 	for _, n := range c.Workers {
-		fmt.Fprintf(w, "  worker %s  %s\n", n.Worker.ID(), n.URL)
+		s3 := ""
+		if n.S3URL != "" {
+			s3 = "  s3 " + n.S3URL
+		}
+		fmt.Fprintf(w, "  worker %s  %s%s\n", n.Worker.ID(), n.URL, s3)
 	}
 	if sample != "" {
 		fmt.Fprintf(w, "Sample files in %s are mounted at %s.\n", sample, SampleMount)

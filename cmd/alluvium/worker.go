@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -50,6 +51,8 @@ func (f *workerFlags) config() (worker.Config, error) {
 func newWorkerCommand() *cobra.Command {
 	var (
 		wf                          workerFlags
+		s3f                         s3Flags
+		s3Addr                      string
 		lf                          logFlags
 		dataDir, httpAddr, adv, tok string
 		coordinators                []string
@@ -90,7 +93,16 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 			if err != nil {
 				return err
 			}
-			log.Info("worker started", "id", n.Worker.ID(), "url", n.URL)
+			if s3Addr != "" {
+				s3cfg, err := s3f.config(log)
+				if err == nil {
+					err = n.ServeS3(s3cfg, s3Addr)
+				}
+				if err != nil {
+					return errors.Join(err, n.Close())
+				}
+			}
+			log.Info("worker started", "id", n.Worker.ID(), "url", n.URL, "s3", n.S3URL)
 			waitForSignal()
 			log.Info("shutting down")
 			return n.Close()
@@ -102,6 +114,8 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 	fs.StringVar(&adv, "http-advertise", "", "address coordinators and clients reach, when not --http-addr")
 	fs.StringSliceVar(&coordinators, "coordinators", []string{"http://127.0.0.1:8001"}, "coordinator URLs, comma-separated")
 	fs.StringVar(&tok, "auth-token", "", "the cluster token (sent to coordinators, required on the task API)")
+	fs.StringVar(&s3Addr, "s3-addr", "", "address the S3 API listens on, host:port (off when empty)")
+	s3f.register(fs)
 	wf.register(fs)
 	lf.register(fs)
 	return cmd

@@ -90,6 +90,15 @@ func (c *Cluster) StartWorkers() error {
 			return fmt.Errorf("start worker %d: %w", i+1, err)
 		}
 		c.Workers = append(c.Workers, w)
+		if c.cfg.S3.Enabled {
+			bind := "127.0.0.1:0"
+			if c.cfg.S3.Port > 0 {
+				bind = coordinators.Loopback(c.cfg.S3.Port + i)
+			}
+			if err := w.ServeS3(c.cfg.S3.Config, bind); err != nil {
+				return fmt.Errorf("start worker %d's S3 API: %w", i+1, err)
+			}
+		}
 	}
 	return c.setStandalonePolicies()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
+	"github.com/alluvium/alluvium/s3api"
 	"github.com/alluvium/alluvium/worker"
 )
 
@@ -29,8 +30,18 @@ type Config struct {
 	// Mounts are mounted by Start (a path mounted already is kept, as on a
 	// restart), and Start waits until every worker holds them.
 	Mounts []api.Mount
+	// S3, when Enabled, serves the S3 API on every worker.
+	S3 S3Config
 	// Timeout bounds each of Start's waits.
 	Timeout time.Duration
+}
+
+// S3Config turns on the workers' S3 API: worker i (from 0) on Port+i, or
+// on a free port when Port is 0, with Config's credentials and options.
+type S3Config struct {
+	Enabled bool
+	Port    int
+	Config  s3api.Config
 }
 
 // DefaultConfig is three coordinators bootstrapped together on free ports,

@@ -13,6 +13,7 @@ import (
 	"github.com/alluvium/alluvium/cache"
 	"github.com/alluvium/alluvium/internal/httpserve"
 	"github.com/alluvium/alluvium/metrics"
+	"github.com/alluvium/alluvium/s3api"
 	"github.com/alluvium/alluvium/worker"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -24,6 +25,9 @@ type Node struct {
 	// Metrics is the worker's own registry, served at GET /metrics.
 	Metrics *prometheus.Registry
 	srv     *httpserve.Server
+	// S3URL is the S3 API's base URL, "" when it is off (ServeS3).
+	S3URL string
+	s3srv *httpserve.Server
 
 	closeOnce sync.Once
 	closeErr  error
@@ -70,6 +74,35 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	return n, nil
 }
 
+// ServeS3 serves the S3 API over the worker on bind (host:port), with
+// cfg's credentials and options (its Backend and Metrics are filled in).
+func (n *Node) ServeS3(cfg s3api.Config, bind string) error {
+	if n.s3srv != nil {
+		return errors.New("workernode: the S3 API is served already")
+	}
+	m, err := metrics.RegisterS3(n.Metrics)
+	if err != nil {
+		return err
+	}
+	cfg.Backend, cfg.Metrics = n.Worker, m
+	srv, err := s3api.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return fmt.Errorf("listen for the S3 API on %s: %w", bind, err)
+	}
+	n.S3URL = "http://" + ln.Addr().String()
+	n.s3srv = httpserve.Start(ln, srv)
+	if cfg.Credentials == nil {
+		n.Worker.Logger().Warn("S3 API: no credentials configured: anonymous reads are allowed (set --s3-credentials to require signed requests)", "url", n.S3URL)
+	} else {
+		n.Worker.Logger().Info("S3 API: signed requests only", "url", n.S3URL, "access_keys", cfg.Credentials.Len())
+	}
+	return nil
+}
+
 // statsOf is what the worker's metrics read at each scrape.
 func statsOf(w *worker.Worker) metrics.WorkerStats {
 	s := w.Stats()
@@ -93,7 +126,11 @@ func (n *Node) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), httpserve.Grace)
 		defer cancel()
 		n.Worker.StopTasks() // so that paced load tasks do not hold the drain
-		n.closeErr = errors.Join(n.srv.Stop(), n.Worker.Shutdown(ctx))
+		var s3err error
+		if n.s3srv != nil {
+			s3err = n.s3srv.Stop()
+		}
+		n.closeErr = errors.Join(s3err, n.srv.Stop(), n.Worker.Shutdown(ctx))
 	})
 	return n.closeErr
 }
