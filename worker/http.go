@@ -4,9 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -143,37 +141,9 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	o := &origin{fs: fs, rel: loc.Rel}
-	meta, err := w.cache.Size(r.Context(), loc.Path, o)
-	if errors.Is(err, ufs.ErrClosed) {
-		// A policy change replaced the mount's client under this read:
-		// take the new one.
-		if fs, loc, err = w.resolver.Resolve(p); err == nil {
-			o = &origin{fs: fs, rel: loc.Rel}
-			meta, err = w.cache.Size(r.Context(), loc.Path, o)
-		}
-	}
-	if err != nil {
+	if err := w.serveResolved(rw, r, p, fs, loc); err != nil {
 		writeUFSError(rw, loc.Path, err)
-		return
 	}
-	h := rw.Header()
-	h.Set(api.DataVersionHeader, strconv.FormatUint(meta.Version(), 10))
-	if meta.ETag != "" {
-		h.Set("ETag", strconv.Quote(meta.ETag))
-	}
-	ct := mime.TypeByExtension(path.Ext(loc.Path))
-	if ct == "" {
-		ct = "application/octet-stream" // never sniff: that would be a read
-	}
-	h.Set("Content-Type", ct)
-	h.Set("Accept-Ranges", "bytes")
-	rd := &reader{ctx: r.Context(), c: w.cache, path: loc.Path, o: o, size: meta.Size}
-	if rng, changed := emptySuffixRanges(r.Header.Get("Range"), meta.Size); changed {
-		r = r.Clone(r.Context())
-		r.Header.Set("Range", rng)
-	}
-	http.ServeContent(pageWriter{ResponseWriter: countingWriter{rw, &w.served}, rd: rd}, r, "", meta.ModTime, rd)
 }
 
 // countingWriter adds the bytes written to n (Stats.BytesServed).

@@ -101,6 +101,14 @@ func (w *Worker) ServeFile(rw http.ResponseWriter, r *http.Request, p string) er
 	if loc.Rel == "" {
 		return fmt.Errorf("%s is a mount point, not a file: %w", p, ufs.ErrNotFound)
 	}
+	return w.serveResolved(rw, r, p, fs, loc)
+}
+
+// serveResolved serves the file at loc through the cache (the data API's
+// and the S3 API's reads): http.ServeContent over a reader of the cache,
+// whose page writer has the cache write ranges straight to the connection.
+// Before it has written anything it returns the error of reaching the file.
+func (w *Worker) serveResolved(rw http.ResponseWriter, r *http.Request, p string, fs ufs.UFS, loc ufs.Location) error {
 	o := &origin{fs: fs, rel: loc.Rel}
 	meta, err := w.cache.Size(r.Context(), loc.Path, o)
 	if errors.Is(err, ufs.ErrClosed) {
