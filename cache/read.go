@@ -2,13 +2,13 @@ package cache
 
 import (
 	"context"
-	"time"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/alluvium/alluvium/policy"
 )
