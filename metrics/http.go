@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,7 +42,7 @@ func newHTTP(reg prometheus.Registerer, forwarding bool) (*HTTP, error) {
 // Route wraps the handler of one route, registered for method and pattern.
 func (m *HTTP) Route(method, pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &jsonhttp.StatusWriter{ResponseWriter: w}
 		start := time.Now()
 		h.ServeHTTP(sw, r)
 		m.observe(method, pattern, sw, start)
@@ -66,7 +67,7 @@ func (m *HTTP) Forwarded(method, pattern string, redirected bool) {
 // Requests that match no pattern are labelled route="unmatched".
 func (m *HTTP) Middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &jsonhttp.StatusWriter{ResponseWriter: w}
 		start := time.Now()
 		h.ServeHTTP(sw, r)
 		route := r.Pattern
@@ -80,12 +81,8 @@ func (m *HTTP) Middleware(h http.Handler) http.Handler {
 	})
 }
 
-func (m *HTTP) observe(method, route string, sw *statusWriter, start time.Time) {
-	code := sw.code
-	if code == 0 {
-		code = http.StatusOK // nothing written: net/http answers 200
-	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+func (m *HTTP) observe(method, route string, sw *jsonhttp.StatusWriter, start time.Time) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(sw.Code())).Observe(time.Since(start).Seconds())
 }
 
 // method bounds the method label to the standard methods.
@@ -97,27 +94,3 @@ func method(m string) string {
 	}
 	return "OTHER"
 }
-
-// statusWriter records the status code of an answer.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 && code >= 200 {
-		w.code = code // 1xx are interim answers
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController (flushes of forwarded answers,
-// deadlines) reach the server's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"log/slog"
 	"net"
 	"net/http"
@@ -114,15 +115,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(id[:])
 	rw.Header().Set("X-Amz-Request-Id", strings.ToUpper(hex.EncodeToString(id[:])))
 	rw.Header().Set("Server", "Alluvium")
-	sw := &statusWriter{ResponseWriter: rw}
+	sw := &jsonhttp.StatusWriter{ResponseWriter: rw}
 	req := s.parse(r)
 	s.serve(sw, r, req)
 	if s.cfg.Metrics != nil {
-		code := sw.code
-		if code == 0 {
-			code = http.StatusOK
-		}
-		s.cfg.Metrics.ObserveS3(req.op, code, time.Since(start))
+		s.cfg.Metrics.ObserveS3(req.op, sw.Code(), time.Since(start))
 	}
 }
 
@@ -268,26 +265,3 @@ func objectWriteOp(r *http.Request, uploads, uploadID bool) string {
 	}
 	return "Unsupported"
 }
-
-// statusWriter records the status code of an answer.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 && code >= 200 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the server's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
