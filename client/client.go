@@ -45,6 +45,7 @@ type Client struct {
 	preferred atomic.Int64 // index of the coordinator that answered last
 	data      *http.Client // for workers' data API
 	untimed   *http.Client // hc without its timeout: ctx bounds a long poll
+	rings     ringCache    // the LIVE workers' ring, with WithRingCache
 }
 
 // Option configures a Client.
