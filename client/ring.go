@@ -28,9 +28,10 @@ type ringView struct {
 
 // ringCache holds the last ringView for WithRingCache.
 type ringCache struct {
-	ttl  time.Duration
-	mu   sync.Mutex
-	view *ringView
+	ttl     time.Duration
+	refresh sync.Mutex // one refresh at a time: the others wait for it
+	mu      sync.Mutex
+	view    *ringView
 }
 
 // liveView returns the LIVE workers and their ring: the cached view when it
@@ -39,10 +40,12 @@ type ringCache struct {
 func (c *Client) liveView(ctx context.Context) (v *ringView, cached bool, err error) {
 	rc := &c.rings
 	if rc.ttl > 0 {
-		rc.mu.Lock()
-		v = rc.view
-		rc.mu.Unlock()
-		if v != nil && time.Since(v.at) < rc.ttl {
+		if v := rc.fresh(); v != nil {
+			return v, true, nil
+		}
+		rc.refresh.Lock()
+		defer rc.refresh.Unlock()
+		if v := rc.fresh(); v != nil {
 			return v, true, nil
 		}
 	}
@@ -66,6 +69,16 @@ func (c *Client) liveView(ctx context.Context) (v *ringView, cached bool, err er
 		rc.mu.Unlock()
 	}
 	return v, false, nil
+}
+
+// fresh returns the cached view while it is younger than the TTL.
+func (rc *ringCache) fresh() *ringView {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.view != nil && time.Since(rc.view.at) < rc.ttl {
+		return rc.view
+	}
+	return nil
 }
 
 // forgetView drops v from the cache (a worker of it failed), unless a newer

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/apath"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -34,7 +35,8 @@ const (
 type dirStream struct {
 	f      *fsys
 	dir    string
-	prefix string
+	prefix string // of the paths of dir's files: dir + "/"
+	rel    string // dir relative to its mount point, as cursors are: "" or "a/b/"
 
 	cursor  string
 	done    bool
@@ -52,12 +54,16 @@ var (
 	_ fs.FileReleasedirer = (*dirStream)(nil)
 )
 
-func newDirStream(f *fsys, dir string) *dirStream {
-	prefix := dir + "/"
+// newDirStream lists dir, which lies in the mount point mount.
+func newDirStream(f *fsys, mount, dir string) *dirStream {
+	s := &dirStream{f: f, dir: dir, prefix: dir + "/", count: f.cfg.ListPage}
 	if dir == "/" {
-		prefix = "/"
+		s.prefix = "/"
 	}
-	return &dirStream{f: f, dir: dir, prefix: prefix, count: f.cfg.ListPage}
+	if rel, ok := apath.Rel(mount, dir); ok && rel != "" && rel != "." {
+		s.rel = rel + "/"
+	}
+	return s
 }
 
 // HasNext fetches the next page when the one held is used up.
@@ -94,7 +100,7 @@ func (s *dirStream) Seekdir(_ context.Context, off uint64) syscall.Errno {
 	if off == s.off {
 		return 0
 	}
-	*s = *newDirStream(s.f, s.dir)
+	*s = dirStream{f: s.f, dir: s.dir, prefix: s.prefix, rel: s.rel, count: s.f.cfg.ListPage}
 	for s.off < off {
 		if !s.HasNext() {
 			return syscall.EINVAL
@@ -118,13 +124,18 @@ func (s *dirStream) fill() {
 	}
 	s.buf, s.idx = s.buf[:0], 0
 	added, inSub := s.names(page.Results)
+	next := page.Cursor
+	if next != "" && inSub != "" {
+		next = s.rel + inSub + "/" + afterSubtree
+	}
 	switch {
-	case page.Cursor == "":
+	case next == "":
 		s.done = true
-	case inSub != "":
-		s.cursor = s.prefix + inSub + "/" + afterSubtree
+	case next <= s.cursor: // a listing that does not move on would never end
+		s.f.cfg.Logger.Error("the listing does not advance", "dir", s.dir, "cursor", s.cursor, "next", next)
+		s.err = syscall.EIO
 	default:
-		s.cursor = page.Cursor
+		s.cursor = next
 	}
 	s.count = nextPageSize(s.count, added, len(page.Results))
 }

@@ -54,6 +54,7 @@ func New(dir string, cfg Config) (*Mount, error) {
 			MaxReadAhead:  maxRequest,
 			MaxBackground: 64,
 			DisableXAttrs: true,
+			DisableSplice: true,              // replies are in memory: splicing them only fails (pipes hold 1 MiB)
 			DirectMount:   os.Geteuid() == 0, // no fusermount3 needed as root
 			Debug:         cfg.Debug,
 		},
@@ -98,9 +99,15 @@ func (m *Mount) Unmount() error {
 	return nil
 }
 
-// raiseReadahead lets the kernel read ahead as far as one request reaches
-// (1 MiB) instead of its default 128 KiB, through the mount's backing
-// device in sysfs; only root may, and where it may not, the default stays.
+// kernelReadahead is the most the kernel reads ahead of a sequential
+// reader: several 1 MiB requests in flight at once keep the daemon and the
+// kernel's copy busy at the same time.
+const kernelReadahead = 16 << 20
+
+// raiseReadahead lets the kernel read ahead up to Config.Readahead (at
+// least one request, at most kernelReadahead) instead of its default
+// 128 KiB, through the mount's backing device in sysfs; only root may, and
+// where it may not, the default stays.
 func (m *Mount) raiseReadahead() {
 	var st syscall.Stat_t
 	if err := syscall.Stat(m.dir, &st); err != nil {
@@ -108,7 +115,7 @@ func (m *Mount) raiseReadahead() {
 	}
 	major, minor := (st.Dev>>8)&0xfff, (st.Dev&0xff)|((st.Dev>>12)&0xfff00)
 	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", major, minor)
-	if err := os.WriteFile(p, []byte(fmt.Sprint(maxRequest>>10)), 0); err != nil {
+	if err := os.WriteFile(p, []byte(fmt.Sprint(min(max(m.f.cfg.Readahead, maxRequest), kernelReadahead)>>10)), 0); err != nil {
 		m.f.cfg.Logger.Debug("the kernel's readahead stays at its default", "err", err)
 	}
 }
@@ -202,4 +209,19 @@ func unescapeMountinfo(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// Available says why a mount cannot work on this machine, or nil: it needs
+// /dev/fuse, and fusermount3 (Debian's fuse3) to mount and unmount unless
+// the process is root.
+func Available() error {
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("fusefs: /dev/fuse: %w (load the fuse module; in a container, pass the device)", err)
+	}
+	f.Close()
+	if _, err := exec.LookPath("fusermount3"); err != nil && os.Geteuid() != 0 {
+		return errors.New("fusefs: fusermount3 is not installed (apt-get install fuse3)")
+	}
+	return nil
 }

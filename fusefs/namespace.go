@@ -90,6 +90,17 @@ func place(p string, mounts []string) (inMount, mountPoint, virtual bool) {
 	return inMount, mountPoint, virtual
 }
 
+// mountOf is the mount point that p lies at or in, or "".
+func mountOf(p string, mounts []string) string {
+	best := ""
+	for _, m := range mounts {
+		if apath.Contains(m, p) && len(m) > len(best) {
+			best = m
+		}
+	}
+	return best
+}
+
 // virtualChildren are the names in directory p that the mount table makes:
 // the next element of every mount point below p, sorted, without repeats.
 func virtualChildren(p string, mounts []string) []string {

@@ -72,7 +72,8 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, errno(err)
 	}
-	if in, _, _ := place(d.path, mounts); !in {
+	mount := mountOf(d.path, mounts)
+	if mount == "" {
 		names := virtualChildren(d.path, mounts)
 		list := make([]fuse.DirEntry, 0, len(names))
 		for _, n := range names {
@@ -80,7 +81,7 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		}
 		return fs.NewListDirStream(list), 0
 	}
-	return newDirStream(d.f, d.path), 0
+	return newDirStream(d.f, mount, d.path), 0
 }
 
 // Getattr describes the directory.

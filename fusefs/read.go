@@ -26,7 +26,7 @@ import (
 // the ring), readAttempts times in all.
 const (
 	initialWindow = 2 * chunkSize
-	maxInflight   = 4
+	maxInflight   = 8
 	readAttempts  = 4
 	retryPause    = 100 * time.Millisecond
 )
@@ -47,12 +47,47 @@ func (b *budget) take(n int64) bool {
 
 func (b *budget) give(n int64) { b.used.Add(-n) }
 
+// chunkPool recycles chunk buffers: a sequential reader goes through a
+// gigabyte a second, which would otherwise be allocated (and zeroed).
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
 // chunk is [index*chunkSize, +chunkSize) of a file, being fetched or held.
+// Its buffer goes back to the pool when the last reference is dropped: the
+// handle's map holds one, the fetch one, and every reply being written
+// from it one.
 type chunk struct {
 	done     chan struct{}
-	data     []byte
+	buf      *[]byte
+	data     []byte // what was read: *buf, cut at the end of the file
 	err      error
 	budgeted bool // counted in the budget (read ahead, not waited for)
+	refs     atomic.Int32
+}
+
+func (c *chunk) unref() {
+	if c.refs.Add(-1) == 0 {
+		chunkPool.Put(c.buf)
+	}
+}
+
+// chunkReply is a reply written to the kernel straight from a chunk: go-fuse
+// writes the Slices and then calls Done, which lets go of the chunk.
+// Bytes (go-fuse's other path) copies, so a chunk is never reused while a
+// reply still points into it.
+type chunkReply struct {
+	data []byte
+	c    *chunk
+	once sync.Once
+}
+
+func (r *chunkReply) Size() int                       { return len(r.data) }
+func (r *chunkReply) Slices() ([][]byte, fuse.Status) { return [][]byte{r.data}, fuse.OK }
+func (r *chunkReply) Done()                           { r.once.Do(r.c.unref) }
+func (r *chunkReply) Bytes(buf []byte) ([]byte, fuse.Status) {
+	if cap(buf) < len(r.data) {
+		buf = make([]byte, len(r.data))
+	}
+	return buf[:copy(buf[:len(r.data)], r.data)], fuse.OK
 }
 
 // handle is an open file.
@@ -75,6 +110,7 @@ type handle struct {
 var (
 	_ fs.FileReader   = (*handle)(nil)
 	_ fs.FileReleaser = (*handle)(nil)
+	_ fuse.ReadResult = (*chunkReply)(nil)
 )
 
 func newHandle(f *fsys, path string, size int64) *handle {
@@ -96,7 +132,13 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 		}
 		return fuse.ReadResultData(dest[:got]), 0
 	}
-	copied := int64(0)
+	defer func() {
+		for _, c := range need {
+			if c != nil {
+				c.unref()
+			}
+		}
+	}()
 	for _, c := range need {
 		select {
 		case <-c.done:
@@ -107,25 +149,42 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 			h.drop(c)
 			return nil, h.fail(c.err)
 		}
-		start := (off + copied) % chunkSize
+	}
+	start := off % chunkSize
+	if len(need) == 1 { // the usual case: no copy, the reply is the chunk
+		c := need[0]
+		need[0] = nil // the reply lets go of it
+		end := min(start+n, int64(len(c.data)))
+		return &chunkReply{data: c.data[min(start, end):end], c: c}, 0
+	}
+	copied := int64(0)
+	for _, c := range need {
 		if start >= int64(len(c.data)) {
 			break // the file is shorter than it was: the read ends here
 		}
 		copied += int64(copy(dest[copied:n], c.data[start:]))
+		start = 0
 	}
 	return fuse.ReadResultData(dest[:copied]), 0
 }
 
-// plan records a read of n bytes at off and returns the chunks holding it,
-// starting fetches of them and of the window ahead; nil means a random read,
-// to be fetched as it is.
+// plan records a read of n bytes at off and returns the chunks holding it
+// (each with a reference for the caller), starting fetches of them and of
+// the window ahead; nil means a random read, to be fetched as it is.
 func (h *handle) plan(off, n int64) []*chunk {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	first, last := off/chunkSize, (off+n-1)/chunkSize
 	_, held := h.chunks[first]
-	sequential := off == h.next || (held && h.window > 0)
-	h.next = off + n
+	// The kernel's own readahead sends several requests at once, which
+	// arrive a little out of order: near the stream is sequential too.
+	near := h.window > 0 && off >= h.next-h.window && off <= h.next+h.window
+	sequential := off == h.next || near
+	if near {
+		h.next = max(h.next, off+n)
+	} else {
+		h.next = off + n
+	}
 	switch {
 	case h.f.cfg.Readahead == 0 || !sequential:
 		h.window = 0
@@ -144,7 +203,9 @@ func (h *handle) plan(off, n int64) []*chunk {
 	}
 	need := make([]*chunk, 0, last-first+1)
 	for i := first; i <= last; i++ {
-		need = append(need, h.start(i, false))
+		c := h.start(i, false)
+		c.refs.Add(1)
+		need = append(need, c)
 	}
 	end := min((off+n+h.window-1)/chunkSize, (h.size-1)/chunkSize)
 	for i := last + 1; i <= end && h.inflight < maxInflight; i++ {
@@ -160,13 +221,15 @@ func (h *handle) start(i int64, budgeted bool) *chunk {
 	if c, ok := h.chunks[i]; ok {
 		return c
 	}
-	c := &chunk{done: make(chan struct{}), budgeted: budgeted}
+	c := &chunk{done: make(chan struct{}), budgeted: budgeted, buf: chunkPool.Get().(*[]byte)}
+	c.refs.Store(2) // the map's and the fetch's
 	h.chunks[i] = c
 	h.inflight++
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		buf := make([]byte, min(chunkSize, h.size-i*chunkSize))
+		defer c.unref()
+		buf := (*c.buf)[:min(chunkSize, h.size-i*chunkSize)]
 		got, err := h.fetch(h.ctx, buf, i*chunkSize)
 		c.data, c.err = buf[:got], err
 		h.mu.Lock()
@@ -184,6 +247,7 @@ func (h *handle) release(i int64, c *chunk) {
 		if c.budgeted {
 			h.f.budget.give(chunkSize)
 		}
+		c.unref()
 	}
 }
 

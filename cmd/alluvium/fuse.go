@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -23,6 +25,7 @@ type fuseFlags struct {
 	readaheadMemory string
 	allowOther      bool
 	debug           bool
+	cpuProfile      string
 }
 
 func (f *fuseFlags) register(fs *pflag.FlagSet) {
@@ -35,6 +38,8 @@ func (f *fuseFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.readaheadMemory, "readahead-memory", "512MiB", "bytes read ahead over all open files")
 	fs.BoolVar(&f.allowOther, "allow-other", false, "let other users read the mount (user_allow_other in /etc/fuse.conf when not root)")
 	fs.BoolVar(&f.debug, "fuse-debug", false, "log every FUSE request")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the mount's life to this file")
+	_ = fs.MarkHidden("cpuprofile")
 	f.lf.register(fs)
 }
 
@@ -55,7 +60,7 @@ func (f *fuseFlags) config(cmd *cobra.Command) (fusefs.Config, error) {
 		}
 		*s.to = int64(v)
 	}
-	opts := []alluvium.Option{alluvium.WithRingCache(time.Second)}
+	opts := []alluvium.Option{alluvium.WithRingCache(5 * time.Second)}
 	if f.authToken != "" {
 		opts = append(opts, alluvium.WithToken(f.authToken))
 	}
@@ -87,6 +92,17 @@ ALLUVIUM_METADATA_TTL.`,
 			cfg, err := f.config(cmd)
 			if err != nil {
 				return err
+			}
+			if f.cpuProfile != "" {
+				out, err := os.Create(f.cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer out.Close()
+				if err := pprof.StartCPUProfile(out); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			return runFuse(cmd, args[0], cfg)
 		},

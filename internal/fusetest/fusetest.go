@@ -1,0 +1,35 @@
+// Package fusetest decides whether a test may mount a FUSE file system
+// here: it needs /dev/fuse and fusermount3. Without them a test skips,
+// saying why, unless ALLUVIUM_REQUIRE_FUSE=1 (CI), when it fails.
+package fusetest
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/alluvium/alluvium/fusefs"
+)
+
+// RequireEnv is the variable that turns a skip into a failure.
+const RequireEnv = "ALLUVIUM_REQUIRE_FUSE"
+
+// Require skips (or, with ALLUVIUM_REQUIRE_FUSE=1, fails) t unless FUSE
+// mounts work here.
+func Require(t testing.TB) {
+	t.Helper()
+	err := fusefs.Available()
+	if err == nil {
+		if _, lookErr := exec.LookPath("fusermount3"); lookErr != nil {
+			err = errors.New("fusermount3 is not installed (apt-get install fuse3)")
+		}
+	}
+	if err == nil {
+		return
+	}
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("FUSE is required here (%s=1): %v", RequireEnv, err)
+	}
+	t.Skipf("no FUSE here: %v; set %s=1 to fail instead", err, RequireEnv)
+}
