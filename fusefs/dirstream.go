@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/apath"
+	"github.com/alluvium/alluvium/api"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
