@@ -81,6 +81,7 @@ func sameTree(t *testing.T, what string, got, want map[string][]byte) {
 // with os calls and with cp -r, stat against the UFS, random offsets,
 // concurrent readers, and writes refused.
 func TestMount(t *testing.T) {
+	t.Parallel()
 	tree := testTree()
 	e := newEnv(t, 2, tree, func(c *fusefs.Config) { c.ListPage = 100 })
 
