@@ -125,7 +125,13 @@ func (m *Mount) raiseReadahead() {
 // leaves) is unmounted lazily, and warn is told; a live mount of this file
 // system is refused; anything else is left to the mount to judge.
 func TakeOverStale(dir string, warn func(msg string, args ...any)) error {
-	_, err := os.Stat(dir)
+	// statfs reaches the daemon of a FUSE mount every time, where a stat
+	// may be answered from the kernel's attribute cache.
+	var st syscall.Statfs_t
+	err := syscall.Statfs(dir, &st)
+	if err == nil {
+		_, err = os.Stat(dir)
+	}
 	switch {
 	case errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED):
 		warn("taking over a stale mount left by an instance that died", "dir", dir)
