@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -82,7 +84,7 @@ directories list through the workers, and reads go to each file's owner on
 the ring (the next replica when it is down), as "alluvium cat" reads. It
 runs in the foreground; SIGINT or SIGTERM unmounts and exits. A mount left
 by an instance that was killed ("transport endpoint is not connected") is
-taken over. Needs /dev/fuse, and fusermount3 (Debian's fuse3) unless root.
+taken over. MOUNTPOINT is created when missing. Needs /dev/fuse, and fusermount3 (Debian's fuse3) unless root.
 Every flag can also be set from the environment: --metadata-ttl as
 ALLUVIUM_METADATA_TTL.`,
 		Example: `  alluvium fuse /mnt/alluvium --coordinator http://127.0.0.1:19999
@@ -116,6 +118,11 @@ ALLUVIUM_METADATA_TTL.`,
 func runFuse(cmd *cobra.Command, dir string, cfg fusefs.Config) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
 	m, err := fusefs.New(dir, cfg)
 	if err != nil {
 		return err
