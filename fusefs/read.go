@@ -178,7 +178,8 @@ func (h *handle) plan(off, n int64) []*chunk {
 	_, held := h.chunks[first]
 	// The kernel's own readahead sends several requests at once, which
 	// arrive a little out of order: near the stream is sequential too.
-	near := h.window > 0 && off >= h.next-h.window && off <= h.next+h.window
+	span := max(h.window, kernelReadahead)
+	near := h.window > 0 && off >= h.next-span && off <= h.next+span
 	sequential := off == h.next || near
 	if near {
 		h.next = max(h.next, off+n)

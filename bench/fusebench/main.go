@@ -39,7 +39,6 @@ type options struct {
 	threads  int
 	duration time.Duration
 	rounds   int
-	keep     bool
 }
 
 func main() {
