@@ -5,12 +5,13 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench bench-api bench-load bench-read bench-s3 lint fmt vet fuzz linearize chaos clean
+.PHONY: build run test test-short bench bench-api bench-load bench-read bench-s3 bench-fuse lint fmt vet fuzz linearize chaos clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
 
 # A whole local cluster on loopback: coordinators on :19999, :20000, :20001.
+# Its banner says how to mount it with FUSE (bin/alluvium fuse MOUNTPOINT).
 run: build
 	./$(BIN) dev
 
@@ -63,6 +64,18 @@ bench-read:
 # Flags: make bench-s3 S3BENCH_FLAGS='-duration 10s'.
 bench-s3:
 	$(GO) run ./bench/s3bench $(S3BENCH_FLAGS)
+# The FUSE benchmark of issue 16 (about 2 minutes): through the mount
+# against the worker's HTTP data API for the same cached file: sequential
+# read of 1 GiB (curl), 4 KiB random reads at 16 threads (16 connections),
+# and stat of 10,000 entries with the metadata cache warm (against the UFS
+# folder). Installs Debian's fuse3 when fusermount3 is missing; needs
+# /dev/fuse. Flags: make bench-fuse FUSEBENCH_FLAGS='-size 256MiB -rounds 1'.
+bench-fuse: build
+	@if ! command -v fusermount3 >/dev/null 2>&1; then \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y fuse3 || exit 1; \
+	fi
+	$(GO) run ./bench/fusebench -alluvium $(BIN) $(FUSEBENCH_FLAGS)
 
 # Load jobs against cp -r: 8 x 256 MiB and 100,000 x 4 KiB into 3 workers.
 bench-load:

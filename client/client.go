@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/alluvium/alluvium/ring"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,7 +45,7 @@ type Client struct {
 	preferred atomic.Int64 // index of the coordinator that answered last
 	data      *http.Client // for workers' data API
 	untimed   *http.Client // hc without its timeout: ctx bounds a long poll
-	rings     ring.Cache   // the last ring Open built
+	rings     ringCache    // the LIVE workers' ring, with WithRingCache
 }
 
 // Option configures a Client.

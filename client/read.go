@@ -29,31 +29,32 @@ type Reader struct {
 // the ring of the LIVE workers (the ring every worker computes too) and
 // asks the owner, falling back to the next replica when a worker cannot be
 // reached or fails. rangeHeader, when set, is sent as the HTTP Range
-// header (e.g. "bytes=0-1023").
+// header (e.g. "bytes=0-1023"). With WithRingCache, a read that failed on
+// every owner of a cached ring is tried once more on a fresh one.
 func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, error) {
-	nodes, err := c.Nodes(ctx)
+	v, cached, err := c.liveView(ctx)
 	if err != nil {
 		return nil, err
 	}
-	addr := map[string]string{}
-	live := map[string]int64{} // id -> capacity
-	for _, n := range nodes.Results {
-		if n.State == "LIVE" {
-			live[n.ID] = n.CapacityBytes
-			addr[n.ID] = n.Address
+	rd, err := c.openOwners(ctx, v, path, rangeHeader)
+	if err != nil && cached && errors.Is(err, ErrUnavailable) {
+		if v, _, err = c.liveView(ctx); err != nil {
+			return nil, err
 		}
+		rd, err = c.openOwners(ctx, v, path, rangeHeader)
 	}
-	r, err := c.rings.FromCapacities(live)
-	if err != nil {
-		return nil, err
-	}
-	owners := r.Owners(path, ReadReplicas)
+	return rd, err
+}
+
+// openOwners asks path's owners on v's ring in turn.
+func (c *Client) openOwners(ctx context.Context, v *ringView, path, rangeHeader string) (*Reader, error) {
+	owners := v.ring.Owners(path, ReadReplicas)
 	if len(owners) == 0 {
 		return nil, fmt.Errorf("%w: no live worker to read %s from", ErrUnavailable, path)
 	}
 	var errs []error
 	for i, id := range owners {
-		u := "http://" + addr[id] + api.PathWorkerDataRoot + escapePath(path)
+		u := "http://" + v.addr[id] + api.PathWorkerDataRoot + escapePath(path)
 		if i > 0 {
 			u += "?local=true" // a replica serves without redirecting to the owner
 		}
@@ -65,6 +66,10 @@ func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, e
 		var ce *Error
 		if errors.As(err, &ce) && ce.StatusCode < 500 {
 			return nil, err // 404, 416: the answer, not a failure of the worker
+		}
+		c.forgetView(v)
+		if ctx.Err() != nil {
+			return nil, err
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", id, err))
 	}
@@ -101,10 +106,22 @@ func (c *Client) openData(ctx context.Context, u, rangeHeader string) (*Reader, 
 // recursively, as a LIVE worker lists them (with whether it caches each).
 // Pass the returned cursor back for the next page; "" is the end.
 func (c *Client) List(ctx context.Context, path, cursor string, count int) (api.Listing, error) {
-	nodes, err := c.Nodes(ctx)
+	v, cached, err := c.liveView(ctx)
 	if err != nil {
 		return api.Listing{}, err
 	}
+	out, err := c.listOn(ctx, v, path, cursor, count)
+	if err != nil && cached && errors.Is(err, ErrUnavailable) {
+		if v, _, err = c.liveView(ctx); err != nil {
+			return api.Listing{}, err
+		}
+		out, err = c.listOn(ctx, v, path, cursor, count)
+	}
+	return out, err
+}
+
+// listOn asks the workers of v in turn for a page of the listing.
+func (c *Client) listOn(ctx context.Context, v *ringView, path, cursor string, count int) (api.Listing, error) {
 	q := url.Values{}
 	if cursor != "" {
 		q.Set("cursor", cursor)
@@ -113,11 +130,8 @@ func (c *Client) List(ctx context.Context, path, cursor string, count int) (api.
 		q.Set("count", strconv.Itoa(count))
 	}
 	var errs []error
-	for _, n := range nodes.Results {
-		if n.State != "LIVE" {
-			continue
-		}
-		u := "http://" + n.Address + api.PathList + escapePath(path)
+	for _, id := range v.ids {
+		u := "http://" + v.addr[id] + api.PathList + escapePath(path)
 		if len(q) > 0 {
 			u += "?" + q.Encode()
 		}
@@ -130,7 +144,11 @@ func (c *Client) List(ctx context.Context, path, cursor string, count int) (api.
 		if errors.As(err, &ce) && ce.StatusCode < 500 {
 			return api.Listing{}, err
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", n.ID, err))
+		c.forgetView(v)
+		if ctx.Err() != nil {
+			return api.Listing{}, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", id, err))
 	}
 	return api.Listing{}, fmt.Errorf("%w: no live worker could list %s: %w", ErrUnavailable, path, errors.Join(errs...))
 }

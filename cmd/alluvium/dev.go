@@ -233,6 +233,10 @@ func printDevBanner(w io.Writer, c *localcluster.Cluster, dataDir, sample string
 		fmt.Fprintf(w, "  bin/alluvium nodes list%s\n", coord)
 	}
 	fmt.Fprintf(w, "  bin/alluvium status%s\n", coord)
+	if sample != "" && len(c.Workers) > 0 {
+		fmt.Fprintf(w, "Mount it (FUSE, read-only; needs /dev/fuse and fuse3): mkdir -p /tmp/alluvium-mnt && bin/alluvium fuse /tmp/alluvium-mnt%s\n", coord)
+		fmt.Fprintf(w, "  then: python3 -c \"print(open('/tmp/alluvium-mnt%s/hello.txt').read())\"\n", SampleMount)
+	}
 	fmt.Fprintf(w, "  curl %s/metrics   (Prometheus; every coordinator and worker URL serves /metrics)\n", first)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

@@ -14,13 +14,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/alluvium/alluvium/internal/fusetest"
 )
 
 // The README's tour and the single-machine parts of docs/operating.md, run
 // as written against `alluvium dev`, command by command: each fenced sh
 // block is read from the doc itself, so that the doc and this test cannot
 // drift apart. A block preceded by `<!-- docs-tour: skip, <reason> -->`
-// is not run.
+// is not run; one preceded by `<!-- docs-tour: needs fuse -->` runs where
+// FUSE mounts work (internal/fusetest), and must with
+// ALLUVIUM_REQUIRE_FUSE=1.
 //
 // What a command must answer comes from the doc, where it shows it, in the
 // comment lines right after the command: `HTTP/1.1 200 OK` (the status), a
@@ -84,9 +88,10 @@ type docCommand struct {
 
 // docBlock is a fenced sh block.
 type docBlock struct {
-	line int
-	skip string
-	cmds []docCommand
+	line      int
+	skip      string
+	needsFuse bool
+	cmds      []docCommand
 }
 
 // parseDoc reads the fenced sh blocks of a Markdown file.
@@ -110,6 +115,7 @@ func parseDoc(t *testing.T, path string) []docBlock {
 			if r, ok := strings.CutPrefix(prev, "<!-- docs-tour: skip"); ok {
 				cur.skip = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(r, ","), "-->"))
 			}
+			cur.needsFuse = strings.HasPrefix(prev, "<!-- docs-tour: needs fuse")
 		case cur != nil && trimmed == "```":
 			cur, cmd = nil, nil
 		case cur == nil:
@@ -170,6 +176,7 @@ func runDoc(t *testing.T, doc, dir string, subst map[string]string) {
 	}
 	// The docs show dev's state under /tmp, the usual temporary folder.
 	tr.subst["/tmp/alluvium-dev-"] = filepath.Join(os.TempDir(), "alluvium-dev-")
+	tr.subst["/tmp/alluvium-mnt"] = t.TempDir() // a FUSE mount point
 	tr.devURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ALLUVIUM_") {
@@ -185,6 +192,9 @@ func runDoc(t *testing.T, doc, dir string, subst map[string]string) {
 			t.Logf("%s:%d: not run: %s", tr.doc, b.line, b.skip)
 			continue
 		}
+		if b.needsFuse && !fuseForTour(t, tr.doc, b.line) {
+			continue
+		}
 		tr.bgCount = 0
 		for _, c := range b.cmds {
 			tr.run(c)
@@ -194,6 +204,25 @@ func runDoc(t *testing.T, doc, dir string, subst map[string]string) {
 			}
 		}
 	}
+}
+
+// fuseForTour says whether a block that mounts with FUSE can run here:
+// it needs FUSE and python3; without them it is not run, unless
+// ALLUVIUM_REQUIRE_FUSE=1, when the test fails.
+func fuseForTour(t *testing.T, doc string, line int) bool {
+	err := fusetest.Problem()
+	if _, lookErr := exec.LookPath("python3"); err == nil && lookErr != nil {
+		err = lookErr
+	}
+	switch {
+	case err == nil:
+		return true
+	case fusetest.Required():
+		t.Errorf("%s:%d: a FUSE block must run here (%s=1): %v", doc, line, fusetest.RequireEnv, err)
+	default:
+		t.Logf("%s:%d: not run: it mounts with FUSE, and %v", doc, line, err)
+	}
+	return false
 }
 
 // startTourDev starts `alluvium dev` on port with its state in a temporary

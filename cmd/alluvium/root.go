@@ -26,7 +26,7 @@ func newRootCommand() *cobra.Command {
 			return flagsFromEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newCoordinatorCommand(), newWorkerCommand(), newDevCommand(), newVersionCommand())
+	root.AddCommand(newCoordinatorCommand(), newWorkerCommand(), newDevCommand(), newFuseCommand(), newVersionCommand())
 	addClientCommands(root)
 	root.SetFlagErrorFunc(flagError)
 	return root

@@ -63,7 +63,7 @@ func deps(t *testing.T, dir string) []string {
 // ufs, worker (and the vocabulary package) import neither fsm nor what the
 // persisted encoding is made of, directly or through another package.
 func TestNoStateMachineOutsideTheCoordinator(t *testing.T) {
-	for _, dir := range []string{"policy", "api", "client", "httpapi", "cache", "ufs", "worker", "ring", "apath"} {
+	for _, dir := range []string{"policy", "api", "client", "httpapi", "cache", "ufs", "worker", "ring", "apath", "fusefs"} {
 		for _, imp := range deps(t, dir) {
 			if slices.Contains(persisted, imp) {
 				t.Errorf("%s depends on %s; only the coordinator (and cmd, to wire it) may", dir, imp)
