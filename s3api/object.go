@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
@@ -106,9 +107,15 @@ func (s *Server) proxy(rw http.ResponseWriter, r *http.Request, addr, p string) 
 	}
 	rw.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
-		_, _ = io.Copy(rw, resp.Body)
+		buf := proxyBufs.Get().(*[]byte)
+		_, _ = io.CopyBuffer(rw, resp.Body, *buf)
+		proxyBufs.Put(buf)
 	}
 }
+
+// proxyBufs are the copy buffers of proxied answers: 256 KiB moves a 1 MiB
+// object in 4 reads and writes instead of io.Copy's 32.
+var proxyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // errorWriter turns the plain-text 412 and 416 answers of
 // http.ServeContent (or of the owner) into S3's XML errors.
