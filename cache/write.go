@@ -198,6 +198,9 @@ func (c *Cache) journal() {
 	}
 	if c.jnl.bytes > max(c.cfg.minRoll, 2*c.snapBytes) {
 		if err := c.roll(); err != nil {
+			// Try again when the log has doubled, not at every record:
+			// a disk that is full would make each one write a snapshot.
+			c.snapBytes = c.jnl.bytes
 			c.log.Warn("cache: journal snapshot", "err", err)
 		}
 	}
