@@ -49,6 +49,7 @@ type Cache struct {
 	buckets    []*bucket // [0] holds what is under no quota
 	bucketOf   map[string]uint16
 	used       int64
+	npages     int64 // reserved and ready
 	evictions  map[string]int64
 	jnl        *journal
 	snapBytes  int64

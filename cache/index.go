@@ -193,8 +193,13 @@ func (c *Cache) touch(p *page) {
 	}
 }
 
-// account adds (or with a negative size removes) a page's bytes.
+// account adds (or with a negative size removes) a page and its bytes.
 func (c *Cache) account(f *fileEntry, size int64) {
+	if size > 0 {
+		c.npages++
+	} else {
+		c.npages--
+	}
 	c.used += size
 	c.buckets[f.bucket].used += size
 	if f.has(flagExtent) {

@@ -89,16 +89,12 @@ func (c *Cache) Stats() Stats {
 	s := Stats{MemoryHits: c.stats.memHits.Load(), DiskHits: c.stats.diskHits.Load(), Misses: c.stats.misses.Load(),
 		PageIns: c.stats.pageIns.Load(), BytesFromOrigin: c.stats.bytesIn.Load(), Uncached: c.stats.uncached.Load(),
 		Evictions: map[string]int64{}, UsedBytes: c.used, Files: len(c.files), Packs: len(c.packs)}
+	// Counted as they change: Stats is called for every heartbeat, and a
+	// walk of a million files under the lock would stall reads.
 	for k, v := range c.evictions {
 		s.Evictions[k] = v
 	}
-	for _, f := range c.files {
-		if f.has(flagExtent) {
-			s.Pages += int64(len(f.x.pages))
-		} else {
-			s.Pages++
-		}
-	}
+	s.Pages = c.npages
 	for _, p := range c.packs {
 		s.PackBytes += p.size
 	}

@@ -315,8 +315,18 @@ func TestConcurrentReadsUnderEviction(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if s := c.Stats(); s.UsedBytes > cfg.CapacityBytes || s.Evictions["capacity"] == 0 {
+	s := c.Stats()
+	if s.UsedBytes > cfg.CapacityBytes || s.Evictions["capacity"] == 0 {
 		t.Fatalf("used %d of %d, %d evictions", s.UsedBytes, cfg.CapacityBytes, s.Evictions["capacity"])
+	}
+	var pages, bytes int64 // the counters agree with the files, once quiet
+	c.Files("/", func(fs cache.FileState) bool {
+		pages += fs.CachedPages
+		bytes += fs.Bytes
+		return true
+	})
+	if pages != s.Pages || bytes != s.UsedBytes {
+		t.Fatalf("stats say %d pages, %d bytes; the files %d and %d", s.Pages, s.UsedBytes, pages, bytes)
 	}
 }
 
