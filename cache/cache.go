@@ -49,6 +49,8 @@ type Cache struct {
 	buckets    []*bucket // [0] holds what is under no quota
 	bucketOf   map[string]uint16
 	used       int64
+	capacity   int64 // effective: see disk.go
+	shrunk     bool  // the capacity was lowered to fit the disk (warned)
 	npages     int64 // reserved and ready
 	evictions  map[string]int64
 	jnl        *journal

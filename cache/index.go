@@ -225,7 +225,7 @@ func (c *Cache) reserve(prio policy.Priority, bi uint16, budget, size int64, pro
 			}
 		}
 	}
-	for c.used+size > c.cfg.CapacityBytes {
+	for c.used+size > c.capacity {
 		if !c.evictFrom(c.buckets, prio, "capacity", protect) {
 			return false
 		}
@@ -297,6 +297,6 @@ func (c *Cache) enforceBudgets() {
 		for b.used > budget && c.evictFrom([]*bucket{b}, policy.PriorityHigh, "quota", nil) {
 		}
 	}
-	for c.used > c.cfg.CapacityBytes && c.evictFrom(c.buckets, policy.PriorityHigh, "capacity", nil) {
+	for c.used > c.capacity && c.evictFrom(c.buckets, policy.PriorityHigh, "capacity", nil) {
 	}
 }

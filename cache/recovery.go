@@ -49,6 +49,7 @@ func Open(cfg Config) (*Cache, error) {
 		compacting: map[uint32]bool{},
 		done:       make(chan struct{}),
 		extents:    extentFiles{open: map[uint64]*os.File{}, limit: 512},
+		capacity:   cfg.CapacityBytes,
 	}
 	if cfg.MemoryBytes > 0 {
 		mem, err := ristretto.NewCache(&ristretto.Config[uint64, []byte]{
@@ -223,6 +224,10 @@ func (c *Cache) rebuild() error {
 			c.removeFile(c.packName(num))
 		}
 	}
+	c.fitDisk(false) // evicts what a smaller disk cannot hold
+	// Packs small enough that evicting a sixteenth of the cache empties
+	// whole packs: on a full disk, space comes back only with a pack.
+	c.cfg.packLimit = min(c.cfg.packLimit, max(c.capacity/16, 4*c.cfg.PageSize))
 	c.enforceBudgets()
 	c.jnl = &journal{gen: last, fsync: c.cfg.Fsync}
 	if err := c.roll(); err != nil {

@@ -69,7 +69,18 @@ func (c *Cache) admit(path string, meta Meta, idx int64, data []byte) (uint64, b
 	c.account(f, size)
 	c.mu.Unlock()
 
-	err = c.writePage(dst, identOf(path, version), idx, data)
+	ident := identOf(path, version)
+	err = c.writePage(dst, ident, idx, data)
+	for try := 0; try < 2 && isDiskFull(err); try++ {
+		c.mu.Lock() // make room as a full cache does, then try again
+		shrunk := c.fitDisk(true)
+		current := c.files[path] == f && f.pageAt(uint32(idx)) == p
+		c.mu.Unlock()
+		if !shrunk || !current {
+			break
+		}
+		err = c.writePage(dst, ident, idx, data)
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

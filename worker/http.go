@@ -233,10 +233,13 @@ type Stats struct {
 	Uncached        int64            `json:"uncached"`
 	Evictions       map[string]int64 `json:"evictions"`
 	UsedBytes       int64            `json:"usedBytes"`
-	CapacityBytes   int64            `json:"capacityBytes"`
-	Pages           int64            `json:"pages"`
-	Files           int              `json:"files"`
-	PolicyVersion   uint64           `json:"policyVersion"`
+	// CapacityBytes is what the cache holds at most: the configured
+	// capacity, or less when the disk has less room.
+	CapacityBytes           int64  `json:"capacityBytes"`
+	ConfiguredCapacityBytes int64  `json:"configuredCapacityBytes"`
+	Pages                   int64  `json:"pages"`
+	Files                   int    `json:"files"`
+	PolicyVersion           uint64 `json:"policyVersion"`
 	// PeerLoadedFiles counts files a load task read from another worker
 	// rather than the UFS (a rebalance's moves).
 	PeerLoadedFiles int64 `json:"peerLoadedFiles"`
@@ -254,6 +257,6 @@ func (w *Worker) Stats() Stats {
 	s := w.cache.Stats()
 	return Stats{ID: w.id, MemoryHits: s.MemoryHits, DiskHits: s.DiskHits, Misses: s.Misses,
 		PageIns: s.PageIns, BytesFromOrigin: s.BytesFromOrigin, Uncached: s.Uncached, Evictions: s.Evictions,
-		UsedBytes: s.UsedBytes, CapacityBytes: w.cfg.CapacityBytes, Pages: s.Pages, Files: s.Files,
+		UsedBytes: s.UsedBytes, CapacityBytes: w.cache.Capacity(), ConfiguredCapacityBytes: w.cfg.CapacityBytes, Pages: s.Pages, Files: s.Files,
 		PolicyVersion: w.PolicyVersion(), PeerLoadedFiles: w.peerLoads.Load(), BytesServed: w.served.Load()}
 }

@@ -47,7 +47,7 @@ func (w *Worker) register(ctx context.Context) bool {
 	reg := api.WorkerRegistration{
 		ID:            w.id,
 		Address:       w.cfg.HTTPAddress,
-		CapacityBytes: w.cfg.CapacityBytes,
+		CapacityBytes: w.cache.Capacity(), // what the disk holds, if less than configured
 		StartTime:     w.startTime.UTC().Format(time.RFC3339),
 		Version:       w.cfg.Version,
 	}
