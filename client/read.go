@@ -47,7 +47,8 @@ func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, e
 	if err != nil {
 		return nil, err
 	}
-	owners := r.Owners(path, ReadReplicas)
+	var buf [ReadReplicas]string
+	owners := r.AppendOwners(buf[:0], path, ReadReplicas)
 	if len(owners) == 0 {
 		return nil, fmt.Errorf("%w: no live worker to read %s from", ErrUnavailable, path)
 	}

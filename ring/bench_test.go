@@ -125,14 +125,33 @@ func BenchmarkOwner(b *testing.B) {
 	}
 }
 
-// BenchmarkOwners3 measures a lookup of three replicas.
-func BenchmarkOwners3(b *testing.B) {
+// BenchmarkOwners measures a lookup of 2 and 3 replicas at 1,000 workers:
+// Owners (the result allocated) and AppendOwners into a reused buffer (no
+// allocation), what the worker's read path calls.
+func BenchmarkOwners(b *testing.B) {
 	r := mustNew(b, equal(workers(1000)))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		r.Owners("/data/file-"+strconv.Itoa(i&4095), 3)
-		i++
+	keys := make([]string, 4096)
+	for i := range keys {
+		keys[i] = "/data/file-" + strconv.Itoa(i)
+	}
+	for _, n := range []int{2, 3} {
+		b.Run("Owners-"+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r.Owners(keys[i&4095], n)
+				i++
+			}
+		})
+		b.Run("AppendOwners-"+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			var buf [3]string
+			i := 0
+			for b.Loop() {
+				r.AppendOwners(buf[:0], keys[i&4095], n)
+				i++
+			}
+		})
 	}
 }
 

@@ -159,64 +159,91 @@ func (r *Ring) Owner(key string) (string, bool) {
 }
 
 // Owners returns up to n distinct members for key: its owner first, then
-// the partition's next candidates in rendezvous order (fewer when the ring
-// has fewer members).
+// the partition's next candidates in rendezvous order, then (when those run
+// out) the owners of the following partitions in table order; fewer when
+// the ring has fewer members. Only the result is allocated.
 func (r *Ring) Owners(key string, n int) []string {
-	return r.PartitionOwners(r.Partition(key), n)
+	return r.AppendOwners(nil, key, n)
+}
+
+// AppendOwners appends key's Owners to dst and returns it: with a dst of
+// enough capacity (e.g. a stack array's slice) it does not allocate, for
+// callers that look owners up on every read.
+func (r *Ring) AppendOwners(dst []string, key string, n int) []string {
+	if len(r.members) == 0 {
+		return dst
+	}
+	return r.appendPartitionOwners(dst, int(xxhash.Sum64String(key)>>r.shift), n)
 }
 
 // PartitionOwners is Owners for a partition.
 func (r *Ring) PartitionOwners(p, n int) []string {
-	n = min(n, len(r.members))
-	if n <= 0 || p < 0 || p >= r.cfg.Partitions {
-		return nil
-	}
-	out := make([]string, 0, n)
-	owner := r.pl.owner[p]
-	out = append(out, r.members[owner])
-	for _, m := range r.pl.cand[r.pl.candOff[p]:r.pl.candOff[p+1]] {
-		if len(out) == n {
-			return out
-		}
-		if m != owner {
-			out = append(out, r.members[m])
-		}
-	}
-	if len(out) < n {
-		out = r.moreOwners(p, out)[:n]
-	}
-	return out
+	return r.appendPartitionOwners(nil, p, n)
 }
 
-// moreOwners appends the members not yet in out in the order a fallback
-// hash of the partition ranks them: for a replica count beyond the
-// partition's candidates (rare for a few replicas on a large ring).
-func (r *Ring) moreOwners(p int, out []string) []string {
-	type ranked struct {
-		h uint64
-		m int
+func (r *Ring) appendPartitionOwners(dst []string, p, n int) []string {
+	n = min(n, len(r.members))
+	if n <= 0 || p < 0 || p >= r.cfg.Partitions {
+		return dst
 	}
-	hc := mix(uint64(p) + 0x632be59bd9b4e019)
-	most := slices.Max(r.weights)
-	rest := make([]ranked, 0, len(r.members))
-	for m, seed := range r.seeds {
-		if !slices.Contains(out, r.members[m]) {
-			rest = append(rest, ranked{mix(seed^hc) / weightUnits(r.weights[m], most), m})
+	base := len(dst)
+	dst = slices.Grow(dst, n)
+	owner := r.pl.owner[p]
+	dst = append(dst, r.members[owner])
+	for _, m := range r.pl.cand[r.pl.candOff[p]:r.pl.candOff[p+1]] {
+		if len(dst)-base == n {
+			return dst
+		}
+		if m != owner {
+			dst = append(dst, r.members[m])
 		}
 	}
-	slices.SortFunc(rest, func(a, b ranked) int {
-		if a.h != b.h {
-			if a.h < b.h {
-				return -1
-			}
-			return 1
-		}
-		return a.m - b.m
-	})
-	for _, x := range rest {
-		out = append(out, r.members[x.m])
+	if len(dst)-base < n {
+		dst = r.moreOwners(dst, base, p, n)
 	}
-	return out
+	return dst
+}
+
+// moreOwners completes dst[base:] to n distinct members when a partition's
+// candidates run out: the owners of partitions p+1, p+2, ... (wrapping) not
+// yet chosen, then, should a member own no partition at all, the remaining
+// members in sorted order. The walk is deterministic, typically a few
+// steps for a few replicas, and spreads replicas as the table spreads
+// owners; a member's duplicate is found by a scan of the few chosen so far
+// (a bitmap for many).
+func (r *Ring) moreOwners(dst []string, base, p, n int) []string {
+	var chosen []bool
+	if n > 8 {
+		chosen = make([]bool, len(r.members))
+		for _, m := range dst[base:] {
+			i, _ := slices.BinarySearch(r.members, m)
+			chosen[i] = true
+		}
+	}
+	has := func(m uint16) bool {
+		if chosen != nil {
+			return chosen[m]
+		}
+		return slices.Contains(dst[base:], r.members[m])
+	}
+	add := func(m uint16) {
+		if chosen != nil {
+			chosen[m] = true
+		}
+		dst = append(dst, r.members[m])
+	}
+	mask := r.cfg.Partitions - 1
+	for step := 1; step < r.cfg.Partitions && len(dst)-base < n; step++ {
+		if m := r.pl.owner[(p+step)&mask]; !has(m) {
+			add(m)
+		}
+	}
+	for m := 0; m < len(r.members) && len(dst)-base < n; m++ {
+		if !has(uint16(m)) {
+			add(uint16(m))
+		}
+	}
+	return dst
 }
 
 // Members returns the members, sorted.

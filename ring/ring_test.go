@@ -291,3 +291,20 @@ func TestOwnerDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Owner allocates %v times", n)
 	}
 }
+
+// AppendOwners is Owners appended to a buffer, and with room in the buffer
+// it does not allocate, even when a partition's candidates run out.
+func TestAppendOwners(t *testing.T) {
+	r := mustNew(t, equal(workers(1000)))
+	var buf [3]string
+	for i := range 2000 {
+		key := "/data/" + strconv.Itoa(i)
+		got := r.AppendOwners(append(buf[:0], "x"), key, 2)
+		if want := r.Owners(key, 2); !slices.Equal(got[1:], want) || got[0] != "x" {
+			t.Fatalf("AppendOwners = %v, Owners = %v", got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { r.AppendOwners(buf[:0], "/data/7", 3) }); n > 0 {
+		t.Fatalf("AppendOwners allocates %v times", n)
+	}
+}

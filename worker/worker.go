@@ -378,7 +378,8 @@ func (w *Worker) markDecommissioned() {
 // ring, or one that does not know where the owner is).
 func (w *Worker) owner(path string) (id, addr string, self bool) {
 	st := w.state.Load()
-	owners := st.ring.Owners(path, 2)
+	var buf [2]string // no allocation per read
+	owners := st.ring.AppendOwners(buf[:0], path, 2)
 	for _, o := range owners {
 		if o == w.id {
 			if w.decommissioned.Load() {
