@@ -188,46 +188,63 @@ func TestBalanced(t *testing.T) {
 	}
 }
 
-// Weighted: each member's share is within 5% of its weight's share.
+// Weighted: each member's share is within 5% of its weight's share. The
+// property runs on a table of 2^16 partitions (a sixteenth of the default,
+// so a hundred draws stay fast: the bound is harder to meet with fewer);
+// the default table's cases are checked as well.
 func TestWeighted(t *testing.T) {
 	t.Parallel()
-	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.SampledFrom([]int{1, 3, 10, 100}).Draw(t, "n")
-		w := map[string]float64{}
-		total := 0.0
-		for _, id := range workers(n) {
-			w[id] = float64(rapid.IntRange(1, 8).Draw(t, id))
-			total += w[id]
-		}
-		r, err := ring.NewWeighted(w, ring.DefaultConfig())
+	within := func(t interface{ Fatalf(string, ...any) }, w map[string]float64, cfg ring.Config) {
+		r, err := ring.NewWeighted(w, cfg)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v", err)
+		}
+		total := 0.0
+		for _, v := range w {
+			total += v
 		}
 		for id, s := range r.Shares() {
 			if want := w[id] / total; math.Abs(s/want-1) > 0.05 {
-				t.Fatalf("%s of weight %v owns %.4f, its weight's share is %.4f", id, w[id], s, want)
+				t.Fatalf("%s of weight %v owns %.6f (%d partitions), its weight's share is %.6f", id, w[id], s, r.Counts()[id], want)
 			}
 		}
+	}
+	within(t, map[string]float64{"a": 1, "b": 2, "c": 4}, ring.DefaultConfig())
+	within(t, map[string]float64{"a": 1 << 40, "b": 4 << 40, "c": 1 << 40, "d": 3 << 40}, ring.DefaultConfig())
+	random := map[string]float64{}
+	for i, id := range workers(100) {
+		random[id] = float64(1 + (i*7919)%8)
+	}
+	within(t, random, ring.DefaultConfig())
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.SampledFrom([]int{1, 3, 10, 100}).Draw(t, "n")
+		w := map[string]float64{}
+		for _, id := range workers(n) {
+			w[id] = float64(rapid.IntRange(1, 8).Draw(t, id))
+		}
+		within(t, w, ring.Config{Partitions: 1 << 16, Load: ring.DefaultConfig().Load})
 	})
 }
 
 // A join or a leave moves at most 1.1x the newcomer's (leaver's) fair
-// share of the keys, for rings up to 300 members (docs/performance.md has
-// the measured figures up to 1,000, where 2^18 partitions are too few for
-// that bound).
+// share of the keys, at every size to 1,000 members (two newcomers and two
+// leavers each).
 func TestJoinLeaveMovesLittle(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{2, 3, 5, 10, 30, 100, 300} {
+	for _, n := range []int{2, 3, 5, 10, 30, 100, 300, 1000} {
 		ms := workers(n)
 		before := mustNew(t, equal(ms))
-		joined, _ := before.Next(equal(append(slices.Clone(ms), "worker-new")))
-		if m := moved(before, joined) * float64(n+1); m > 1.1 {
-			t.Errorf("joining %d moved %.3f x the minimum", n, m)
+		for _, newcomer := range []string{"worker-new", "worker-x"} {
+			joined, _ := before.Next(equal(append(slices.Clone(ms), newcomer)))
+			if m := moved(before, joined) * float64(n+1); m > 1.1 {
+				t.Errorf("%s joining %d moved %.3f x the minimum", newcomer, n, m)
+			}
 		}
-		leaver := ms[n/2]
-		left, _ := before.Next(equal(slices.DeleteFunc(slices.Clone(ms), func(s string) bool { return s == leaver })))
-		if m := moved(before, left) * float64(n); m > 1.1 {
-			t.Errorf("%s leaving %d moved %.3f x the minimum", leaver, n, m)
+		for _, leaver := range []string{ms[n/2], ms[n-1]} {
+			left, _ := before.Next(equal(slices.DeleteFunc(slices.Clone(ms), func(s string) bool { return s == leaver })))
+			if m := moved(before, left) * float64(n); m > 1.1 {
+				t.Errorf("%s leaving %d moved %.3f x the minimum", leaver, n, m)
+			}
 		}
 	}
 }
