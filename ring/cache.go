@@ -22,11 +22,23 @@ type Cache struct {
 // FromCapacities returns the ring of the members (id -> capacity bytes)
 // with DefaultConfig, built once per membership.
 func (c *Cache) FromCapacities(capacity map[string]int64) (*Ring, error) {
+	members := make(map[string]Capacity, len(capacity))
+	for id, b := range capacity {
+		members[id] = Capacity{Bytes: b}
+	}
+	return c.FromMembers(members)
+}
+
+// FromMembers returns the ring of the members (id -> capacity and scale)
+// with DefaultConfig, built once per membership.
+func (c *Cache) FromMembers(members map[string]Capacity) (*Ring, error) {
 	var b strings.Builder
-	for _, id := range slices.Sorted(maps.Keys(capacity)) {
+	for _, id := range slices.Sorted(maps.Keys(members)) {
 		b.WriteString(id)
 		b.WriteByte('=')
-		b.WriteString(strconv.FormatInt(capacity[id], 10))
+		b.WriteString(strconv.FormatInt(members[id].Bytes, 10))
+		b.WriteByte('x')
+		b.WriteString(strconv.FormatFloat(members[id].Scale, 'g', -1, 64))
 		b.WriteByte(0)
 	}
 	key := b.String()
@@ -35,7 +47,7 @@ func (c *Cache) FromCapacities(capacity map[string]int64) (*Ring, error) {
 	if c.rg != nil && c.key == key {
 		return c.rg, nil
 	}
-	rg, err := FromCapacities(capacity, DefaultConfig())
+	rg, err := FromMembers(members, DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

@@ -325,3 +325,31 @@ func TestAppendOwners(t *testing.T) {
 		t.Fatalf("AppendOwners allocates %v times", n)
 	}
 }
+
+func TestMemberWeights(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   map[string]ring.Capacity
+		want map[string]float64
+	}{
+		{"no scale", map[string]ring.Capacity{"a": {Bytes: 1 << 40}, "b": {Bytes: 2 << 40}}, map[string]float64{"a": 1 << 40, "b": 2 << 40}},
+		{"scaled", map[string]ring.Capacity{"a": {Bytes: 2 << 40, Scale: 0.5}, "b": {Bytes: 1 << 40}}, map[string]float64{"a": 1 << 40, "b": 1 << 40}},
+		{"unknown capacity, scaled", map[string]ring.Capacity{"a": {Scale: 3}, "b": {Scale: 1}}, map[string]float64{"a": 3, "b": 1}},
+		{"bad scales count as 1", map[string]ring.Capacity{"a": {Bytes: 1, Scale: -2}, "b": {Bytes: 1, Scale: math.NaN()}, "c": {Bytes: 1, Scale: math.Inf(1)}}, map[string]float64{"a": 1, "b": 1, "c": 1}},
+		{"huge", map[string]ring.Capacity{"a": {Bytes: math.MaxInt64, Scale: math.MaxFloat64}}, map[string]float64{"a": math.MaxFloat64}},
+	}
+	for _, tt := range tests {
+		if got := ring.MemberWeights(tt.in); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	var c ring.Cache
+	a, _ := c.FromMembers(map[string]ring.Capacity{"w1": {Bytes: 1 << 30}, "w2": {Bytes: 1 << 30, Scale: 3}})
+	if s := a.Shares(); math.Abs(s["w2"]/s["w1"]-3) > 0.05 {
+		t.Fatalf("a scale of 3 gives shares %v", s)
+	}
+	if b, _ := c.FromCapacities(map[string]int64{"w1": 1 << 30, "w2": 1 << 30}); b == a {
+		t.Fatal("the cache kept the ring of other scales")
+	}
+}
