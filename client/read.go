@@ -12,6 +12,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/jsonhttp"
+	"github.com/alluvium/alluvium/ring"
 )
 
 // ReadReplicas is how many owners a read tries, in ring order.
@@ -36,14 +37,14 @@ func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, e
 		return nil, err
 	}
 	addr := map[string]string{}
-	live := map[string]int64{} // id -> capacity
+	live := map[string]ring.Capacity{}
 	for _, n := range nodes.Results {
 		if n.State == "LIVE" {
-			live[n.ID] = n.CapacityBytes
+			live[n.ID] = ring.Capacity{Bytes: n.CapacityBytes, Scale: n.RingWeight}
 			addr[n.ID] = n.Address
 		}
 	}
-	r, err := c.rings.FromCapacities(live)
+	r, err := c.rings.FromMembers(live)
 	if err != nil {
 		return nil, err
 	}

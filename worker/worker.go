@@ -309,7 +309,7 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 	for _, m := range p.Mounts {
 		mounts = append(mounts, policy.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
 	}
-	members := make(map[string]int64, len(p.Workers)) // id -> capacity
+	members := make(map[string]ring.Capacity, len(p.Workers))
 	addrs := make(map[string]string, len(p.Workers))
 	for _, n := range p.Workers {
 		addrs[n.ID] = n.Address
@@ -317,10 +317,10 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 			w.markDecommissioned()
 		}
 		if inRing(p.RingMode, n.State) {
-			members[n.ID] = n.CapacityBytes
+			members[n.ID] = ring.Capacity{Bytes: n.CapacityBytes, Scale: n.RingWeight}
 		}
 	}
-	rg, err := ring.FromCapacities(members, ring.DefaultConfig())
+	rg, err := ring.FromMembers(members, ring.DefaultConfig())
 	if err != nil {
 		// Keep the old ring: a worker that cannot compute owners must not
 		// start redirecting reads somewhere arbitrary.
