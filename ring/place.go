@@ -3,7 +3,9 @@ package ring
 import (
 	"cmp"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // This file computes a placement: which member owns each partition, and
@@ -107,11 +109,15 @@ func place(seeds []uint64, weights []uint64, caps, floors []int, bits uint) plac
 
 // draw returns, for each column, its two best points of distinct members
 // (noPoint when missing), in one pass over every member's points under the
-// cut. A member's points come in increasing score, so a later point of the
-// member already first or second in a column never displaces it.
+// cut. The work is split among a few goroutines by member and then by
+// column, laid out so that the result is the same whatever their number.
 func draw(seeds, weights []uint64, nbits uint) [][2]point {
+	return drawWith(seeds, weights, nbits, runtime.GOMAXPROCS(0))
+}
+
+// drawWith is draw split among up to workers goroutines (at most 4).
+func drawWith(seeds, weights []uint64, nbits uint, workers int) [][2]point {
 	parts := uint64(1) << nbits
-	shift := 64 - nbits
 	var total uint64
 	for _, w := range weights {
 		total += w
@@ -120,59 +126,101 @@ func draw(seeds, weights []uint64, nbits uint) [][2]point {
 	// each column (total/2^32 points per unit of score over all columns).
 	// total >= 2^16 (the heaviest member has 2^16 units) and parts <=
 	// 2^24, so cut < 2^42 and 2*cut*w < 2^59.
-	cut := candidates * parts << 32 / total
+	d := drawing{seeds: seeds, weights: weights, cut: candidates * parts << 32 / total, shift: 64 - nbits,
+		recips: make([]uint64, len(weights)), workers: max(1, min(workers, 4, len(seeds)))}
+	for m, w := range weights {
+		d.recips[m] = ^uint64(0) / w // score = num*recip >> 64, about num / w
+	}
 	best := make([][2]point, parts)
-	// Points land in random columns, and a table of 2^20 columns is far
-	// bigger than a CPU cache: rather than update each column where its
-	// point lands, the points are first bucketed by their column's top
-	// bits (counted, then written as member and index only), and each
-	// bucket's 256 columns are then worked out in a cache-sized array.
-	low := min(nbits, 8)
-	bshift := shift + low
+	d.columns(best, nbits)
+	d.extend(best)
+	return best
+}
+
+// drawing is the state of one draw.
+type drawing struct {
+	seeds, weights, recips []uint64
+	cut                    uint64
+	shift                  uint
+	workers                int
+}
+
+// members is the share of the members worker g draws: a contiguous span,
+// so that its points follow the preceding workers' in member order.
+func (d *drawing) members(g int) (lo, hi int) {
+	return g * len(d.seeds) / d.workers, (g + 1) * len(d.seeds) / d.workers
+}
+
+// parallel runs f(0) ... f(workers-1) at once.
+func (d *drawing) parallel(f func(g int)) {
+	var wg sync.WaitGroup
+	for g := 1; g < d.workers; g++ {
+		wg.Go(func() { f(g) })
+	}
+	f(0)
+	wg.Wait()
+}
+
+// columns fills best from the points under the cut. Points land in random
+// columns, and a table of 2^20 columns is far bigger than a CPU cache:
+// rather than update each column where its point lands, the points are
+// first bucketed by their column's top bits (counted, then written as
+// member and index only, in member order within a bucket; few buckets, so
+// that the writes stream), and each bucket's 4,096 columns are then worked
+// out in a cache-sized array.
+func (d *drawing) columns(best [][2]point, nbits uint) {
+	low := min(nbits, 12)
+	bshift := d.shift + low
 	if nbits == 0 {
 		bshift = 64
 	}
-	start := make([]uint32, parts>>low+1)
-	var n uint64
-	for m, seed := range seeds {
-		for i := range cut*weights[m]>>32 + 1 {
-			start[mix(seed+(i+1)*0x9e3779b97f4a7c15)>>bshift+1]++
-			n++
-		}
-	}
-	for b := range len(start) - 1 {
-		start[b+1] += start[b]
-	}
-	entries := make([]uint64, n) // i<<16 | m, by bucket
-	next := slices.Clone(start)
-	for m, seed := range seeds {
-		for i := range cut*weights[m]>>32 + 1 {
-			b := mix(seed+(i+1)*0x9e3779b97f4a7c15) >> bshift
-			entries[next[b]] = i<<16 | uint64(m)
-			next[b]++
-		}
-	}
-	recips := make([]uint64, len(weights))
-	for m, w := range weights {
-		recips[m] = ^uint64(0) / w // score = num*recip >> 64, about num / w
-	}
-	var local [256][2]point
-	lowMask := uint64(1)<<low - 1
-	for b := range len(start) - 1 {
-		for c := range local {
-			local[c] = [2]point{noPoint, noPoint}
-		}
-		for _, e := range entries[start[b]:start[b+1]] {
-			m, i := e&0xffff, e>>16
-			h := mix(seeds[m] + (i+1)*0x9e3779b97f4a7c15)
-			if s, _ := bits.Mul64(i<<32|h&0xffffffff, recips[m]); s < cut {
-				keep(&local[h>>shift&lowMask], point(s<<16|m))
+	nb := len(best) >> low
+	next := make([][]uint32, d.workers) // worker -> bucket -> where its next entry goes
+	d.parallel(func(g int) {
+		next[g] = make([]uint32, nb)
+		lo, hi := d.members(g)
+		for m := lo; m < hi; m++ {
+			for i := range d.cut*d.weights[m]>>32 + 1 {
+				next[g][mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15)>>bshift]++
 			}
 		}
-		copy(best[uint64(b)<<low:], local[:1<<low])
+	})
+	start := make([]uint32, nb+1)
+	var n uint32
+	for b := range nb {
+		start[b] = n
+		for g := range d.workers {
+			next[g][b], n = n, n+next[g][b]
+		}
 	}
-	extend(best, seeds, weights, cut, shift)
-	return best
+	start[nb] = n
+	entries := make([]uint64, n) // i<<16 | m, by bucket, then member
+	d.parallel(func(g int) {
+		lo, hi := d.members(g)
+		for m := lo; m < hi; m++ {
+			for i := range d.cut*d.weights[m]>>32 + 1 {
+				b := mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15) >> bshift
+				entries[next[g][b]] = i<<16 | uint64(m)
+				next[g][b]++
+			}
+		}
+	})
+	lowMask := uint64(1)<<low - 1
+	d.parallel(func(g int) {
+		for b := g; b < nb; b += d.workers {
+			local := best[b<<low : (b+1)<<low]
+			for c := range local {
+				local[c] = [2]point{noPoint, noPoint}
+			}
+			for _, e := range entries[start[b]:start[b+1]] {
+				m, i := e&0xffff, e>>16
+				h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
+				if s, _ := bits.Mul64(i<<32|h&0xffffffff, d.recips[m]); s < d.cut {
+					keep(&local[h>>d.shift&lowMask], point(s<<16|m))
+				}
+			}
+		}
+	})
 }
 
 // keep records p in a column's best two of distinct members. A member's
@@ -190,37 +238,95 @@ func keep(b *[2]point, p point) {
 	}
 }
 
-// extend draws the points scoring from cut to 2*cut into the columns
+// extend draws the points scoring from cut to 2 x cut into the columns
 // where points under the cut found fewer than two members (about
 // (1+candidates)e^-candidates of them): a pass that only hashes and tests
 // a bitmap, so that such a column's owner and second are its true
 // rendezvous first and second whatever the cut (but for about
-// e^-2candidates of them). The cut moves with the total
-// weight; without this, a column whose only points sat just under it
-// would change owner when a member joins elsewhere.
-func extend(best [][2]point, seeds, weights []uint64, cut uint64, shift uint) {
-	empty := make([]uint64, (len(best)+63)/64)
-	n := 0
+// e^-2candidates of them). The cut moves with the total weight; without
+// this, a column whose only points sat just under it would change owner
+// when a member joins elsewhere.
+func (d *drawing) extend(best [][2]point) {
+	// The short columns, as a bitmap with a rank per word, so that their
+	// best two sit in a dense array (a few hundred KiB, cached) while the
+	// points are drawn, instead of all over the table.
+	short := make([]uint64, (len(best)+63)/64)
+	rank := make([]uint32, len(short))
+	var dense [][2]point
 	for c := range best {
+		if c%64 == 0 {
+			rank[c/64] = uint32(len(dense))
+		}
 		if best[c][1] == noPoint {
-			empty[c/64] |= 1 << (c % 64)
-			n++
+			short[c/64] |= 1 << (c % 64)
+			dense = append(dense, best[c])
 		}
 	}
-	if n == 0 {
+	if len(dense) == 0 {
 		return
 	}
-	for m, seed := range seeds {
-		w := weights[m]
-		recip := ^uint64(0) / w
-		for i := cut * w >> 32; i <= 2*cut*w>>32; i++ {
-			h := mix(seed + (i+1)*0x9e3779b97f4a7c15)
-			if c := h >> shift; empty[c/64]&(1<<(c%64)) != 0 {
-				num := i<<32 | h&0xffffffff
-				if s, _ := bits.Mul64(num, recip); s >= cut && s < 2*cut {
-					keep(&best[c], point(s<<16|uint64(m)))
+	// Each worker keeps the best two of its own members' points; the
+	// members of different workers differ, so merging them gives what one
+	// pass over all would.
+	found := make([][][2]point, d.workers)
+	d.parallel(func(g int) {
+		own := dense
+		if g > 0 {
+			own = make([][2]point, len(dense))
+			for j := range own {
+				own[j] = [2]point{noPoint, noPoint}
+			}
+		}
+		lo, hi := d.members(g)
+		for m := lo; m < hi; m++ {
+			w := d.weights[m]
+			for i := d.cut * w >> 32; i <= 2*d.cut*w>>32; i++ {
+				h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
+				c := h >> d.shift
+				if word := short[c/64]; word&(1<<(c%64)) != 0 {
+					num := i<<32 | h&0xffffffff
+					if s, _ := bits.Mul64(num, d.recips[m]); s >= d.cut && s < 2*d.cut {
+						j := rank[c/64] + uint32(bits.OnesCount64(word&(1<<(c%64)-1)))
+						keep(&own[j], point(s<<16|uint64(m)))
+					}
 				}
 			}
+		}
+		found[g] = own
+	})
+	j := 0
+	for c := range best {
+		if short[c/64]&(1<<(c%64)) != 0 {
+			for _, own := range found[1:] {
+				dense[j] = merge(dense[j], own[j])
+			}
+			best[c] = dense[j]
+			j++
+		}
+	}
+}
+
+// merge returns the best two points of distinct members among two
+// columns' best twos: in score order, the first point and the next of
+// another member (a member's best point comes before its others).
+func merge(a, b [2]point) [2]point {
+	all := [4]point{a[0], a[1], b[0], b[1]}
+	sortPoints(all[:])
+	out := [2]point{all[0], noPoint}
+	for _, p := range all[1:] {
+		if p != noPoint && p.member() != out[0].member() {
+			out[1] = p
+			break
+		}
+	}
+	return out
+}
+
+// sortPoints sorts a few points (an insertion sort).
+func sortPoints(ps []point) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j] < ps[j-1]; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
 		}
 	}
 }
