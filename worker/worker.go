@@ -38,6 +38,7 @@ type Worker struct {
 	coord *client.Client
 
 	state atomic.Pointer[state]
+	rings ring.Cache // the ring of the last membership: policies change far more often
 	// applied is the last WorkerPolicies installed, as received.
 	applied atomic.Pointer[api.WorkerPolicies]
 	// setMu orders SetPolicies calls, so that an older version never
@@ -320,7 +321,7 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 			members[n.ID] = ring.Capacity{Bytes: n.CapacityBytes, Scale: n.RingWeight}
 		}
 	}
-	rg, err := ring.FromMembers(members, ring.DefaultConfig())
+	rg, err := w.rings.FromMembers(members)
 	if err != nil {
 		// Keep the old ring: a worker that cannot compute owners must not
 		// start redirecting reads somewhere arbitrary.
