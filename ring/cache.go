@@ -47,10 +47,39 @@ func (c *Cache) FromMembers(members map[string]Capacity) (*Ring, error) {
 	if c.rg != nil && c.key == key {
 		return c.rg, nil
 	}
-	rg, err := FromMembers(members, DefaultConfig())
+	rg, err := shared.get(key, members)
 	if err != nil {
 		return nil, err
 	}
 	c.key, c.rg = key, rg
+	return rg, nil
+}
+
+// shared keeps the last rings any Cache of the process built: parties in
+// one process (`alluvium dev`: coordinators, workers and clients; tests)
+// then build each membership's ring once between them, not once each. A
+// ring is a pure function of its key, so sharing it changes no answer.
+var shared sharedRings
+
+type sharedRings struct {
+	mu    sync.Mutex // held while building: one build at a time, the others wait and reuse it
+	keys  [2]string
+	rings [2]*Ring
+}
+
+func (s *sharedRings) get(key string, members map[string]Capacity) (*Ring, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, k := range s.keys {
+		if s.rings[i] != nil && k == key {
+			return s.rings[i], nil
+		}
+	}
+	rg, err := FromMembers(members, DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	s.keys[1], s.rings[1] = s.keys[0], s.rings[0]
+	s.keys[0], s.rings[0] = key, rg
 	return rg, nil
 }
