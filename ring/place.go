@@ -178,12 +178,7 @@ func (d *drawing) columns(best [][2]point, nbits uint) {
 	next := make([][]uint32, d.workers) // worker -> bucket -> where its next entry goes
 	d.parallel(func(g int) {
 		next[g] = make([]uint32, nb)
-		lo, hi := d.members(g)
-		for m := lo; m < hi; m++ {
-			for i := range d.cut*d.weights[m]>>32 + 1 {
-				next[g][mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15)>>bshift]++
-			}
-		}
+		d.countPoints(next[g], g, bshift)
 	})
 	start := make([]uint32, nb+1)
 	var n uint32
@@ -195,32 +190,62 @@ func (d *drawing) columns(best [][2]point, nbits uint) {
 	}
 	start[nb] = n
 	entries := make([]uint64, n) // i<<16 | m, by bucket, then member
-	d.parallel(func(g int) {
-		lo, hi := d.members(g)
-		for m := lo; m < hi; m++ {
-			for i := range d.cut*d.weights[m]>>32 + 1 {
-				b := mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15) >> bshift
-				entries[next[g][b]] = i<<16 | uint64(m)
-				next[g][b]++
-			}
+	d.parallel(func(g int) { d.bucketPoints(entries, next[g], g, bshift) })
+	d.parallel(func(g int) { d.bestOfBuckets(best, entries, start, g, low) })
+}
+
+// The loops of a draw run without the race detector's instrumentation
+// (//go:norace), which makes their tens of millions of memory accesses
+// take seconds per build under -race and starved the clusters of the
+// tests around them. Each goroutine reads shared inputs and writes only
+// its own counts, its own slots of entries or its own buckets' columns,
+// and TestDrawIndependentOfWorkers checks that any number of them draws
+// the table one does.
+
+// countPoints counts worker g's points per bucket.
+//
+//go:norace
+func (d *drawing) countPoints(counts []uint32, g int, bshift uint) {
+	lo, hi := d.members(g)
+	for m := lo; m < hi; m++ {
+		for i := range d.cut*d.weights[m]>>32 + 1 {
+			counts[mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15)>>bshift]++
 		}
-	})
+	}
+}
+
+// bucketPoints writes worker g's points, as i<<16 | m, where next says.
+//
+//go:norace
+func (d *drawing) bucketPoints(entries []uint64, next []uint32, g int, bshift uint) {
+	lo, hi := d.members(g)
+	for m := lo; m < hi; m++ {
+		for i := range d.cut*d.weights[m]>>32 + 1 {
+			b := mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15) >> bshift
+			entries[next[b]] = i<<16 | uint64(m)
+			next[b]++
+		}
+	}
+}
+
+// bestOfBuckets works out the columns of buckets g, g+workers, ...
+//
+//go:norace
+func (d *drawing) bestOfBuckets(best [][2]point, entries []uint64, start []uint32, g int, low uint) {
 	lowMask := uint64(1)<<low - 1
-	d.parallel(func(g int) {
-		for b := g; b < nb; b += d.workers {
-			local := best[b<<low : (b+1)<<low]
-			for c := range local {
-				local[c] = [2]point{noPoint, noPoint}
-			}
-			for _, e := range entries[start[b]:start[b+1]] {
-				m, i := e&0xffff, e>>16
-				h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
-				if s, _ := bits.Mul64(i<<32|h&0xffffffff, d.recips[m]); s < d.cut {
-					keep(&local[h>>d.shift&lowMask], point(s<<16|m))
-				}
+	for b := g; b < len(start)-1; b += d.workers {
+		local := best[b<<low : (b+1)<<low]
+		for c := range local {
+			local[c] = [2]point{noPoint, noPoint}
+		}
+		for _, e := range entries[start[b]:start[b+1]] {
+			m, i := e&0xffff, e>>16
+			h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
+			if s, _ := bits.Mul64(i<<32|h&0xffffffff, d.recips[m]); s < d.cut {
+				keep(&local[h>>d.shift&lowMask], point(s<<16|m))
 			}
 		}
-	})
+	}
 }
 
 // keep records p in a column's best two of distinct members. A member's
@@ -277,21 +302,7 @@ func (d *drawing) extend(best [][2]point) {
 				own[j] = [2]point{noPoint, noPoint}
 			}
 		}
-		lo, hi := d.members(g)
-		for m := lo; m < hi; m++ {
-			w := d.weights[m]
-			for i := d.cut * w >> 32; i <= 2*d.cut*w>>32; i++ {
-				h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
-				c := h >> d.shift
-				if word := short[c/64]; word&(1<<(c%64)) != 0 {
-					num := i<<32 | h&0xffffffff
-					if s, _ := bits.Mul64(num, d.recips[m]); s >= d.cut && s < 2*d.cut {
-						j := rank[c/64] + uint32(bits.OnesCount64(word&(1<<(c%64)-1)))
-						keep(&own[j], point(s<<16|uint64(m)))
-					}
-				}
-			}
-		}
+		d.extendOwn(own, short, rank, g)
 		found[g] = own
 	})
 	j := 0
@@ -302,6 +313,28 @@ func (d *drawing) extend(best [][2]point) {
 			}
 			best[c] = dense[j]
 			j++
+		}
+	}
+}
+
+// extendOwn keeps, in own, the best two of worker g's points from cut to
+// 2 x cut in the short columns (see the //go:norace note above).
+//
+//go:norace
+func (d *drawing) extendOwn(own [][2]point, short []uint64, rank []uint32, g int) {
+	lo, hi := d.members(g)
+	for m := lo; m < hi; m++ {
+		w := d.weights[m]
+		for i := d.cut * w >> 32; i <= 2*d.cut*w>>32; i++ {
+			h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
+			c := h >> d.shift
+			if word := short[c/64]; word&(1<<(c%64)) != 0 {
+				num := i<<32 | h&0xffffffff
+				if s, _ := bits.Mul64(num, d.recips[m]); s >= d.cut && s < 2*d.cut {
+					j := rank[c/64] + uint32(bits.OnesCount64(word&(1<<(c%64)-1)))
+					keep(&own[j], point(s<<16|uint64(m)))
+				}
+			}
 		}
 	}
 }
