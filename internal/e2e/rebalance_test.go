@@ -370,7 +370,10 @@ func TestClearStaleAfterARingChangeRemovesOnlyUnownedFiles(t *testing.T) {
 			}
 		}
 	}
-	ws = e.addWorker(ws)
+	// Two newcomers: with one, a file's old owner stays among its 3
+	// owners on the new ring (the ring keeps it as the partition's second
+	// candidate), so a clear with 3 replicas would remove nothing.
+	ws = e.addWorker(e.addWorker(ws))
 	rg, err := e.ringOf(ws)
 	if err != nil {
 		t.Fatal(err)
