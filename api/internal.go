@@ -28,7 +28,14 @@ type WorkerRegistration struct {
 	CapacityBytes int64  `json:"capacityBytes"`
 	StartTime     string `json:"startTime"` // RFC 3339
 	Version       string `json:"version,omitempty"`
+	// RingWeight scales the worker's weight on the ring (its capacity): the
+	// worker's --ring-weight, from 0 (unset: 1) to MaxRingWeight.
+	RingWeight float64 `json:"ringWeight,omitempty"`
 }
+
+// MaxRingWeight bounds WorkerRegistration.RingWeight (as the state
+// machine does).
+const MaxRingWeight = 1e6
 
 // Heartbeat is the body of POST PathWorkerHeartbeat, sent every second.
 type Heartbeat struct {

@@ -11,6 +11,9 @@ type Node struct {
 	StartTime     string `json:"startTime,omitempty"`
 	LastHeartbeat string `json:"lastHeartbeat,omitempty"`
 	Version       string `json:"version,omitempty"`
+	// RingWeight is the worker's --ring-weight (0: unset, 1): its weight on
+	// the ring is its capacity times it.
+	RingWeight float64 `json:"ringWeight,omitempty"`
 }
 
 // The states of a worker, as Node.State and HeartbeatAnswer.State carry them.

@@ -48,7 +48,8 @@ func (c *Client) Open(ctx context.Context, path, rangeHeader string) (*Reader, e
 
 // openOwners asks path's owners on v's ring in turn.
 func (c *Client) openOwners(ctx context.Context, v *ringView, path, rangeHeader string) (*Reader, error) {
-	owners := v.ring.Owners(path, ReadReplicas)
+	var buf [ReadReplicas]string
+	owners := v.ring.AppendOwners(buf[:0], path, ReadReplicas)
 	if len(owners) == 0 {
 		return nil, fmt.Errorf("%w: no live worker to read %s from", ErrUnavailable, path)
 	}

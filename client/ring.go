@@ -55,15 +55,15 @@ func (c *Client) liveView(ctx context.Context) (v *ringView, cached bool, err er
 		return nil, false, err
 	}
 	v = &ringView{addr: map[string]string{}, at: time.Now()}
-	live := map[string]int64{} // id -> capacity: the ring every party builds
+	live := map[string]ring.Capacity{} // the ring every party builds
 	for _, n := range nodes.Results {
 		if n.State == "LIVE" {
 			v.ids = append(v.ids, n.ID)
 			v.addr[n.ID] = n.Address
-			live[n.ID] = n.CapacityBytes
+			live[n.ID] = ring.Capacity{Bytes: n.CapacityBytes, Scale: n.RingWeight}
 		}
 	}
-	if v.ring, err = rc.built.FromCapacities(live); err != nil {
+	if v.ring, err = rc.built.FromMembers(live); err != nil {
 		return nil, false, err
 	}
 	if rc.ttl > 0 {

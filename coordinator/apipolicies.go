@@ -149,7 +149,7 @@ func (c *Coordinator) RemoveFilterRule(ctx context.Context, kind policy.RuleKind
 // reported to this coordinator.
 func (c *Coordinator) nodeView(w fsm.Worker) api.Node {
 	n := api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes,
-		StartTime: rfc3339(w.StartTime), Version: w.Version}
+		StartTime: rfc3339(w.StartTime), Version: w.Version, RingWeight: w.RingWeight}
 	if used, pages, last, ok := c.NodeStats(w.ID); ok {
 		n.UsedBytes, n.Pages, n.LastHeartbeat = used, pages, rfc3339(last)
 	}
@@ -176,7 +176,8 @@ func (c *Coordinator) Node(id string) (api.Node, bool) {
 
 // RegisterWorker commits a worker's registration and returns it as stored.
 func (c *Coordinator) RegisterWorker(ctx context.Context, reg api.WorkerRegistration, start time.Time) (api.Node, error) {
-	w := fsm.Worker{ID: reg.ID, Address: reg.Address, CapacityBytes: reg.CapacityBytes, StartTime: start, Version: reg.Version}
+	w := fsm.Worker{ID: reg.ID, Address: reg.Address, CapacityBytes: reg.CapacityBytes, StartTime: start, Version: reg.Version,
+		RingWeight: reg.RingWeight}
 	if _, err := c.Apply(ctx, &fsm.RegisterWorker{Worker: w}); err != nil {
 		return api.Node{}, err
 	}

@@ -82,12 +82,12 @@ const taskAttempts = 3
 // ringNow is the ring of the current members.
 func (s *scheduler) ringNow() (*ring.Ring, map[string]string, error) {
 	addr := map[string]string{}
-	capacity := map[string]int64{}
+	members := map[string]ring.Capacity{}
 	for _, w := range s.c.ringMembers() {
-		capacity[w.ID] = w.CapacityBytes
+		members[w.ID] = ring.Capacity{Bytes: w.CapacityBytes, Scale: w.RingWeight}
 		addr[w.ID] = w.Address
 	}
-	r, err := s.rings.FromCapacities(capacity)
+	r, err := s.rings.FromMembers(members)
 	return r, addr, err
 }
 

@@ -254,7 +254,8 @@ func (c *Coordinator) WorkerPolicies(ctx context.Context, worker string, since u
 		p.Mounts = append(p.Mounts, api.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
 	}
 	for _, w := range f.Workers() {
-		p.Workers = append(p.Workers, api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes, Version: w.Version})
+		p.Workers = append(p.Workers, api.Node{ID: w.ID, Address: w.Address, State: string(w.State), CapacityBytes: w.CapacityBytes,
+			Version: w.Version, RingWeight: w.RingWeight})
 	}
 	for _, q := range f.Quotas() {
 		if b, ok := q.Budgets[worker]; ok {

@@ -308,3 +308,34 @@ func TestClearStaleBroadcast(t *testing.T) {
 		t.Fatalf("clear stale: %d calls, errors %v", calls.Load(), res.Errors)
 	}
 }
+
+// A worker's --ring-weight reaches the replicated record, the node listing
+// and the policies every worker builds its ring from; a bad one is refused.
+func TestRingWeightReachesEveryParty(t *testing.T) {
+	c := workerCluster(t)
+	f := c.Nodes[c.Follower()].URL()
+	for _, bad := range []float64{-1, 2e6} {
+		reg := api.WorkerRegistration{ID: "worker-bad", Address: "127.0.0.1:1", RingWeight: bad}
+		if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusBadRequest {
+			t.Fatalf("register with ring weight %v: %d, want 400", bad, code)
+		}
+	}
+	reg := api.WorkerRegistration{ID: "worker-a", Address: "127.0.0.1:1", CapacityBytes: 1 << 30, RingWeight: 2.5,
+		StartTime: time.Now().Format(time.RFC3339)}
+	if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusOK {
+		t.Fatalf("register: %d", code)
+	}
+	if n := node(t, f, "worker-a"); n.RingWeight != 2.5 || n.CapacityBytes != 1<<30 {
+		t.Fatalf("node after registering: %+v", n)
+	}
+	var p api.WorkerPolicies
+	l := c.Nodes[c.Leader()].URL()
+	if resp, raw := do(t, http.MethodGet, l+api.PathWorkerPolicies+"?worker=worker-a", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("policies: %d %s", resp.StatusCode, raw)
+	} else if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Workers) != 1 || p.Workers[0].RingWeight != 2.5 {
+		t.Fatalf("policies carry workers %+v", p.Workers)
+	}
+}

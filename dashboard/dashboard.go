@@ -95,7 +95,18 @@ type Share struct {
 // its members' capacities (ring.FromCapacities; 0 = unknown), in member
 // order.
 func RingShares(capacity map[string]int64) (Shares, error) {
-	rg, err := ring.FromCapacities(capacity, ring.DefaultConfig())
+	members := make(map[string]ring.Capacity, len(capacity))
+	for id, c := range capacity {
+		members[id] = ring.Capacity{Bytes: c}
+	}
+	return MemberShares(members)
+}
+
+// MemberShares is RingShares with each member's --ring-weight
+// (ring.FromMembers): CapacityShare is then the member's weight (capacity
+// times ring weight) over the ring's.
+func MemberShares(members map[string]ring.Capacity) (Shares, error) {
+	rg, err := ring.FromMembers(members, ring.DefaultConfig())
 	if err != nil {
 		return Shares{}, err
 	}
@@ -112,21 +123,24 @@ func RingShares(capacity map[string]int64) (Shares, error) {
 	return out, nil
 }
 
-// parseMember reads a member=id or member=id:capacityBytes value.
-func parseMember(v string) (string, int64) {
-	id, c, found := strings.Cut(v, ":")
-	if !found {
-		return id, 0
+// parseMember reads a member=id, member=id:capacityBytes or
+// member=id:capacityBytes:ringWeight value (what it cannot read counts as
+// unset).
+func parseMember(v string) (string, ring.Capacity) {
+	id, rest, _ := strings.Cut(v, ":")
+	c, w, _ := strings.Cut(rest, ":")
+	var out ring.Capacity
+	if n, err := strconv.ParseInt(c, 10, 64); err == nil && n >= 0 {
+		out.Bytes = n
 	}
-	n, err := strconv.ParseInt(c, 10, 64)
-	if err != nil || n < 0 {
-		return id, 0
+	if f, err := strconv.ParseFloat(w, 64); err == nil && f >= 0 {
+		out.Scale = f
 	}
-	return id, n
+	return id, out
 }
 
 // ringHandler answers GET /ui/ring?member=a&member=b (or member=a,b), each
-// optionally id:capacityBytes. The page polls it with an unchanged
+// optionally id:capacityBytes or id:capacityBytes:ringWeight. The page polls it with an unchanged
 // membership, so the last answer is kept.
 type ringHandler struct {
 	mu   sync.Mutex
@@ -145,10 +159,10 @@ func (h *ringHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(members)
 	members = slices.Compact(members)
-	capacity := make(map[string]int64, len(members))
+	capacity := make(map[string]ring.Capacity, len(members))
 	for _, m := range members {
 		id, c := parseMember(m)
-		capacity[id] = max(capacity[id], c)
+		capacity[id] = ring.Capacity{Bytes: max(capacity[id].Bytes, c.Bytes), Scale: max(capacity[id].Scale, c.Scale)}
 	}
 	if len(members) > maxMembers {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"status": "too many members: at most 1024"})
@@ -158,7 +172,7 @@ func (h *ringHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.last == nil || key != h.key {
-		s, err := RingShares(capacity)
+		s, err := MemberShares(capacity)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"status": err.Error()})
 			return

@@ -33,7 +33,7 @@ func TestRoutes(t *testing.T) {
 		{"/ui/app.js", "text/javascript; charset=utf-8", "/api/v1/nodes", 200},
 		{"/ui/style.css", "text/css; charset=utf-8", ".bar", 200},
 		{"/ui/favicon.svg", "image/svg+xml", "<svg", 200},
-		{"/ui/ring?member=w1&member=w2,w3", "application/json", `"partitions":262144`, 200},
+		{"/ui/ring?member=w1&member=w2,w3", "application/json", `"partitions":1048576`, 200},
 		{"/ui/ring", "application/json", `"members":[]`, 200},
 		{"/ui/nothing.js", "", "", 404},
 		{"/api/v1/nodes", "", "", 404}, // never the dashboard's

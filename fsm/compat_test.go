@@ -47,6 +47,7 @@ type compatSet struct {
 
 var compatSets = []compatSet{
 	{name: "v1", log: compatV1Log, check: checkCompatV1},
+	{name: "v2", log: compatV2Log, check: checkCompatV2}, // Worker.RingWeight
 }
 
 // compatGolden is a set as read from testdata/compat.

@@ -29,7 +29,14 @@ type Worker struct {
 	Version       string      `json:"version,omitempty" msgpack:"Version"`
 	// StateSince is when the current state was committed (leader's clock).
 	StateSince time.Time `json:"stateSince" msgpack:"StateSince"`
+	// RingWeight scales the worker's weight on the ring (its capacity) by
+	// this factor: the worker's --ring-weight; 0 (not set, and every record
+	// written before it existed: omitempty keeps their bytes) means 1.
+	RingWeight float64 `json:"ringWeight,omitempty" msgpack:"RingWeight,omitempty"`
 }
+
+// MaxRingWeight bounds a worker's RingWeight.
+const MaxRingWeight = 1e6
 
 // RegisterWorker adds a worker, or updates a known one and marks it LIVE.
 // A decommissioned worker cannot register again under the same id.
@@ -81,6 +88,9 @@ func (f *FSM) applyRegisterWorker(_ uint64, c *RegisterWorker) any {
 	}
 	if w.CapacityBytes < 0 {
 		return invalidf("worker %s has a negative capacity", w.ID)
+	}
+	if !(w.RingWeight >= 0 && w.RingWeight <= MaxRingWeight) {
+		return invalidf("worker %s has ring weight %v: it must be from 0 (unset) to %g", w.ID, w.RingWeight, float64(MaxRingWeight))
 	}
 	old, known := f.s.workers[w.ID]
 	if known && old.State == WorkerDecommissioned {

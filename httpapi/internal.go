@@ -52,6 +52,9 @@ func (s *server) registerWorker(r *http.Request) (any, error) {
 	if req.CapacityBytes < 0 {
 		return nil, errorf(http.StatusBadRequest, "capacityBytes must not be negative")
 	}
+	if !(req.RingWeight >= 0 && req.RingWeight <= api.MaxRingWeight) {
+		return nil, errorf(http.StatusBadRequest, "ringWeight must be from 0 (unset) to %g", float64(api.MaxRingWeight))
+	}
 	var start time.Time
 	if req.StartTime != "" {
 		var err error

@@ -77,7 +77,20 @@ func table(b *testing.B) string {
 		}
 		return fmt.Sprintf("%.3f", float64(changed)/float64(rings[n].Config().Partitions)/(float64(min(2, n+1))/float64(n+1)))
 	})
-	row("build (one run)", func(n int) string { return builds[n].Round(time.Millisecond).String() })
+	row("replicas 2 largest / mean", func(n int) string {
+		held := map[string]int{} // partitions each member is one of the 2 owners of
+		for p := range rings[n].Config().Partitions {
+			for _, o := range rings[n].PartitionOwners(p, 2) {
+				held[o]++
+			}
+		}
+		most := 0
+		for _, c := range held {
+			most = max(most, c)
+		}
+		return fmt.Sprintf("%.3f", float64(most)*float64(n)/float64(min(2, n)*rings[n].Config().Partitions))
+	})
+	row("build (one run, cold)", func(n int) string { return builds[n].Round(time.Millisecond).String() })
 	sb.WriteString("\n| weights | largest relative error of a share |\n|---|---:|\n")
 	weighted := map[string]map[string]float64{
 		"1:2:4 (3 workers)": {"worker-a": 1, "worker-b": 2, "worker-c": 4},
@@ -125,14 +138,33 @@ func BenchmarkOwner(b *testing.B) {
 	}
 }
 
-// BenchmarkOwners3 measures a lookup of three replicas.
-func BenchmarkOwners3(b *testing.B) {
+// BenchmarkOwners measures a lookup of 2 and 3 replicas at 1,000 workers:
+// Owners (the result allocated) and AppendOwners into a reused buffer (no
+// allocation), what the worker's read path calls.
+func BenchmarkOwners(b *testing.B) {
 	r := mustNew(b, equal(workers(1000)))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		r.Owners("/data/file-"+strconv.Itoa(i&4095), 3)
-		i++
+	keys := make([]string, 4096)
+	for i := range keys {
+		keys[i] = "/data/file-" + strconv.Itoa(i)
+	}
+	for _, n := range []int{2, 3} {
+		b.Run("Owners-"+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r.Owners(keys[i&4095], n)
+				i++
+			}
+		})
+		b.Run("AppendOwners-"+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			var buf [3]string
+			i := 0
+			for b.Loop() {
+				r.AppendOwners(buf[:0], keys[i&4095], n)
+				i++
+			}
+		})
 	}
 }
 

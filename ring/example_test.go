@@ -45,7 +45,7 @@ func ExampleDiff() {
 	fmt.Printf("%.3f of the keys move, %.3f to worker-d\n",
 		float64(len(moves))/float64(before.Config().Partitions), float64(toNew)/float64(before.Config().Partitions))
 	// Output:
-	// 0.249 of the keys move, 0.249 to worker-d
+	// 0.250 of the keys move, 0.250 to worker-d
 }
 
 func ExampleRing_Owners() {

@@ -2,11 +2,14 @@ package ring
 
 import (
 	"cmp"
+	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // This file computes a placement: which member owns each partition, and
-// each partition's candidates in preference order (for replicas). It is a
+// each partition's two best rendezvous candidates (for replicas). It is a
 // pure function of the sorted members, their integer weights and the
 // config, in integer arithmetic only, so that every party on every
 // architecture computes the same table.
@@ -15,44 +18,51 @@ import (
 //
 //  1. Weighted rendezvous (HRW) ranking per partition, computed sparsely.
 //     Member m draws points (column, score) from its own fixed sequence:
-//     point i lands in a pseudo-random column and scores (i + frac)/w_m, so
-//     a member of weight w has w points per unit of score spread over all
-//     columns. A column's candidates are the points that fell into it,
-//     lowest score first; the first is the member rendezvous hashing with
-//     weights would choose. Only points under a cutoff (about `candidates`
-//     per column on average) are drawn, so a build costs O(P) and not
-//     O(P x N). A new member only adds points, so it takes exactly the
-//     columns where one of its points comes first: the minimal move.
-//  2. A load cap. Rendezvous shares are binomial (a member of mean share f
-//     partitions varies by sqrt(f)), so members over their cap
-//     (Load x fair share) shed the partitions they rank worst to the
-//     next candidate, in rounds, until none is over: the stable matching
-//     of partitions to capped members under the common scores. Only
-//     members at their cap take part, so a join or leave moves little
-//     more than the newcomer's or leaver's share.
+//     point i lands in a pseudo-random column and scores about
+//     (i + frac)/w_m, so a member of weight w has w points per unit of
+//     score spread over all columns. A column's first two candidates are
+//     the two distinct members with the lowest points in it; the first is
+//     the member rendezvous hashing with weights would choose. Only points
+//     under a cutoff (about `candidates` per column) are drawn, in one pass
+//     that keeps the best two per column, so a build is O(P) and not
+//     O(P x N). A column no point reached takes the candidates of the next
+//     column that has some. A new member only adds points, so it takes
+//     exactly the columns where one of its points comes first: the
+//     minimal move.
+//  2. A fix-up relative to that rendezvous table, so that it changes only
+//     where the rendezvous table or a member's count changes. Rendezvous
+//     counts spread like a binomial (sd about sqrt(fair/2) with these
+//     evenly spaced scores), so a member over its cap (Load x fair share)
+//     sheds its excess: the partitions where its second candidate came
+//     closest (the smallest score difference), each to that candidate
+//     when it has room. A member under its floor then takes the partitions
+//     where it is second and came closest, from owners above their floors.
+//     Members inside the band [floor, cap] keep exactly their rendezvous
+//     partitions, so a join or a leave moves the newcomer's (leaver's)
+//     partitions plus about one partition per member it touches that sits
+//     outside the band: with 2^20 partitions, few at any size to 1,000.
 
 // candidates is the mean number of points drawn per column.
 const candidates = 4
 
+// none marks a missing candidate.
+const none = ^uint16(0)
+
 // placement is a computed table.
 type placement struct {
-	owner   []uint16 // partition -> member index
-	candOff []uint32 // partition p's candidates are cand[candOff[p]:candOff[p+1]]
-	cand    []uint16 // distinct members, best first
+	owner []uint16    // partition -> member index
+	hrw   [][2]uint16 // partition -> its two best rendezvous candidates (none when missing)
 }
 
 // A point is one draw of a member into a column, packed as score<<16 |
-// member so that sorting the integers sorts by score, then member. Scores
-// stay under 2^47 (the cut is at most 2^36, see place), and fallback
-// scores sit above every drawn one.
+// member so that comparing the integers compares by score, then member.
+// Scores stay under 2^42 (the cut, see place).
 type point uint64
+
+const noPoint = ^point(0)
 
 func (p point) member() uint16 { return uint16(p) }
 func (p point) score() uint64  { return uint64(p) >> 16 }
-
-// fallbackBase bounds drawn scores (fillEmpty stops doubling under it);
-// a partition given by fallback scores as if drawn there.
-const fallbackBase = 1 << 47
 
 // mix is splitmix64's finalizer: a fast bijective scrambler.
 func mix(x uint64) uint64 {
@@ -64,246 +74,434 @@ func mix(x uint64) uint64 {
 	return x
 }
 
-// draw returns member seed's i-th point: its column and score numerator
-// (the score is num / weight).
-func draw(seed uint64, i uint64, shift uint) (col uint32, num uint64) {
-	h := mix(seed + (i+1)*0x9e3779b97f4a7c15)
-	return uint32(h >> shift), i<<32 | h&0xffffffff
-}
-
 // place computes the table for members with seeds and weights (both by
-// member index; weights >= 1) over 1<<bits partitions, capping each
-// member at caps[m] partitions (sum(caps) >= partitions).
+// member index; weights from 1 to 2^16) over 1<<bits partitions, keeping
+// each member between floors[m] and caps[m] partitions where it can
+// (sum(caps) >= partitions).
 func place(seeds []uint64, weights []uint64, caps, floors []int, bits uint) placement {
 	parts := 1 << bits
-	shift := 64 - bits
+	best := draw(seeds, weights, bits)
+	inherit(best, seeds)
+	pl := placement{owner: make([]uint16, parts), hrw: make([][2]uint16, parts)}
+	for c := range parts {
+		b := best[c]
+		pl.owner[c] = b[0].member()
+		pl.hrw[c] = [2]uint16{b[0].member(), none}
+		if b[1] != noPoint {
+			pl.hrw[c][1] = b[1].member()
+		}
+	}
+	margins := make([]uint64, parts) // second's score - first's: how close the second came
+	for c, b := range best {
+		margins[c] = ^uint64(0)
+		if b[1] != noPoint {
+			margins[c] = b[1].score() - b[0].score()
+		}
+	}
+	cnt := make([]int, len(seeds))
+	for _, o := range pl.owner {
+		cnt[o]++
+	}
+	shed(&pl, margins, cnt, caps)
+	lift(&pl, margins, cnt, caps, floors)
+	return pl
+}
+
+// draw returns, for each column, its two best points of distinct members
+// (noPoint when missing), in one pass over every member's points under the
+// cut. The work is split among a few goroutines by member and then by
+// column, laid out so that the result is the same whatever their number.
+func draw(seeds, weights []uint64, nbits uint) [][2]point {
+	return drawWith(seeds, weights, nbits, runtime.GOMAXPROCS(0))
+}
+
+// drawWith is draw split among up to workers goroutines (at most 4).
+func drawWith(seeds, weights []uint64, nbits uint, workers int) [][2]point {
+	parts := uint64(1) << nbits
 	var total uint64
 	for _, w := range weights {
 		total += w
 	}
 	// cut is the score under which about `candidates` points fall into
-	// each column: points i with i/w < candidates*P/total.
-	cut := uint64(candidates*parts) << 32 / total
-	count := make([]uint32, parts+1)
-	limit := func(m int, cut uint64) uint64 { // points of m with score < cut
-		n, _ := mulDiv(cut, weights[m])
-		return n>>32 + 1
+	// each column (total/2^32 points per unit of score over all columns).
+	// total >= 2^16 (the heaviest member has 2^16 units) and parts <=
+	// 2^24, so cut < 2^42 and 2*cut*w < 2^59.
+	d := drawing{seeds: seeds, weights: weights, cut: candidates * parts << 32 / total, shift: 64 - nbits,
+		recips: make([]uint64, len(weights)), workers: max(1, min(workers, 4, len(seeds)))}
+	for m, w := range weights {
+		d.recips[m] = ^uint64(0) / w // score = num*recip >> 64, about num / w
 	}
-	for m, seed := range seeds {
-		for i := range limit(m, cut) {
-			c, num := draw(seed, i, shift)
-			if num/weights[m] < cut {
-				count[c+1]++
-			}
-		}
-	}
-	for c := range parts {
-		count[c+1] += count[c]
-	}
-	pts := make([]point, count[parts], count[parts]+1)
-	next := slices.Clone(count[:parts])
-	for m, seed := range seeds {
-		for i := range limit(m, cut) {
-			c, num := draw(seed, i, shift)
-			if s := num / weights[m]; s < cut {
-				pts[next[c]] = point(s<<16 | uint64(m))
-				next[c]++
-			}
-		}
-	}
-	cols := make([][]point, parts)
-	var empty []uint32
-	for c := range parts {
-		cols[c] = pts[count[c]:count[c+1]:count[c+1]]
-		if len(cols[c]) == 0 {
-			empty = append(empty, uint32(c))
-		}
-	}
-	fillEmpty(cols, empty, seeds, weights, cut, shift)
-	for _, c := range empty {
-		if len(cols[c]) == 0 { // beyond fillEmpty's bound: never seen, but never a panic
-			cols[c] = []point{point(fallbackBase<<16 | uint64(fallbackMember(seeds, c)))}
-		}
-	}
-	pl := placement{owner: make([]uint16, parts), candOff: make([]uint32, parts+1)}
-	best := make([]uint64, parts) // the owner's score, for shedding
-	for c, col := range cols {
-		sortPoints(col)
-		pl.candOff[c] = uint32(len(pl.cand))
-		for _, p := range col {
-			if !slices.Contains(pl.cand[pl.candOff[c]:], p.member()) {
-				pl.cand = append(pl.cand, p.member())
-			}
-		}
-		pl.owner[c], best[c] = col[0].member(), col[0].score()
-	}
-	pl.candOff[parts] = uint32(len(pl.cand))
-	balance(&pl, cols, best, seeds, caps)
-	fill(&pl, cols, caps, floors)
-	return pl
+	best := make([][2]point, parts)
+	d.columns(best, nbits)
+	d.extend(best)
+	return best
 }
 
-// sortPoints sorts a column's few points by score, then member: an
-// insertion sort, as columns hold a handful.
-func sortPoints(col []point) {
-	for i := 1; i < len(col); i++ {
-		for j := i; j > 0 && col[j] < col[j-1]; j-- {
-			col[j], col[j-1] = col[j-1], col[j]
-		}
-	}
+// drawing is the state of one draw.
+type drawing struct {
+	seeds, weights, recips []uint64
+	cut                    uint64
+	shift                  uint
+	workers                int
 }
 
-// mulDiv returns a*b as a 128-bit product's high and low words' use: it
-// saturates instead of overflowing (a point limit that large is never
-// reached: the loop stops at the cut).
-func mulDiv(a, b uint64) (uint64, bool) {
-	if b != 0 && a > ^uint64(0)/b {
-		return ^uint64(0) >> 1, true
-	}
-	return a * b, false
+// members is the share of the members worker g draws: a contiguous span,
+// so that its points follow the preceding workers' in member order.
+func (d *drawing) members(g int) (lo, hi int) {
+	return g * len(d.seeds) / d.workers, (g + 1) * len(d.seeds) / d.workers
 }
 
-// fillEmpty draws further points, doubling the cut, into the columns no
-// point reached (about e^-candidates of them), until every column has a
-// candidate. It continues each member's own sequence, so the result is
-// what a higher cut would give, and stays consistent across memberships.
-func fillEmpty(cols [][]point, empty []uint32, seeds, weights []uint64, cut uint64, shift uint) {
-	want := make([]bool, len(cols))
-	for _, c := range empty {
-		want[c] = true
+// parallel runs f(0) ... f(workers-1) at once.
+func (d *drawing) parallel(f func(g int)) {
+	var wg sync.WaitGroup
+	for g := 1; g < d.workers; g++ {
+		wg.Go(func() { f(g) })
 	}
-	for lo, left := cut, len(empty); left > 0 && lo < fallbackBase/2; lo *= 2 {
-		hi := lo * 2
-		for m, seed := range seeds {
-			start, _ := mulDiv(lo, weights[m])
-			end, _ := mulDiv(hi, weights[m])
-			for i := start >> 32; i <= end>>32; i++ {
-				c, num := draw(seed, i, shift)
-				if s := num / weights[m]; want[c] && s >= lo && s < hi {
-					cols[c] = append(cols[c], point(s<<16|uint64(m)))
-				}
-			}
+	f(0)
+	wg.Wait()
+}
+
+// columns fills best from the points under the cut. Points land in random
+// columns, and a table of 2^20 columns is far bigger than a CPU cache:
+// rather than update each column where its point lands, the points are
+// first bucketed by their column's top bits (counted, then written as
+// member and index only, in member order within a bucket; few buckets, so
+// that the writes stream), and each bucket's 4,096 columns are then worked
+// out in a cache-sized array.
+func (d *drawing) columns(best [][2]point, nbits uint) {
+	low := min(nbits, 12)
+	bshift := d.shift + low
+	if nbits == 0 {
+		bshift = 64
+	}
+	nb := len(best) >> low
+	next := make([][]uint32, d.workers) // worker -> bucket -> where its next entry goes
+	d.parallel(func(g int) {
+		next[g] = make([]uint32, nb)
+		d.countPoints(next[g], g, bshift)
+	})
+	start := make([]uint32, nb+1)
+	var n uint32
+	for b := range nb {
+		start[b] = n
+		for g := range d.workers {
+			next[g][b], n = n, n+next[g][b]
 		}
-		for _, c := range empty {
-			if want[c] && len(cols[c]) > 0 {
-				want[c] = false
-				left--
-			}
+	}
+	start[nb] = n
+	entries := make([]uint64, n) // i<<16 | m, by bucket, then member
+	d.parallel(func(g int) { d.bucketPoints(entries, next[g], g, bshift) })
+	d.parallel(func(g int) { d.bestOfBuckets(best, entries, start, g, low) })
+}
+
+// The loops of a draw run without the race detector's instrumentation
+// (//go:norace), which makes their tens of millions of memory accesses
+// take seconds per build under -race and starved the clusters of the
+// tests around them. Each goroutine reads shared inputs and writes only
+// its own counts, its own slots of entries or its own buckets' columns,
+// and TestDrawIndependentOfWorkers checks that any number of them draws
+// the table one does.
+
+// countPoints counts worker g's points per bucket.
+//
+//go:norace
+func (d *drawing) countPoints(counts []uint32, g int, bshift uint) {
+	lo, hi := d.members(g)
+	for m := lo; m < hi; m++ {
+		for i := range d.cut*d.weights[m]>>32 + 1 {
+			counts[mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15)>>bshift]++
 		}
 	}
 }
 
-// balance makes every member hold at most caps[m] partitions. Each round,
-// every member over its cap sheds the partitions it scores worst to each
-// one's next candidate; a partition with no candidate left goes to the
-// member with room that a fallback hash prefers.
-func balance(pl *placement, cols [][]point, best []uint64, seeds []uint64, caps []int) {
-	n := len(caps)
-	cnt := make([]int, n)
-	for _, o := range pl.owner {
-		cnt[o]++
+// bucketPoints writes worker g's points, as i<<16 | m, where next says.
+//
+//go:norace
+func (d *drawing) bucketPoints(entries []uint64, next []uint32, g int, bshift uint) {
+	lo, hi := d.members(g)
+	for m := lo; m < hi; m++ {
+		for i := range d.cut*d.weights[m]>>32 + 1 {
+			b := mix(d.seeds[m]+(i+1)*0x9e3779b97f4a7c15) >> bshift
+			entries[next[b]] = i<<16 | uint64(m)
+			next[b]++
+		}
 	}
-	rank := make([]uint16, len(pl.owner)) // index of the owner's point in cols[c]
-	held := make([][]uint32, n)
-	for {
-		over := false
-		for m := range n {
-			held[m] = held[m][:0]
-			over = over || cnt[m] > caps[m]
+}
+
+// bestOfBuckets works out the columns of buckets g, g+workers, ...
+//
+//go:norace
+func (d *drawing) bestOfBuckets(best [][2]point, entries []uint64, start []uint32, g int, low uint) {
+	lowMask := uint64(1)<<low - 1
+	for b := g; b < len(start)-1; b += d.workers {
+		local := best[b<<low : (b+1)<<low]
+		for c := range local {
+			local[c] = [2]point{noPoint, noPoint}
 		}
-		if !over {
-			return
-		}
-		for c, o := range pl.owner {
-			if cnt[o] > caps[o] {
-				held[o] = append(held[o], uint32(c))
-			}
-		}
-		for m := range n {
-			excess := cnt[m] - caps[m]
-			if excess <= 0 {
-				continue
-			}
-			hs := held[m]
-			slices.SortFunc(hs, func(a, b uint32) int { return cmp.Or(cmp.Compare(best[b], best[a]), cmp.Compare(a, b)) })
-			for _, c := range hs[:min(excess, len(hs))] {
-				cnt[m]--
-				to, s, r := nextCandidate(cols[c], int(rank[c]), uint16(m))
-				if r < 0 {
-					to, s = fallback(seeds, cnt, caps, c), fallbackBase
-					r = len(cols[c])
-				}
-				pl.owner[c], best[c], rank[c] = to, s, uint16(min(r, 1<<16-1))
-				cnt[to]++
+		for _, e := range entries[start[b]:start[b+1]] {
+			m, i := e&0xffff, e>>16
+			h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
+			if s, _ := bits.Mul64(i<<32|h&0xffffffff, d.recips[m]); s < d.cut {
+				keep(&local[h>>d.shift&lowMask], point(s<<16|m))
 			}
 		}
 	}
 }
 
-// fallbackMember is the member that hashes best with column c.
-func fallbackMember(seeds []uint64, c uint32) uint16 { return fallback(seeds, nil, nil, c) }
-
-// fill lifts members under their floor (a light member can fall short of
-// its share by the binomial spread): each takes the partitions where it
-// scores best among those whose owner stays at or above its own floor.
-// One pass, after balance, so it touches only the members short of it.
-func fill(pl *placement, cols [][]point, caps, floors []int) {
-	cnt := make([]int, len(caps))
-	for _, o := range pl.owner {
-		cnt[o]++
+// keep records p in a column's best two of distinct members. A member's
+// points come in increasing score, so a later point of the member already
+// first or second never displaces it.
+func keep(b *[2]point, p point) {
+	switch m := p.member(); {
+	case p < b[0]:
+		if b[0].member() != m {
+			b[1] = b[0]
+		}
+		b[0] = p
+	case p < b[1] && b[0].member() != m:
+		b[1] = p
 	}
-	var want []point // (score, column) of short members' draws, packed
-	var wantM []uint16
-	for c, col := range cols {
-		for _, p := range col {
-			if m := p.member(); cnt[m] < floors[m] && pl.owner[c] != m {
-				want = append(want, point(p.score()<<24|uint64(c)))
-				wantM = append(wantM, m)
-			}
+}
+
+// extend draws the points scoring from cut to 2 x cut into the columns
+// where points under the cut found fewer than two members (about
+// (1+candidates)e^-candidates of them): a pass that only hashes and tests
+// a bitmap, so that such a column's owner and second are its true
+// rendezvous first and second whatever the cut (but for about
+// e^-2candidates of them). The cut moves with the total weight; without
+// this, a column whose only points sat just under it would change owner
+// when a member joins elsewhere.
+func (d *drawing) extend(best [][2]point) {
+	// The short columns, as a bitmap with a rank per word, so that their
+	// best two sit in a dense array (a few hundred KiB, cached) while the
+	// points are drawn, instead of all over the table.
+	short := make([]uint64, (len(best)+63)/64)
+	rank := make([]uint32, len(short))
+	var dense [][2]point
+	for c := range best {
+		if c%64 == 0 {
+			rank[c/64] = uint32(len(dense))
+		}
+		if best[c][1] == noPoint {
+			short[c/64] |= 1 << (c % 64)
+			dense = append(dense, best[c])
 		}
 	}
-	if len(want) == 0 {
+	if len(dense) == 0 {
 		return
 	}
-	order := make([]int, len(want))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Or(cmp.Compare(want[a], want[b]), cmp.Compare(wantM[a], wantM[b])) })
-	for _, i := range order {
-		m, c := wantM[i], int(want[i]&(1<<24-1))
-		if o := pl.owner[c]; cnt[m] < floors[m] && cnt[o] > floors[o] && cnt[m] < caps[m] {
-			pl.owner[c] = m
-			cnt[m]++
-			cnt[o]--
+	// Each worker keeps the best two of its own members' points; the
+	// members of different workers differ, so merging them gives what one
+	// pass over all would.
+	found := make([][][2]point, d.workers)
+	d.parallel(func(g int) {
+		own := dense
+		if g > 0 {
+			own = make([][2]point, len(dense))
+			for j := range own {
+				own[j] = [2]point{noPoint, noPoint}
+			}
+		}
+		d.extendOwn(own, short, rank, g)
+		found[g] = own
+	})
+	j := 0
+	for c := range best {
+		if short[c/64]&(1<<(c%64)) != 0 {
+			for _, own := range found[1:] {
+				dense[j] = merge(dense[j], own[j])
+			}
+			best[c] = dense[j]
+			j++
 		}
 	}
 }
 
-// nextCandidate returns the first point after rank in col whose member is
-// not from (a member can draw twice into a column), or r = -1.
-func nextCandidate(col []point, rank int, from uint16) (m uint16, s uint64, r int) {
-	for r = rank + 1; r < len(col); r++ {
-		if col[r].member() != from {
-			return col[r].member(), col[r].score(), r
+// extendOwn keeps, in own, the best two of worker g's points from cut to
+// 2 x cut in the short columns (see the //go:norace note above).
+//
+//go:norace
+func (d *drawing) extendOwn(own [][2]point, short []uint64, rank []uint32, g int) {
+	lo, hi := d.members(g)
+	for m := lo; m < hi; m++ {
+		w := d.weights[m]
+		for i := d.cut * w >> 32; i <= 2*d.cut*w>>32; i++ {
+			h := mix(d.seeds[m] + (i+1)*0x9e3779b97f4a7c15)
+			c := h >> d.shift
+			if word := short[c/64]; word&(1<<(c%64)) != 0 {
+				num := i<<32 | h&0xffffffff
+				if s, _ := bits.Mul64(num, d.recips[m]); s >= d.cut && s < 2*d.cut {
+					j := rank[c/64] + uint32(bits.OnesCount64(word&(1<<(c%64)-1)))
+					keep(&own[j], point(s<<16|uint64(m)))
+				}
+			}
 		}
 	}
-	return 0, 0, -1
 }
 
-// fallback picks, for a partition whose candidates are all spent, the
-// member with room that hashes best with it. It is rare (caps leave room
-// and columns hold several candidates), so it may scan all members.
-func fallback(seeds []uint64, cnt, caps []int, c uint32) uint16 {
-	bestM, bestH := -1, uint64(0)
+// merge returns the best two points of distinct members among two
+// columns' best twos: in score order, the first point and the next of
+// another member (a member's best point comes before its others).
+func merge(a, b [2]point) [2]point {
+	all := [4]point{a[0], a[1], b[0], b[1]}
+	sortPoints(all[:])
+	out := [2]point{all[0], noPoint}
+	for _, p := range all[1:] {
+		if p != noPoint && p.member() != out[0].member() {
+			out[1] = p
+			break
+		}
+	}
+	return out
+}
+
+// sortPoints sorts a few points (an insertion sort).
+func sortPoints(ps []point) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j] < ps[j-1]; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+// inherit gives a column that no point reached (about e^-candidates of
+// them) the candidates of the next column that has some, wrapping; when
+// none has any (a tiny table), every column gets the members that a
+// fallback hash of it prefers.
+func inherit(best [][2]point, seeds []uint64) {
+	last := -1
+	for c := len(best) - 1; c >= 0 && last < 0; c-- {
+		if best[c][0] != noPoint {
+			last = c
+		}
+	}
+	if last < 0 {
+		for c := range best {
+			best[c] = fallback(seeds, uint32(c))
+		}
+		return
+	}
+	next := best[last]
+	for c := len(best) - 1; c >= 0; c-- {
+		if best[c][0] == noPoint {
+			best[c] = next
+		} else {
+			next = best[c]
+		}
+	}
+}
+
+// fallback ranks members by a hash of them with column c: the best two
+// (the second missing for one member), for columns no point reached in a
+// table too small to inherit from. Scores are the top bits of the hash.
+func fallback(seeds []uint64, c uint32) [2]point {
+	out := [2]point{noPoint, noPoint}
 	hc := mix(uint64(c) + 0x632be59bd9b4e019)
 	for m, seed := range seeds {
-		if cnt != nil && cnt[m] >= caps[m] {
-			continue
-		}
-		if h := mix(seed ^ hc); bestM < 0 || h < bestH {
-			bestM, bestH = m, h
+		p := point(mix(seed^hc)>>24<<16 | uint64(m))
+		if p < out[0] {
+			out[1], out[0] = out[0], p
+		} else if p < out[1] {
+			out[1] = p
 		}
 	}
-	return uint16(bestM)
+	return out
+}
+
+// shed brings every member down to its cap. A member over it gives up its
+// excess: the partitions whose second candidate came closest and is not
+// itself over its cap, each to that candidate, in order of margin over
+// all members while the candidate has room; what is left goes to the
+// owner of the following partitions with room (table order).
+func shed(pl *placement, margins []uint64, cnt, caps []int) {
+	over := make([][]uint32, len(cnt))
+	any := false
+	for c, o := range pl.owner {
+		if cnt[o] > caps[o] {
+			any = true
+			if s := pl.hrw[c][1]; s != none && cnt[s] < caps[s] {
+				over[o] = append(over[o], uint32(c))
+			}
+		}
+	}
+	if !any {
+		return
+	}
+	byMargin := func(a, b uint32) int { return cmp.Or(cmp.Compare(margins[a], margins[b]), cmp.Compare(a, b)) }
+	var out []uint32 // partitions to give up
+	excess := make([]int, len(cnt))
+	for m, cs := range over {
+		excess[m] = max(0, cnt[m]-caps[m])
+		slices.SortFunc(cs, byMargin)
+		out = append(out, cs[:min(excess[m], len(cs))]...)
+	}
+	slices.SortFunc(out, byMargin)
+	for _, c := range out {
+		o, s := pl.owner[c], pl.hrw[c][1]
+		if cnt[s] >= caps[s] {
+			continue
+		}
+		pl.owner[c] = s
+		cnt[o]--
+		cnt[s]++
+		excess[o]--
+	}
+	// A member whose excess is still positive (its seconds had no room)
+	// gives partitions to the following partitions' owners with room.
+	mask := len(pl.owner) - 1
+	for c, o := range pl.owner {
+		for step := 1; excess[o] > 0 && step < len(pl.owner); step++ {
+			if to := pl.owner[(c+step)&mask]; cnt[to] < caps[to] {
+				pl.owner[c] = to
+				cnt[o]--
+				cnt[to]++
+				excess[o]--
+				break
+			}
+		}
+	}
+}
+
+// lift brings members under their floor (a light member can fall short of
+// its share by the binomial spread) up to it where it can: each takes the
+// partitions where it is the second candidate and came closest, from
+// owners above their own floors, in order of margin over all members.
+func lift(pl *placement, margins []uint64, cnt, caps, floors []int) {
+	var want []uint32
+	for c, o := range pl.owner {
+		if s := pl.hrw[c][1]; s != none && s != o && cnt[s] < floors[s] && cnt[o] > floors[o] {
+			want = append(want, uint32(c))
+		}
+	}
+	slices.SortFunc(want, func(a, b uint32) int { return cmp.Or(cmp.Compare(margins[a], margins[b]), cmp.Compare(a, b)) })
+	short := 0
+	for _, c := range want {
+		o, s := pl.owner[c], pl.hrw[c][1]
+		if cnt[s] < floors[s] && cnt[s] < caps[s] && cnt[o] > floors[o] {
+			pl.owner[c] = s
+			cnt[o]--
+			cnt[s]++
+		}
+	}
+	for m := range cnt {
+		if cnt[m] < floors[m] {
+			short++
+		}
+	}
+	// A member still short (it is second in too few partitions) takes the
+	// partition after one of its own, in table order, from an owner above
+	// its floor; a few passes, as each step takes one.
+	mask := len(pl.owner) - 1
+	for pass := 0; short > 0 && pass < 16; pass++ {
+		for c := range pl.owner {
+			m, n := pl.owner[c], (c+1)&mask
+			if o := pl.owner[n]; o != m && cnt[m] < floors[m] && cnt[o] > floors[o] {
+				pl.owner[n] = m
+				cnt[o]--
+				if cnt[m]++; cnt[m] == floors[m] {
+					short--
+				}
+			}
+		}
+	}
 }

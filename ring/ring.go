@@ -20,16 +20,20 @@ type Config struct {
 	Partitions int
 	// Load caps a member's partitions at Load times its fair share (its
 	// weight's fraction of the partitions), rounded down but never below
-	// the fair share rounded up.
+	// the fair share rounded up, and lifts a member short of (2 - Load)
+	// times it, rounded up, to that floor where it can.
 	Load float64
 }
 
-// DefaultConfig was measured (docs/performance.md, "Ring"): 2^18
-// partitions give 262 per member at 1,000 members, enough for a cap of
-// 1.04 to bind on few members, so a join or leave moves close to the
-// minimum; a build stays in tens of milliseconds and the table in 512 KiB.
+// DefaultConfig was measured (docs/performance.md, "Ring"): 2^20
+// partitions give 1,048 per member at 1,000 members, whose rendezvous
+// counts spread by about 2.2% (sd), so the band of 0.955 to 1.045 x the
+// fair share binds on few members and a join or leave moves at most about
+// 1.08x the minimum at any size to 1,000, while the largest share stays
+// under 1.045x the mean (usable capacity >= 0.957). The table takes 6 MiB
+// (owner and two rendezvous candidates per partition).
 func DefaultConfig() Config {
-	return Config{Partitions: 1 << 18, Load: 1.04}
+	return Config{Partitions: 1 << 20, Load: 1.045}
 }
 
 // Validate reports whether the config can build rings.
@@ -89,7 +93,7 @@ func NewWeighted(weights map[string]float64, cfg Config) (*Ring, error) {
 		most = max(most, w)
 	}
 	slices.Sort(ms)
-	if len(ms) > cfg.Partitions || len(ms) > math.MaxUint16 {
+	if len(ms) > cfg.Partitions || len(ms) >= math.MaxUint16 {
 		return nil, fmt.Errorf("%w: %d members, %d partitions", ErrTooManyMembers, len(ms), cfg.Partitions)
 	}
 	r := &Ring{cfg: cfg, shift: uint(64 - bits.TrailingZeros(uint(cfg.Partitions))), members: ms}
@@ -128,7 +132,8 @@ func weightUnits(w, most float64) uint64 {
 
 // bounds is each member's partition cap, floor(Load x fair share) but at
 // least ceil(fair share) so that the caps hold every partition, and floor,
-// floor((2 - Load) x fair share), under which fill lifts it.
+// ceil((2 - Load) x fair share) but at most floor(fair share), under which
+// lift lifts it.
 func bounds(units []uint64, cfg Config) (caps, floors []int) {
 	var total uint64
 	for _, u := range units {
@@ -140,7 +145,7 @@ func bounds(units []uint64, cfg Config) (caps, floors []int) {
 		q, rem := bits.Div64(hi, lo, total)
 		fair := float64(q) + float64(rem)/float64(total)
 		caps[i] = max(int(q)+min(1, int(rem)), int(math.Floor(fair*cfg.Load)))
-		floors[i] = int(math.Floor(fair * max(0, 2-cfg.Load)))
+		floors[i] = min(int(q), int(math.Ceil(fair*max(0, 2-cfg.Load))))
 	}
 	return caps, floors
 }
@@ -159,64 +164,92 @@ func (r *Ring) Owner(key string) (string, bool) {
 }
 
 // Owners returns up to n distinct members for key: its owner first, then
-// the partition's next candidates in rendezvous order (fewer when the ring
-// has fewer members).
+// its partition's rendezvous first and second (the owner is usually the
+// first; it differs where the load band moved the partition), then the
+// owners of the following partitions in table order; fewer when the ring
+// has fewer members. Only the result is allocated.
 func (r *Ring) Owners(key string, n int) []string {
-	return r.PartitionOwners(r.Partition(key), n)
+	return r.AppendOwners(nil, key, n)
+}
+
+// AppendOwners appends key's Owners to dst and returns it: with a dst of
+// enough capacity (e.g. a stack array's slice) it does not allocate, for
+// callers that look owners up on every read.
+func (r *Ring) AppendOwners(dst []string, key string, n int) []string {
+	if len(r.members) == 0 {
+		return dst
+	}
+	return r.appendPartitionOwners(dst, int(xxhash.Sum64String(key)>>r.shift), n)
 }
 
 // PartitionOwners is Owners for a partition.
 func (r *Ring) PartitionOwners(p, n int) []string {
-	n = min(n, len(r.members))
-	if n <= 0 || p < 0 || p >= r.cfg.Partitions {
-		return nil
-	}
-	out := make([]string, 0, n)
-	owner := r.pl.owner[p]
-	out = append(out, r.members[owner])
-	for _, m := range r.pl.cand[r.pl.candOff[p]:r.pl.candOff[p+1]] {
-		if len(out) == n {
-			return out
-		}
-		if m != owner {
-			out = append(out, r.members[m])
-		}
-	}
-	if len(out) < n {
-		out = r.moreOwners(p, out)[:n]
-	}
-	return out
+	return r.appendPartitionOwners(nil, p, n)
 }
 
-// moreOwners appends the members not yet in out in the order a fallback
-// hash of the partition ranks them: for a replica count beyond the
-// partition's candidates (rare for a few replicas on a large ring).
-func (r *Ring) moreOwners(p int, out []string) []string {
-	type ranked struct {
-		h uint64
-		m int
+func (r *Ring) appendPartitionOwners(dst []string, p, n int) []string {
+	n = min(n, len(r.members))
+	if n <= 0 || p < 0 || p >= r.cfg.Partitions {
+		return dst
 	}
-	hc := mix(uint64(p) + 0x632be59bd9b4e019)
-	most := slices.Max(r.weights)
-	rest := make([]ranked, 0, len(r.members))
-	for m, seed := range r.seeds {
-		if !slices.Contains(out, r.members[m]) {
-			rest = append(rest, ranked{mix(seed^hc) / weightUnits(r.weights[m], most), m})
+	base := len(dst)
+	dst = slices.Grow(dst, n)
+	owner := r.pl.owner[p]
+	dst = append(dst, r.members[owner])
+	for _, m := range r.pl.hrw[p] {
+		if len(dst)-base == n {
+			return dst
+		}
+		if m != owner && m != none && (len(dst)-base < 2 || dst[base+1] != r.members[m]) {
+			dst = append(dst, r.members[m])
 		}
 	}
-	slices.SortFunc(rest, func(a, b ranked) int {
-		if a.h != b.h {
-			if a.h < b.h {
-				return -1
-			}
-			return 1
-		}
-		return a.m - b.m
-	})
-	for _, x := range rest {
-		out = append(out, r.members[x.m])
+	if len(dst)-base < n {
+		dst = r.moreOwners(dst, base, p, n)
 	}
-	return out
+	return dst
+}
+
+// moreOwners completes dst[base:] to n distinct members when a partition's
+// candidates run out: the owners of partitions p+1, p+2, ... (wrapping) not
+// yet chosen, then, should a member own no partition at all, the remaining
+// members in sorted order. The walk is deterministic, typically a few
+// steps for a few replicas, and spreads replicas as the table spreads
+// owners; a member's duplicate is found by a scan of the few chosen so far
+// (a bitmap for many).
+func (r *Ring) moreOwners(dst []string, base, p, n int) []string {
+	var chosen []bool
+	if n > 8 {
+		chosen = make([]bool, len(r.members))
+		for _, m := range dst[base:] {
+			i, _ := slices.BinarySearch(r.members, m)
+			chosen[i] = true
+		}
+	}
+	has := func(m uint16) bool {
+		if chosen != nil {
+			return chosen[m]
+		}
+		return slices.Contains(dst[base:], r.members[m])
+	}
+	add := func(m uint16) {
+		if chosen != nil {
+			chosen[m] = true
+		}
+		dst = append(dst, r.members[m])
+	}
+	mask := r.cfg.Partitions - 1
+	for step := 1; step < r.cfg.Partitions && len(dst)-base < n; step++ {
+		if m := r.pl.owner[(p+step)&mask]; !has(m) {
+			add(m)
+		}
+	}
+	for m := 0; m < len(r.members) && len(dst)-base < n; m++ {
+		if !has(uint16(m)) {
+			add(uint16(m))
+		}
+	}
+	return dst
 }
 
 // Members returns the members, sorted.
@@ -280,10 +313,11 @@ func Diff(old, new *Ring, n int) ([]Move, error) {
 		return nil, errors.New("ring: cannot diff rings of different partition counts")
 	}
 	var moves []Move
+	var from, to []string // reused: most partitions do not move
 	for p := range old.cfg.Partitions {
-		from, to := old.PartitionOwners(p, n), new.PartitionOwners(p, n)
+		from, to = old.appendPartitionOwners(from[:0], p, n), new.appendPartitionOwners(to[:0], p, n)
 		if !slices.Equal(from, to) {
-			moves = append(moves, Move{Partition: p, From: from, To: to})
+			moves = append(moves, Move{Partition: p, From: slices.Clone(from), To: slices.Clone(to)})
 		}
 	}
 	return moves, nil

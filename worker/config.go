@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/alluvium/alluvium/api"
 )
 
 // Config configures a Worker.
@@ -30,6 +32,10 @@ type Config struct {
 	CapacityBytes int64
 	MemoryBytes   int64
 	PageSize      int64
+	// RingWeight scales this worker's weight on the ring, which is its
+	// CapacityBytes: 0.5 gives it half the keys its capacity would (a slow
+	// disk, a shared host), 2 twice. 0 means 1.
+	RingWeight float64
 	// Fsync makes page writes durable before they are used (see cache.Config).
 	Fsync bool
 	// HeartbeatInterval is how often the worker reports to a coordinator.
@@ -92,6 +98,8 @@ func (c *Config) Validate() error {
 		return errors.New("worker: capacity must hold at least one page")
 	case c.MemoryBytes < 0:
 		return errors.New("worker: memory size is negative")
+	case !(c.RingWeight >= 0 && c.RingWeight <= api.MaxRingWeight):
+		return fmt.Errorf("worker: ring weight %v must be from 0 (unset) to %g", c.RingWeight, float64(api.MaxRingWeight))
 	case c.HeartbeatInterval <= 0:
 		return errors.New("worker: heartbeat interval must be positive")
 	case c.PolicyWait <= 0:

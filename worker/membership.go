@@ -50,6 +50,7 @@ func (w *Worker) register(ctx context.Context) bool {
 		CapacityBytes: w.cache.Capacity(), // what the disk holds, if less than configured
 		StartTime:     w.startTime.UTC().Format(time.RFC3339),
 		Version:       w.cfg.Version,
+		RingWeight:    w.cfg.RingWeight,
 	}
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {

@@ -38,6 +38,7 @@ type Worker struct {
 	coord *client.Client
 
 	state atomic.Pointer[state]
+	rings ring.Cache // the ring of the last membership: policies change far more often
 	// applied is the last WorkerPolicies installed, as received.
 	applied atomic.Pointer[api.WorkerPolicies]
 	// setMu orders SetPolicies calls, so that an older version never
@@ -309,7 +310,7 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 	for _, m := range p.Mounts {
 		mounts = append(mounts, policy.Mount{Path: m.Path, UFS: m.UFS, Options: m.Options})
 	}
-	members := make(map[string]int64, len(p.Workers)) // id -> capacity
+	members := make(map[string]ring.Capacity, len(p.Workers))
 	addrs := make(map[string]string, len(p.Workers))
 	for _, n := range p.Workers {
 		addrs[n.ID] = n.Address
@@ -317,10 +318,10 @@ func (w *Worker) SetPolicies(p api.WorkerPolicies) error {
 			w.markDecommissioned()
 		}
 		if inRing(p.RingMode, n.State) {
-			members[n.ID] = n.CapacityBytes
+			members[n.ID] = ring.Capacity{Bytes: n.CapacityBytes, Scale: n.RingWeight}
 		}
 	}
-	rg, err := ring.FromCapacities(members, ring.DefaultConfig())
+	rg, err := w.rings.FromMembers(members)
 	if err != nil {
 		// Keep the old ring: a worker that cannot compute owners must not
 		// start redirecting reads somewhere arbitrary.
@@ -378,7 +379,8 @@ func (w *Worker) markDecommissioned() {
 // ring, or one that does not know where the owner is).
 func (w *Worker) owner(path string) (id, addr string, self bool) {
 	st := w.state.Load()
-	owners := st.ring.Owners(path, 2)
+	var buf [2]string // no allocation per read
+	owners := st.ring.AppendOwners(buf[:0], path, 2)
 	for _, o := range owners {
 		if o == w.id {
 			if w.decommissioned.Load() {

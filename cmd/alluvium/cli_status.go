@@ -129,16 +129,16 @@ func activeJob(state string) bool {
 // withRingShares sorts the workers by id and adds each one's share of the
 // ring of the LIVE ones, computed as every party of the cluster does.
 func withRingShares(nodes []api.Node) ([]workerStatus, error) {
-	live := map[string]int64{} // id -> capacity
+	live := map[string]ring.Capacity{}
 	out := make([]workerStatus, 0, len(nodes))
 	for _, n := range nodes {
 		out = append(out, workerStatus{Node: n})
 		if n.State == "LIVE" {
-			live[n.ID] = n.CapacityBytes
+			live[n.ID] = ring.Capacity{Bytes: n.CapacityBytes, Scale: n.RingWeight}
 		}
 	}
 	slices.SortFunc(out, func(a, b workerStatus) int { return strings.Compare(a.ID, b.ID) })
-	rg, err := ring.FromCapacities(live, ring.DefaultConfig())
+	rg, err := ring.FromMembers(live, ring.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

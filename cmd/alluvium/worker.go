@@ -19,6 +19,7 @@ type workerFlags struct {
 	replicas                        int
 	loadConcurrency                 int
 	fsync                           bool
+	ringWeight                      float64
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet) {
@@ -27,6 +28,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.pageSize, "page-size", "1MiB", "page size (fixed for a data dir)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", worker.DefaultLoadConcurrency, "files of a load task loaded at once")
 	fs.IntVar(&f.replicas, "replicas", 3, "owners a file may have: clear-stale keeps a file this worker is among the first N owners of")
+	fs.Float64Var(&f.ringWeight, "ring-weight", 0, "scales this worker's share of the ring, which is weighed by --cache-size: 0.5 takes half the keys its capacity would, 2 twice (0 = 1)")
 	fs.BoolVar(&f.fsync, "fsync", false, "make page writes durable before they are used (checksums keep torn pages out either way)")
 }
 
@@ -44,7 +46,10 @@ func (f *workerFlags) config() (worker.Config, error) {
 		*s.to = int64(v)
 	}
 	cfg.Replicas, cfg.Fsync, cfg.Version = f.replicas, f.fsync, version
-	cfg.LoadConcurrency = f.loadConcurrency
+	cfg.LoadConcurrency, cfg.RingWeight = f.loadConcurrency, f.ringWeight
+	if !(f.ringWeight >= 0 && f.ringWeight <= api.MaxRingWeight) {
+		return cfg, fmt.Errorf("--ring-weight %v: must be from 0 (unset) to %g", f.ringWeight, float64(api.MaxRingWeight))
+	}
 	return cfg, nil
 }
 

@@ -161,8 +161,8 @@ async function renderRing(nodes) {
     $('ring-list').replaceChildren(h('p', { class: 'empty' }, 'No LIVE workers: the ring is empty.'));
     return;
   }
-  // Each member with its capacity: the ring weighs workers by it.
-  const q = live.map((n) => 'member=' + encodeURIComponent(n.id + ':' + (n.capacityBytes || 0))).join('&');
+  // Each member with its capacity and ring weight: the ring weighs workers by them.
+  const q = live.map((n) => 'member=' + encodeURIComponent(n.id + ':' + (n.capacityBytes || 0) + ':' + (n.ringWeight || 0))).join('&');
   const res = await fetch('/ui/ring?' + q, { cache: 'no-store' });
   if (!res.ok) throw new Error('ring shares: ' + res.status);
   const ring = await res.json();

@@ -198,22 +198,27 @@ func TestRebalanceMovesFilesToANewWorker(t *testing.T) {
 		t.Fatalf("rebalance: %+v", j)
 	}
 	per := e.checkPlacement(want, ws, ws)
-	// The new worker holds its share of the ring. That share is not a
-	// quarter to within 20%: the ring (20 virtual nodes a member, a load
-	// bound of twice the average) gives members from about 0.18 to 0.31 of
-	// the keys. So the files it holds are compared with its share of many
-	// random keys; 1000 files stay within 0.05 of that (3.6 sigma).
+	// The new worker holds its share of the ring: the files it holds are
+	// compared with its share of many random keys; 1000 files stay within
+	// 0.05 of that (3.6 sigma).
 	share := float64(per[ws[3].Worker.ID()]) / n
 	if ringShare := e.ringShare(ws, ws[3].Worker.ID()); share < ringShare-0.05 || share > ringShare+0.05 || share > 0.5 {
 		t.Fatalf("the new worker owns %.3f of the files, its share of the ring is %.3f (%v)", share, ringShare, per)
 	}
-	if int64(per[ws[3].Worker.ID()]) != j.LoadedFiles {
-		t.Fatalf("the new worker owns %d files, the job loaded %d", per[ws[3].Worker.ID()], j.LoadedFiles)
+	// The rebalance moves the files the new worker owns, and few others:
+	// a join moves at most about 1.1x the newcomer's share (the ring's load
+	// band may shift a few partitions between the others).
+	if got := int64(per[ws[3].Worker.ID()]); got > j.LoadedFiles || float64(j.LoadedFiles) > 1.1*float64(got)+2 {
+		t.Fatalf("the new worker owns %d files, the job loaded %d", got, j.LoadedFiles)
 	}
-	// Every file moved had a live holder: the new worker read each from
-	// that peer, not from the UFS.
-	if peer := ws[3].Worker.Stats().PeerLoadedFiles; peer != j.LoadedFiles {
-		t.Fatalf("the new worker read %d of its %d files from peers", peer, j.LoadedFiles)
+	// Every file moved had a live holder: its new owner read it from that
+	// peer, not from the UFS.
+	var peer int64
+	for _, w := range ws {
+		peer += w.Worker.Stats().PeerLoadedFiles
+	}
+	if peer != j.LoadedFiles {
+		t.Fatalf("the workers read %d of the %d files moved from peers", peer, j.LoadedFiles)
 	}
 	// A second run finds nothing to do.
 	again := e.rebalanceAll()
@@ -370,7 +375,10 @@ func TestClearStaleAfterARingChangeRemovesOnlyUnownedFiles(t *testing.T) {
 			}
 		}
 	}
-	ws = e.addWorker(ws)
+	// Two newcomers: with one, a file's old owner stays among its 3
+	// owners on the new ring (the ring keeps it as the partition's second
+	// candidate), so a clear with 3 replicas would remove nothing.
+	ws = e.addWorker(e.addWorker(ws))
 	rg, err := e.ringOf(ws)
 	if err != nil {
 		t.Fatal(err)
