@@ -63,6 +63,10 @@ type Config struct {
 	// RingMode is RingDynamic (LIVE workers place keys) or RingStatic (all
 	// but decommissioned ones do).
 	RingMode string
+	// RaftTLS, when set, runs the Raft transport over mutual TLS: a peer
+	// without a certificate from the cluster CA is dropped before Raft
+	// reads anything it sends.
+	RaftTLS *RaftTLS
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string
@@ -213,6 +217,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Logger == nil {
 		errs = append(errs, errors.New("logger is nil"))
+	}
+	if c.RaftTLS != nil && (c.RaftTLS.Server == nil || c.RaftTLS.Client == nil) {
+		errs = append(errs, errors.New("raft tls needs a server and a client config"))
 	}
 	return errors.Join(errs...)
 }

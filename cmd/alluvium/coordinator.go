@@ -35,10 +35,12 @@ type serverFlags struct {
 	workerTimeout     time.Duration
 	ringMode          string
 	maxSnapshot       string
+	tls               tlsFlags
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
 	s.logFlags.register(fs)
+	s.tls.register(fs)
 	fs.StringVar(&s.authToken, "auth-token", "", "require this bearer token on every API request (and send it to peers)")
 	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
 	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
@@ -170,6 +172,9 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 			}
 			cfg.Join = join
 			cfg.Logger = log
+			if cfg.RaftTLS, err = sf.tls.raftTLS(log); err != nil {
+				return err
+			}
 			if bootstrap != "" {
 				if cfg.Bootstrap, err = coordinator.ParsePeers(bootstrap); err != nil {
 					return fmt.Errorf("--bootstrap: %w", err)

@@ -33,6 +33,7 @@ type devFlags struct {
 	noSample     bool
 	s3f          s3Flags
 	s3Port       int
+	tls          bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -61,6 +62,7 @@ func (f *devFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.port, "port", 19999, "API port of the first coordinator")
 	fs.BoolVar(&f.noSample, "no-sample", false, "do not create and mount the sample folder")
 	fs.IntVar(&f.s3Port, "s3-port", 0, "serve the S3 API, worker i on --s3-port+i-1 (0: off)")
+	fs.BoolVar(&f.tls, "tls", false, "make a throwaway CA and certificates in <data-dir>/tls and run every listener and the raft transport on TLS")
 	f.s3f.register(fs)
 	f.sf.register(fs)
 	f.wf.register(fs)
@@ -115,6 +117,14 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 		return cfg, "", err
 	}
 	if cfg.Worker, err = f.wf.config(); err != nil {
+		return cfg, "", err
+	}
+	if f.tls {
+		if err := f.sf.tls.devTLS(f.dataDir); err != nil {
+			return cfg, "", err
+		}
+	}
+	if cfg.Coordinator.RaftTLS, err = f.sf.tls.raftTLS(log); err != nil {
 		return cfg, "", err
 	}
 	cfg.Dir, cfg.Coordinators, cfg.Workers, cfg.Port = f.dataDir, f.coordinators, f.workers, f.port

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
+	"github.com/spf13/pflag"
+)
+
+// tlsWatchInterval is how often the certificate files are checked for a
+// change (a SIGHUP reloads them at once).
+const tlsWatchInterval = 2 * time.Second
+
+// tlsFlags are the TLS flags of the server commands: the node's
+// certificate and key, and the cluster CA.
+type tlsFlags struct {
+	files tlsconfig.Files
+	src   *tlsconfig.Source // loaded by load
+}
+
+func (t *tlsFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&t.files.Cert, "tls-cert", "", "PEM certificate of this node, for mutual TLS between coordinators (reloaded when the file changes or on SIGHUP)")
+	fs.StringVar(&t.files.Key, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&t.files.CA, "tls-ca", "", "PEM certificate of the cluster CA: verifies peers, workers and servers")
+}
+
+// load reads the files once (nil without --tls-cert), and from then on
+// reloads them when they change or on SIGHUP, for the life of the process.
+func (t *tlsFlags) load(log *slog.Logger) (*tlsconfig.Source, error) {
+	if t.src != nil || t.files.Cert == "" && t.files.Key == "" {
+		if t.src == nil && t.files.CA != "" {
+			return nil, fmt.Errorf("--tls-ca needs --tls-cert and --tls-key on a server")
+		}
+		return t.src, nil
+	}
+	if t.files.CA == "" {
+		return nil, fmt.Errorf("--tls-cert needs --tls-ca: peers and workers are verified against the cluster CA")
+	}
+	src, err := tlsconfig.Load(t.files)
+	if err != nil {
+		return nil, err
+	}
+	t.src = src
+	onError := func(err error) { log.Error("TLS files not reloaded; the certificate in force stays", "err", err) }
+	go src.Watch(context.Background(), tlsWatchInterval, onError)
+	onSIGHUP(func() {
+		if err := src.Reload(); err != nil {
+			onError(err)
+			return
+		}
+		log.Info("TLS certificate and CA reloaded")
+	})
+	return src, nil
+}
+
+// raftTLS is the Raft transport's mutual TLS, nil without TLS.
+func (t *tlsFlags) raftTLS(log *slog.Logger) (*coordinator.RaftTLS, error) {
+	src, err := t.load(log)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	return &coordinator.RaftTLS{Server: src.Server(true), Client: src.Client()}, nil
+}
+
+// devTLS makes a throwaway CA and a loopback certificate in dir/tls (kept
+// when present, so a restarted dev cluster keeps trusting itself) and
+// points the flags at them.
+func (t *tlsFlags) devTLS(dir string) error {
+	tdir := filepath.Join(dir, "tls")
+	f := tlsconfig.Files{Cert: filepath.Join(tdir, "node.pem"), Key: filepath.Join(tdir, "node-key.pem"), CA: filepath.Join(tdir, "ca.pem")}
+	if _, err := os.Stat(f.Key); err != nil {
+		if f, err = tlsconfig.GenerateDev(tdir); err != nil {
+			return fmt.Errorf("--tls: %w", err)
+		}
+	}
+	t.files = f
+	return nil
+}
+
+// onSIGHUP calls fn at each SIGHUP for the life of the process.
+func onSIGHUP(fn func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		for range ch {
+			fn()
+		}
+	}()
+}
