@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/internal/jsonhttp"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 )
 
 // Defaults of a Client.
@@ -39,6 +41,7 @@ const (
 type Client struct {
 	urls      []string
 	hc        *http.Client
+	tls       *tls.Config
 	token     string
 	retries   int
 	budget    time.Duration
@@ -61,6 +64,13 @@ func WithToken(token string) Option { return func(c *Client) { c.token = token }
 // itself: it follows a coordinator's 307 to the leader on its own, so that
 // the token and the body go along.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithTLS makes the client verify the coordinators and workers with cfg
+// (its RootCAs: the cluster CA; a client certificate when a server asks)
+// and reach workers, whose addresses are host:port, over https. It applies
+// to a WithHTTPClient client too, whose *http.Transport (the default one
+// when nil) is cloned with cfg.
+func WithTLS(cfg *tls.Config) Option { return func(c *Client) { c.tls = cfg } }
 
 // WithRetries sets how many attempts may follow a failed first one
 // (DefaultRetries); 0 tries each call once, on one coordinator.
@@ -101,6 +111,15 @@ func New(urls []string, opts ...Option) (*Client, error) {
 	hc := c.hc
 	if hc == nil {
 		hc = defaultHTTPClient()
+	}
+	if c.tls != nil {
+		withT := *hc
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		withT.Transport = tlsconfig.Upgrade{Base: withTLS(base, c.tls)}
+		hc = &withT
 	}
 	own := *hc // a copy, so that the caller's client keeps its redirect policy
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -347,4 +366,14 @@ func decode(resp *http.Response, cl call) error {
 		e.Message = fmt.Sprintf("%d %s: %s", he.StatusCode, http.StatusText(he.StatusCode), he.Text)
 	}
 	return e
+}
+
+// withTLS sets cfg on rt, an *http.Transport.
+func withTLS(rt http.RoundTripper, cfg *tls.Config) http.RoundTripper {
+	if t, ok := rt.(*http.Transport); ok {
+		t = t.Clone()
+		t.TLSClientConfig = cfg
+		return t
+	}
+	return rt
 }

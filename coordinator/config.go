@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,9 @@ type Config struct {
 	// without a certificate from the cluster CA is dropped before Raft
 	// reads anything it sends.
 	RaftTLS *RaftTLS
+	// HTTPClientTLS, when set, is the TLS config of this coordinator's HTTP
+	// calls to other coordinators and to workers (which then serve TLS).
+	HTTPClientTLS *tls.Config
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string

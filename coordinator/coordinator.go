@@ -58,7 +58,7 @@ func New(cfg Config) (*Coordinator, error) {
 		log:  cfg.Logger.With("coordinator", cfg.ID),
 		fsm:  fsm.New(),
 		stop: make(chan struct{}),
-		http: newPeerClient(cfg.AuthToken),
+		http: newPeerClient(cfg.AuthToken, cfg.HTTPClientTLS),
 		live: newLiveness(),
 	}
 	c.stopCtx, c.stopCancel = context.WithCancel(context.Background())

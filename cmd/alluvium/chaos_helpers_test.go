@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,12 +101,16 @@ func startProcCluster(t *testing.T, logDir, ufsDir string, workers int, coordArg
 	t.Helper()
 	ports := freePorts(t, 6+workers)
 	c := &chaosCluster{workerIDs: make([]string, workers)}
+	scheme := "http"
+	if slices.Contains(coordArgs, "--tls-cert") {
+		scheme = "https"
+	}
 	var peers []string
 	for i := range 3 {
 		peers = append(peers, fmt.Sprintf("c%d=127.0.0.1:%d", i+1, ports[3+i]))
 	}
 	for i := range 3 {
-		c.coordURLs = append(c.coordURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[i]))
+		c.coordURLs = append(c.coordURLs, fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[i]))
 		args := append([]string{"coordinator", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", t.TempDir(),
 			"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[3+i]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
 			"--bootstrap", strings.Join(peers, ",")}, coordArgs...)
@@ -118,7 +123,7 @@ func startProcCluster(t *testing.T, logDir, ufsDir string, workers int, coordArg
 	})
 	for i := range workers {
 		addr := fmt.Sprintf("127.0.0.1:%d", ports[6+i])
-		c.workerURLs = append(c.workerURLs, "http://"+addr)
+		c.workerURLs = append(c.workerURLs, scheme+"://"+addr)
 		args := append([]string{"worker", "--data-dir", t.TempDir(), "--http-addr", addr, "--coordinators", c.joinURLs()}, workerArgs...)
 		c.workers = append(c.workers, newChaosProc(t, logDir, fmt.Sprintf("w%d", i+1), args...))
 	}

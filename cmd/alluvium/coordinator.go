@@ -36,11 +36,13 @@ type serverFlags struct {
 	ringMode          string
 	maxSnapshot       string
 	tls               tlsFlags
+	auth              authFlags
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
 	s.logFlags.register(fs)
 	s.tls.register(fs)
+	s.auth.register(fs)
 	fs.StringVar(&s.authToken, "auth-token", "", "require this bearer token on every API request (and send it to peers)")
 	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
 	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
@@ -161,6 +163,9 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 				return err
 			}
 			apiOpts.Logger = log
+			if err := sf.auth.apiOptions(&apiOpts, sf.authToken, log); err != nil {
+				return err
+			}
 			cfg, err := sf.coordinatorConfig()
 			if err != nil {
 				return err
@@ -172,7 +177,8 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 			}
 			cfg.Join = join
 			cfg.Logger = log
-			if cfg.RaftTLS, err = sf.tls.raftTLS(log); err != nil {
+			nodeTLS, err := sf.tls.coordinatorTLS(log, &cfg, &apiOpts)
+			if err != nil {
 				return err
 			}
 			if bootstrap != "" {
@@ -180,7 +186,7 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 					return fmt.Errorf("--bootstrap: %w", err)
 				}
 			}
-			n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: httpAddr})
+			n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: httpAddr, TLS: nodeTLS})
 			if err != nil {
 				return err
 			}

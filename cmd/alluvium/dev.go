@@ -12,6 +12,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/localcluster"
+	"github.com/alluvium/alluvium/worker"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -97,6 +98,10 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	}
 	defer c.Close()
 	printDevBanner(cmd.OutOrStdout(), c, f.dataDir, sample)
+	if f.tls {
+		ca := f.sf.tls.files.CA
+		fmt.Fprintf(cmd.OutOrStdout(), "TLS: every listener and Raft use certificates of the throwaway CA %s:\n  pass --tls-ca %s to the CLI (or export ALLUVIUM_TLS_CA), --cacert %s to curl.\n", ca, ca, ca)
+	}
 	waitForSignal()
 	fmt.Fprintln(cmd.OutOrStdout(), "shutting down")
 	return c.Close()
@@ -113,10 +118,19 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 	if cfg.API, err = f.sf.apiOptions(); err != nil {
 		return cfg, "", err
 	}
+	if f.sf.auth.tokensFile != "" && f.sf.authToken == "" {
+		return cfg, "", fmt.Errorf("--auth-tokens needs --auth-token in dev: the token the coordinators and workers send each other")
+	}
+	if err := f.sf.auth.apiOptions(&cfg.API, f.sf.authToken, log); err != nil {
+		return cfg, "", err
+	}
 	if cfg.Coordinator, err = f.sf.coordinatorConfig(); err != nil {
 		return cfg, "", err
 	}
 	if cfg.Worker, err = f.wf.config(); err != nil {
+		return cfg, "", err
+	}
+	if err := f.sf.auth.workerConfig(&cfg.Worker, f.sf.authToken, log); err != nil {
 		return cfg, "", err
 	}
 	if f.tls {
@@ -124,8 +138,11 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 			return cfg, "", err
 		}
 	}
-	if cfg.Coordinator.RaftTLS, err = f.sf.tls.raftTLS(log); err != nil {
+	if cfg.TLS, err = f.sf.tls.load(log); err != nil {
 		return cfg, "", err
+	}
+	if cfg.TLS != nil {
+		cfg.Worker.TLS = &worker.TLS{Server: cfg.TLS.Server(false), Client: cfg.TLS.Client()}
 	}
 	cfg.Dir, cfg.Coordinators, cfg.Workers, cfg.Port = f.dataDir, f.coordinators, f.workers, f.port
 	cfg.RaftPortOffset, cfg.Join, cfg.Token, cfg.Logger = devRaftPortOffset, true, f.sf.authToken, log

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/coordinator"
+	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/tlsconfig"
+	"github.com/alluvium/alluvium/worker"
 	"github.com/spf13/pflag"
 )
 
@@ -27,7 +30,7 @@ type tlsFlags struct {
 }
 
 func (t *tlsFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&t.files.Cert, "tls-cert", "", "PEM certificate of this node, for mutual TLS between coordinators (reloaded when the file changes or on SIGHUP)")
+	fs.StringVar(&t.files.Cert, "tls-cert", "", "PEM certificate of this node: TLS on every listener, mutual TLS between coordinators (reloaded when the file changes or on SIGHUP)")
 	fs.StringVar(&t.files.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&t.files.CA, "tls-ca", "", "PEM certificate of the cluster CA: verifies peers, workers and servers")
 }
@@ -61,13 +64,27 @@ func (t *tlsFlags) load(log *slog.Logger) (*tlsconfig.Source, error) {
 	return src, nil
 }
 
-// raftTLS is the Raft transport's mutual TLS, nil without TLS.
-func (t *tlsFlags) raftTLS(log *slog.Logger) (*coordinator.RaftTLS, error) {
+// coordinatorTLS sets a coordinator's TLS: mutual TLS on Raft, its calls
+// to other nodes and its forwarding to the leader; it returns the API's
+// server config (nil without TLS).
+func (t *tlsFlags) coordinatorTLS(log *slog.Logger, cfg *coordinator.Config, opts *httpapi.Options) (*tls.Config, error) {
 	src, err := t.load(log)
 	if err != nil || src == nil {
 		return nil, err
 	}
-	return &coordinator.RaftTLS{Server: src.Server(true), Client: src.Client()}, nil
+	cfg.RaftTLS = &coordinator.RaftTLS{Server: src.Server(true), Client: src.Client()}
+	cfg.HTTPClientTLS = src.Client()
+	opts.ForwardTransport = tlsconfig.HTTPTransport(src.Client())
+	return src.Server(false), nil
+}
+
+// workerTLS is a worker's TLS (nil without TLS).
+func (t *tlsFlags) workerTLS(log *slog.Logger) (*worker.TLS, error) {
+	src, err := t.load(log)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	return &worker.TLS{Server: src.Server(false), Client: src.Client()}, nil
 }
 
 // devTLS makes a throwaway CA and a loopback certificate in dir/tls (kept

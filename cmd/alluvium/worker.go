@@ -54,6 +54,8 @@ func newWorkerCommand() *cobra.Command {
 		s3f                         s3Flags
 		s3Addr                      string
 		lf                          logFlags
+		tf                          tlsFlags
+		af                          authFlags
 		dataDir, httpAddr, adv, tok string
 		coordinators                []string
 	)
@@ -85,6 +87,12 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 				if c = strings.TrimSpace(c); c != "" {
 					cfg.Coordinators = append(cfg.Coordinators, c)
 				}
+			}
+			if cfg.TLS, err = tf.workerTLS(log); err != nil {
+				return err
+			}
+			if err := af.workerConfig(&cfg, tok, log); err != nil {
+				return err
 			}
 			if len(cfg.Coordinators) == 0 {
 				return fmt.Errorf("--coordinators: name at least one coordinator URL")
@@ -118,5 +126,7 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 	s3f.register(fs)
 	wf.register(fs)
 	lf.register(fs)
+	tf.register(fs)
+	af.register(fs)
 	return cmd
 }

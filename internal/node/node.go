@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,8 @@ type Config struct {
 	// HTTPListener serves the API; when nil, HTTPBind is listened on.
 	HTTPListener net.Listener
 	HTTPBind     string
+	// TLS, when set, serves the API over TLS with this server config.
+	TLS *tls.Config
 }
 
 // Node is a running coordinator with its API.
@@ -52,6 +55,10 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Coordinator.HTTPAddress == "" {
 		cfg.Coordinator.HTTPAddress = ln.Addr().String()
 	}
+	scheme := "http"
+	if cfg.TLS != nil {
+		ln, scheme = tls.NewListener(ln, cfg.TLS), "https"
+	}
 	co, err := coordinator.New(cfg.Coordinator)
 	if err != nil {
 		ln.Close()
@@ -69,7 +76,7 @@ func Start(cfg Config) (*Node, error) {
 	router.Handler(http.MethodGet, "/metrics", metrics.Handler(reg))
 	n := &Node{
 		Coordinator: co,
-		URL:         "http://" + ln.Addr().String(),
+		URL:         scheme + "://" + ln.Addr().String(),
 		Metrics:     reg,
 		srv:         httpserve.Start(ln, router),
 	}

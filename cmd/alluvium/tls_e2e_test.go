@@ -1,0 +1,162 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
+)
+
+// testCA signs the certificates of the process-level TLS tests; the test
+// HTTP clients (client, durClient) trust it besides the system roots.
+var testCA = func() *tlsconfig.CA {
+	ca, err := tlsconfig.NewCA("alluvium test CA", 24*time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	return ca
+}()
+
+func init() {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(testCA.PEM)
+	for _, hc := range []*http.Client{client, durClient} {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool}
+		hc.Transport = t
+	}
+}
+
+// servedSerial is the serial number of the certificate addr presents.
+func servedSerial(addr string) (*big.Int, error) {
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber, nil
+}
+
+func certSerial(t *testing.T, path string) *big.Int {
+	t.Helper()
+	kp, err := tls.LoadX509KeyPair(path, strings.TrimSuffix(path, ".pem")+"-key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(kp.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SerialNumber
+}
+
+// TestTLSClusterProcesses runs three coordinator and three worker
+// processes on TLS (mutual TLS on Raft): plain HTTP and clients without the
+// CA are refused; a load job survives the leader's SIGKILL and a rotation
+// of every node's certificate in its middle with no file failed; every
+// node then serves the new certificate; the CLI reads through it all.
+func TestTLSClusterProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	certDir, ufsDir := t.TempDir(), t.TempDir()
+	files, err := testCA.WriteFiles(certDir, "node", tlsconfig.DevHosts, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nFiles, size = 48, 512 << 10
+	for i := range nFiles {
+		if err := os.WriteFile(filepath.Join(ufsDir, fmt.Sprintf("f%03d", i)), sampleBytes(fmt.Sprint(i), size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tlsArgs := []string{"--tls-cert", files.Cert, "--tls-key", files.Key, "--tls-ca", files.CA}
+	c := startProcCluster(t, t.TempDir(), ufsDir, 3, append([]string{"--worker-timeout", "3s"}, tlsArgs...),
+		append([]string{"--cache-size", "64MiB", "--memory-size", "0"}, tlsArgs...))
+	testRefusedWithoutTLS(t, c)
+
+	// About 16 s of load at 1 MiB/s a worker (2 replicas of 24 MiB over 3).
+	job := `{"paths":["/data"],"alias":"tls","options":{"replicas":2,"batchSize":4,"bandwidth":1048576}}`
+	eventually(t, "submit the load job", 30*time.Second, func() bool {
+		code := post(t.Context(), c.coordURLs[0]+"/api/v1/load", job)
+		return code == http.StatusOK || code == http.StatusConflict
+	})
+	eventually(t, "the job running", 30*time.Second, func() bool {
+		j, ok := c.loadJob("tls")
+		return ok && j.LoadedFiles > 0
+	})
+	// Rotate every node's certificate (same CA, new key), then kill the leader.
+	if _, err := testCA.WriteFiles(certDir, "node", tlsconfig.DevHosts, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rotated := certSerial(t, files.Cert)
+	killed := c.waitLeaderIndex(t, 10*time.Second)
+	waitServes(t, strings.TrimPrefix(c.coordURLs[killed], "https://"), rotated)
+	j, ok := c.loadJob("tls")
+	if !ok || j.State != "RUNNING" {
+		t.Fatalf("the job ended before the rotation took effect: %s", jobLine(j, ok))
+	}
+	t.Logf("rotated the certificates; SIGKILL leader %s (%s)", c.coords[killed].name, jobLine(j, ok))
+	c.coords[killed].kill9()
+
+	var final api.Job
+	eventually(t, "the load job to finish", 90*time.Second, func() bool {
+		j, ok := c.loadJob("tls")
+		final = j
+		return ok && j.State != "RUNNING" && j.State != "WAITING"
+	})
+	if final.State != "SUCCEEDED" || final.FailedFiles != 0 || final.LoadedFiles+final.SkippedFiles != nFiles {
+		t.Fatalf("load job across a leader kill and a certificate rotation: %s", jobLine(final, true))
+	}
+	for i, u := range append(append([]string(nil), c.coordURLs...), c.workerURLs...) {
+		if i == killed {
+			continue
+		}
+		waitServes(t, strings.TrimPrefix(u, "https://"), rotated)
+	}
+	live := c.coordURLs[(killed+1)%3]
+	out, err := exec.Command(binary, "cat", "/data/f007", "--coordinator", live, "--tls-ca", files.CA).Output()
+	if err != nil || string(out) != string(sampleBytes("7", size)) {
+		t.Fatalf("alluvium cat over TLS: %v (%d bytes)", err, len(out))
+	}
+}
+
+// waitServes waits until addr serves the certificate of serial number sn.
+func waitServes(t *testing.T, addr string, sn *big.Int) {
+	t.Helper()
+	eventually(t, addr+" to serve the rotated certificate", 15*time.Second, func() bool {
+		s, err := servedSerial(addr)
+		return err == nil && s.Cmp(sn) == 0
+	})
+}
+
+// testRefusedWithoutTLS: plain HTTP, and TLS without the cluster CA, get
+// nothing from coordinators and workers.
+func testRefusedWithoutTLS(t *testing.T, c *chaosCluster) {
+	t.Helper()
+	for _, u := range []string{c.coordURLs[0], c.workerURLs[0]} {
+		resp, err := http.Get(strings.Replace(u, "https://", "http://", 1) + "/api/v1/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("plain HTTP to %s: %d, want 400 (an HTTP request to an HTTPS server)", u, resp.StatusCode)
+			}
+		}
+		if _, err := http.Get(u + "/api/v1/health"); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("a client without the cluster CA reached %s: %v", u, err)
+		}
+	}
+}
