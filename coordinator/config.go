@@ -50,6 +50,9 @@ type Config struct {
 	// UFS can be reached (ufs.CheckReachable by default); nil skips the
 	// check, as tests with made-up UFS locations do.
 	CheckUFS func(ctx context.Context, uri string, options map[string]string) error
+	// AllowedUFS, when set, is the only UFS locations a mount may name: the
+	// API refuses others with 403, and the scheduler does not open them.
+	AllowedUFS *ufs.Allowlist
 	// WorkerTimeout is how long a LIVE worker may be silent before the
 	// leader commits it LOST.
 	WorkerTimeout time.Duration

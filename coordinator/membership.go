@@ -231,6 +231,9 @@ func resolveTCP(addr string) net.Addr {
 // CheckUFS reports whether a mount's UFS can be reached, so that the API
 // refuses an unreachable one before it is committed.
 func (c *Coordinator) CheckUFS(ctx context.Context, m fsm.Mount) error {
+	if err := c.cfg.AllowedUFS.Check(m.UFS, m.Options); err != nil {
+		return err
+	}
 	if c.cfg.CheckUFS == nil {
 		return nil
 	}

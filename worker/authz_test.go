@@ -12,6 +12,7 @@ import (
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/audit"
 	"github.com/alluvium/alluvium/internal/auth"
+	"github.com/alluvium/alluvium/ufs"
 )
 
 // TestScopedTokensOnTheWorker: each role against each route of the
@@ -82,5 +83,28 @@ func TestScopedTokensOnTheWorker(t *testing.T) {
 	}
 	if e := lines[4]; e.Route != api.PathTaskLoad || e.Status != http.StatusOK || e.Caller != "peers" || e.Node != w.ID() {
 		t.Errorf("the accepted task's audit line: %+v", e)
+	}
+}
+
+// TestAllowedUFSIsCheckedWhereOpened: a mount the worker's allowlist does
+// not cover (however the coordinators came to commit it) answers 403, and
+// nothing of it is read.
+func TestAllowedUFSIsCheckedWhereOpened(t *testing.T) {
+	dir := ufsDir(t, map[string]int{"a.bin": 100})
+	allowed, err := ufs.ParseAllowlist([]string{filepath.Join(t.TempDir(), "elsewhere")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t.TempDir())
+	cfg.AllowedUFS = allowed
+	w := newWorker(t, cfg)
+	mustSet(t, w, policies(1, dir, self(w)))
+	resp, b := do(t, w.Handler(), "GET", api.PathWorkerDataRoot+"/m/a.bin", nil, nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "outside the allowed UFS locations") {
+		t.Fatalf("a read under a mount outside the allowlist: %d %s", resp.StatusCode, b)
+	}
+	resp, b = do(t, w.Handler(), "POST", api.PathTaskLoad, api.LoadTask{Paths: []string{"/m/a.bin"}}, nil)
+	if res := decodeJSON[api.TaskResult](t, b); resp.StatusCode == http.StatusOK && len(res.Results) > 0 && res.Results[0].Error == "" {
+		t.Fatalf("a load under a mount outside the allowlist succeeded: %s", b)
 	}
 }

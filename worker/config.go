@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/ufs"
 )
 
 // Config configures a Worker.
@@ -69,6 +70,9 @@ type Config struct {
 	// Audit, when set, receives one event per task accepted or refused and
 	// per request refused for its credentials.
 	Audit func(api.AuditEvent)
+	// AllowedUFS, when set, is the only UFS locations the worker opens: a
+	// mount outside it answers 403, whatever the coordinators committed.
+	AllowedUFS *ufs.Allowlist
 }
 
 // DefaultLoadConcurrency is the files loaded at once by a load task.

@@ -87,6 +87,8 @@ func (w *Worker) resolve(rw http.ResponseWriter, p string) (ufs.UFS, ufs.Locatio
 		jsonhttp.WriteError(rw, http.StatusNotFound, err.Error())
 	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
 		jsonhttp.WriteError(rw, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ufs.ErrNotAllowed):
+		jsonhttp.WriteError(rw, http.StatusForbidden, err.Error())
 	case err != nil:
 		jsonhttp.WriteError(rw, http.StatusServiceUnavailable, err.Error())
 	default:

@@ -131,7 +131,7 @@ func New(cfg Config) (*Worker, error) {
 		id:        id,
 		log:       cfg.Logger.With("worker", id),
 		cache:     c,
-		pool:      ufs.NewPool(),
+		pool:      ufs.NewCheckedPool(cfg.AllowedUFS),
 		startTime: time.Now(),
 		journal:   j,
 		client:    newPeerHTTPClient(cfg.TLS),

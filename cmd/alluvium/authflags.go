@@ -11,6 +11,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// allowedUFSUsage is the help of --allowed-ufs.
+const allowedUFSUsage = "UFS locations mounts may name, comma-separated: folders (/srv/data), s3://bucket[/prefix] (AWS), https://endpoint:port/bucket[/prefix]; others are refused with 403 (default: any)"
+
 // authFlags are the scoped tokens and the audit log of a server command.
 type authFlags struct {
 	tokensFile string

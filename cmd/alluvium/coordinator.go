@@ -17,6 +17,7 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/node"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -37,12 +38,14 @@ type serverFlags struct {
 	maxSnapshot       string
 	tls               tlsFlags
 	auth              authFlags
+	allowedUFS        []string
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
 	s.logFlags.register(fs)
 	s.tls.register(fs)
 	s.auth.register(fs)
+	fs.StringSliceVar(&s.allowedUFS, "allowed-ufs", nil, allowedUFSUsage)
 	fs.StringVar(&s.authToken, "auth-token", "", "require this bearer token on every API request (and send it to peers)")
 	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
 	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
@@ -92,6 +95,11 @@ func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 	cfg.LogStore = s.logStore
 	cfg.WorkerTimeout = s.workerTimeout
 	cfg.RingMode = s.ringMode
+	allowed, err := ufs.ParseAllowlist(s.allowedUFS)
+	if err != nil {
+		return cfg, fmt.Errorf("--allowed-ufs: %w", err)
+	}
+	cfg.AllowedUFS = allowed
 	if s.mountTable != "" {
 		mounts, err := readMountTable(s.mountTable)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/localcluster"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/alluvium/alluvium/worker"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -162,6 +163,13 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 			return cfg, "", err
 		}
 		cfg.Mounts = []api.Mount{{Path: SampleMount, UFS: "file://" + sample}}
+	}
+	if len(f.sf.allowedUFS) > 0 { // and dev's own folders: the sample's, the data dir, temp
+		allowed, err := ufs.ParseAllowlist(append(f.sf.allowedUFS, f.dataDir, os.TempDir()))
+		if err != nil {
+			return cfg, "", fmt.Errorf("--allowed-ufs: %w", err)
+		}
+		cfg.Coordinator.AllowedUFS, cfg.Worker.AllowedUFS = allowed, allowed
 	}
 	return cfg, sample, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/alluvium/alluvium/worker"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -56,6 +57,7 @@ func newWorkerCommand() *cobra.Command {
 		lf                          logFlags
 		tf                          tlsFlags
 		af                          authFlags
+		allowedUFS                  []string
 		dataDir, httpAddr, adv, tok string
 		coordinators                []string
 	)
@@ -94,6 +96,9 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 			if err := af.workerConfig(&cfg, tok, log); err != nil {
 				return err
 			}
+			if cfg.AllowedUFS, err = ufs.ParseAllowlist(allowedUFS); err != nil {
+				return fmt.Errorf("--allowed-ufs: %w", err)
+			}
 			if len(cfg.Coordinators) == 0 {
 				return fmt.Errorf("--coordinators: name at least one coordinator URL")
 			}
@@ -128,5 +133,6 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 	lf.register(fs)
 	tf.register(fs)
 	af.register(fs)
+	fs.StringSliceVar(&allowedUFS, "allowed-ufs", nil, allowedUFSUsage)
 	return cmd
 }
