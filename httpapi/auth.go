@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -172,3 +174,31 @@ func (h *headBuffer) Read(p []byte) (int, error) {
 }
 
 func (h *headBuffer) Close() error { return h.r.Close() }
+
+// DefaultBodyTimeout is the bound of Options.BodyTimeout when 0.
+const DefaultBodyTimeout = 30 * time.Second
+
+// readBody reads a write's body whole (MaxBodyBytes bounds it) within
+// BodyTimeout, then lifts the deadline so that the handler, and a long
+// answer, are not cut.
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody || !isWrite(r.Method) {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	b, err := io.ReadAll(r.Body)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// Closing is the point: the server would otherwise wait for the
+		// rest of the body before answering.
+		w.Header().Set("Connection", "close")
+		return errorf(http.StatusRequestTimeout, "the request body did not arrive within %s", s.opts.BodyTimeout)
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return nil
+}

@@ -150,6 +150,10 @@ type Options struct {
 	// Audit, when set, receives one event per write accepted or refused and
 	// per request refused for its credentials (an audit log).
 	Audit func(api.AuditEvent)
+	// BodyTimeout bounds reading a request's body (408 beyond), so that a
+	// client trickling it holds neither a connection nor a handler for
+	// long; DefaultBodyTimeout when 0. Snapshot uploads are not bound by it.
+	BodyTimeout time.Duration
 	// MaxBodyBytes bounds request bodies (413 beyond); 1 MiB by default.
 	MaxBodyBytes int64
 	// MaxSnapshotBytes bounds the snapshot file of a restore (413 beyond);
@@ -230,6 +234,9 @@ func Register(router Router, b Backend, opts Options) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -283,6 +290,10 @@ func (s *server) wrap(rt route) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		w, done := s.audited(w, r, rt, caller)
 		defer done()
+		if err := s.readBody(w, r); err != nil {
+			s.writeError(w, err)
+			return
+		}
 		stale, err := staleParam(r)
 		if err != nil {
 			s.writeError(w, err)
