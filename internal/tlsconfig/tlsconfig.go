@@ -128,13 +128,6 @@ func stamp(f Files) string {
 
 var errNoCert = errors.New("tls: no certificate configured (--tls-cert, --tls-key)")
 
-func (s *Source) certificate() (*tls.Certificate, error) {
-	if c := s.cur.Load().cert; c != nil {
-		return c, nil
-	}
-	return nil, errNoCert
-}
-
 // Server returns a server config. With clientAuth true, a client must
 // present a certificate the CA signed (mutual TLS); otherwise one is
 // verified when presented. The certificate and CA are read at every
