@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,6 +255,10 @@ func (c *Client) failover(ctx context.Context, method, path string, read bool, t
 		if ctx.Err() != nil {
 			return err
 		}
+		if tlsMisconfigured(err) { // the same on every coordinator: say so at once
+			return fmt.Errorf("%w: %s: TLS failed, nothing was sent (check the CA given, e.g. --tls-ca, and the URL's scheme): %v",
+				ErrUnavailable, c.urls[i], err)
+		}
 		if !retryable(err, read) {
 			if isTransport(err) {
 				return fmt.Errorf("%w: %s %s: the connection broke before an answer came, so it may or may not have been applied: %v",
@@ -376,4 +381,18 @@ func withTLS(rt http.RoundTripper, cfg *tls.Config) http.RoundTripper {
 		return t
 	}
 	return rt
+}
+
+// tlsMisconfigured reports a TLS handshake that failed on the certificate
+// or the protocol: a configuration error that no retry mends, which happens
+// before the request is sent.
+func tlsMisconfigured(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		rh  tls.RecordHeaderError
+	)
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh)
 }
