@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"os"
@@ -36,9 +37,31 @@ func init() {
 	for _, hc := range []*http.Client{client, durClient} {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = &tls.Config{RootCAs: pool}
-		hc.Transport = t
+		hc.Transport = httpsToken{t}
 	}
 }
+
+// httpsTokenValue, when set (by a test of a cluster with tokens, which
+// runs on TLS), is sent as the bearer token on https requests of client
+// and durClient that carry none.
+var httpsTokenValue string
+
+type httpsToken struct{ base http.RoundTripper }
+
+func (h httpsToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	if httpsTokenValue != "" && r.URL.Scheme == "https" && r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+httpsTokenValue)
+	}
+	return h.base.RoundTrip(r)
+}
+
+// Tokens of the process-level security test.
+const (
+	e2eAdminToken  = "e2e-admin-token-0123456789"
+	e2eWorkerToken = "e2e-worker-token-0123456789"
+	e2eReadToken   = "e2e-read-token-0123456789"
+)
 
 // servedSerial is the serial number of the certificate addr presents.
 func servedSerial(addr string) (*big.Int, error) {
@@ -64,10 +87,12 @@ func certSerial(t *testing.T, path string) *big.Int {
 }
 
 // TestTLSClusterProcesses runs three coordinator and three worker
-// processes on TLS (mutual TLS on Raft): plain HTTP and clients without the
-// CA are refused; a load job survives the leader's SIGKILL and a rotation
-// of every node's certificate in its middle with no file failed; every
-// node then serves the new certificate; the CLI reads through it all.
+// processes on TLS (mutual TLS on Raft) with scoped tokens and audit logs:
+// plain HTTP and clients without the CA are refused; the roles hold
+// through the processes and the refusals are audited, no token in any log;
+// a load job survives the leader's SIGKILL and a rotation of every node's
+// certificate in its middle with no file failed; every node then serves
+// the new certificate; the CLI reads through it all.
 func TestTLSClusterProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -83,10 +108,21 @@ func TestTLSClusterProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tlsArgs := []string{"--tls-cert", files.Cert, "--tls-key", files.Key, "--tls-ca", files.CA}
-	c := startProcCluster(t, t.TempDir(), ufsDir, 3, append([]string{"--worker-timeout", "3s"}, tlsArgs...),
-		append([]string{"--cache-size", "64MiB", "--memory-size", "0"}, tlsArgs...))
+	tokens := filepath.Join(certDir, "tokens")
+	if err := os.WriteFile(tokens, []byte(e2eAdminToken+" admin ops\n"+e2eWorkerToken+" worker workers\n"+e2eReadToken+" read dashboards\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpsTokenValue = e2eAdminToken
+	t.Cleanup(func() { httpsTokenValue = "" })
+	logDir := t.TempDir()
+	auditLog := filepath.Join(logDir, "audit-%s.log")
+	tlsArgs := []string{"--tls-cert", files.Cert, "--tls-key", files.Key, "--tls-ca", files.CA, "--auth-tokens", tokens}
+	coordArgs := append([]string{"--worker-timeout", "3s", "--auth-token", e2eAdminToken}, tlsArgs...)
+	c := startProcClusterWith(t, logDir, ufsDir, 3, func(name string) []string {
+		return append(coordArgs, "--audit-log", fmt.Sprintf(auditLog, name))
+	}, append([]string{"--cache-size", "64MiB", "--memory-size", "0", "--auth-token", e2eWorkerToken}, tlsArgs...))
 	testRefusedWithoutTLS(t, c)
+	testRolesAndAudit(t, c, auditLog, logDir)
 
 	// About 16 s of load at 1 MiB/s a worker (2 replicas of 24 MiB over 3).
 	job := `{"paths":["/data"],"alias":"tls","options":{"replicas":2,"batchSize":4,"bandwidth":1048576}}`
@@ -128,7 +164,7 @@ func TestTLSClusterProcesses(t *testing.T) {
 		waitServes(t, strings.TrimPrefix(u, "https://"), rotated)
 	}
 	live := c.coordURLs[(killed+1)%3]
-	out, err := exec.Command(binary, "cat", "/data/f007", "--coordinator", live, "--tls-ca", files.CA).Output()
+	out, err := exec.Command(binary, "cat", "/data/f007", "--coordinator", live, "--tls-ca", files.CA, "--auth-token", e2eReadToken).Output()
 	if err != nil || string(out) != string(sampleBytes("7", size)) {
 		t.Fatalf("alluvium cat over TLS: %v (%d bytes)", err, len(out))
 	}
@@ -157,6 +193,62 @@ func testRefusedWithoutTLS(t *testing.T, c *chaosCluster) {
 		}
 		if _, err := http.Get(u + "/api/v1/health"); err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Errorf("a client without the cluster CA reached %s: %v", u, err)
+		}
+	}
+}
+
+// testRolesAndAudit: through the processes, a read token reads and may not
+// write (403), no token gets 401, the worker token serves the workers'
+// registration, and the refusals and writes are in the audit logs, by
+// name, with no token in any log.
+func testRolesAndAudit(t *testing.T, c *chaosCluster, auditLog, logDir string) {
+	t.Helper()
+	do := func(method, url, token string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(`{"path":"/data","quota":"1GiB"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	// The worker serves reads once its first policies came (a long poll).
+	eventually(t, "a worker read with the read token", 15*time.Second, func() bool {
+		code, _ := do("GET", c.workerURLs[0]+"/api/v1/data/data/f001", e2eReadToken)
+		return code == http.StatusOK || code == http.StatusTemporaryRedirect
+	})
+	for _, tc := range []struct {
+		method, url, token string
+		want               int
+	}{
+		{"GET", c.coordURLs[1] + "/api/v1/mount", e2eReadToken, 200},
+		{"POST", c.coordURLs[1] + "/api/v1/quota", e2eReadToken, 403},
+		{"GET", c.coordURLs[1] + "/api/v1/mount", "no-such-token-0123456789", 401},
+		{"GET", c.workerURLs[0] + "/api/v1/data/data/f001", "", 401},
+		{"POST", c.workerURLs[0] + "/api/v1/internal/tasks/free", e2eReadToken, 403},
+	} {
+		if code, body := do(tc.method, tc.url, tc.token); code != tc.want {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.url, code, body, tc.want)
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf(auditLog, "c2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"caller":"dashboards"`, `"status":403`, `"status":401`, `"route":"/api/v1/quota"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("c2's audit log lacks %s:\n%s", want, b)
+		}
+	}
+	logs, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		for _, tok := range []string{e2eAdminToken, e2eWorkerToken, e2eReadToken} {
+			if strings.Contains(string(b), tok) {
+				t.Errorf("%s holds a token", l)
+			}
 		}
 	}
 }
