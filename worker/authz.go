@@ -24,6 +24,12 @@ func (w *Worker) scoped(route string, h http.HandlerFunc) http.Handler {
 	return w.guard(route, h, false)
 }
 
+// Guard applies the worker's scoped tokens (Config.Authorize, when set) to
+// a route served beside the worker's handler, such as /metrics.
+func (w *Worker) Guard(route string, h http.Handler) http.Handler {
+	return w.guard(route, h.ServeHTTP, false)
+}
+
 func (w *Worker) guard(route string, h http.HandlerFunc, internal bool) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		caller, status, reason := w.decide(r, route, internal)

@@ -40,6 +40,8 @@ func TestScopedTokensOnTheWorker(t *testing.T) {
 		want                  int
 	}{
 		{"GET", "/api/v1/health", "", 200},
+		{"GET", "/api/v1/stats", "", 401},
+		{"GET", "/api/v1/stats", readTok, 200},
 		{"GET", api.PathWorkerDataRoot + "/m/a.bin", "", 401},
 		{"GET", api.PathWorkerDataRoot + "/m/a.bin", "wrong-token-0123456789", 401},
 		{"GET", api.PathWorkerDataRoot + "/m/a.bin", readTok, 200},
@@ -77,11 +79,12 @@ func TestScopedTokensOnTheWorker(t *testing.T) {
 		}
 		lines = append(lines, e)
 	}
-	// 2 data refusals, 2 load refusals, 1 load, a free and a cached-files refusal.
-	if len(lines) != 7 {
-		t.Fatalf("%d audit lines, want 7:\n%s", len(lines), log.String())
+	// A stats refusal, 2 data refusals, 2 load refusals, 1 load, a free and
+	// a cached-files refusal.
+	if len(lines) != 8 {
+		t.Fatalf("%d audit lines, want 8:\n%s", len(lines), log.String())
 	}
-	if e := lines[4]; e.Route != api.PathTaskLoad || e.Status != http.StatusOK || e.Caller != "peers" || e.Node != w.ID() {
+	if e := lines[5]; e.Route != api.PathTaskLoad || e.Status != http.StatusOK || e.Caller != "peers" || e.Node != w.ID() {
 		t.Errorf("the accepted task's audit line: %+v", e)
 	}
 }

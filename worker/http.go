@@ -23,7 +23,7 @@ func (w *Worker) Handler() http.Handler {
 	mux.Handle("GET "+api.PathWorkerDataRoot+"/", w.scoped(api.PathWorkerDataRoot, w.ready(w.serveData))) // GET patterns match HEAD too
 	mux.Handle("GET "+api.PathList+"/", w.scoped(api.PathList, w.ready(w.serveList)))
 	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
-	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
+	mux.Handle("GET /api/v1/stats", w.scoped("/api/v1/stats", w.serveStats))
 	mux.Handle("POST "+api.PathTaskLoad, w.auth(api.PathTaskLoad, w.ready(w.reporting(w.serveLoad))))
 	mux.Handle("POST "+api.PathTaskFree, w.auth(api.PathTaskFree, w.member(w.serveFree)))
 	mux.Handle("POST "+api.PathTaskPrune, w.auth(api.PathTaskPrune, w.member(w.servePrune)))

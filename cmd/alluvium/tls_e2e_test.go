@@ -228,6 +228,10 @@ func testRolesAndAudit(t *testing.T, c *chaosCluster, auditLog, logDir string) {
 		{"GET", c.coordURLs[1] + "/api/v1/mount", "no-such-token-0123456789", 401},
 		{"GET", c.workerURLs[0] + "/api/v1/data/data/f001", "", 401},
 		{"POST", c.workerURLs[0] + "/api/v1/internal/tasks/free", e2eReadToken, 403},
+		{"GET", c.coordURLs[0] + "/metrics", "", 401},
+		{"GET", c.coordURLs[0] + "/metrics", e2eReadToken, 200},
+		{"GET", c.workerURLs[1] + "/metrics", "", 401},
+		{"GET", c.workerURLs[1] + "/metrics", e2eReadToken, 200},
 	} {
 		if code, body := do(tc.method, tc.url, tc.token); code != tc.want {
 			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.url, code, body, tc.want)

@@ -62,7 +62,7 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	}
 	w.WrapUFS(m.WrapUFS)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.Handle("GET /metrics", w.Guard("/metrics", metrics.Handler(reg)))
 	mux.Handle("/", m.HTTP.Middleware(w.Handler()))
 	n := &Node{
 		Worker:  w,
