@@ -217,6 +217,7 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 	fs.StringVar(&bootstrap, "bootstrap", "", "initial cluster as id=raft-addr,... (first start only)")
 	fs.StringVar(&join, "join", "", "URL of a running coordinator to join, e.g. http://127.0.0.1:8001")
 	sf.register(fs)
+	sf.tls.registerRaft(fs)
 	return cmd
 }
 

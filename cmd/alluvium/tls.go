@@ -25,14 +25,20 @@ const tlsWatchInterval = 2 * time.Second
 // tlsFlags are the TLS flags of the server commands: the node's
 // certificate and key, and the cluster CA.
 type tlsFlags struct {
-	files tlsconfig.Files
-	src   *tlsconfig.Source // loaded by load
+	files  tlsconfig.Files
+	raftCA string            // --raft-tls-ca: the CA of Raft peers alone
+	src    *tlsconfig.Source // loaded by load
 }
 
 func (t *tlsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.files.Cert, "tls-cert", "", "PEM certificate of this node: TLS on every listener, mutual TLS between coordinators (reloaded when the file changes or on SIGHUP)")
 	fs.StringVar(&t.files.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&t.files.CA, "tls-ca", "", "PEM certificate of the cluster CA: verifies peers, workers and servers")
+}
+
+// registerRaft adds the coordinator's own flag: a separate CA for Raft.
+func (t *tlsFlags) registerRaft(fs *pflag.FlagSet) {
+	fs.StringVar(&t.raftCA, "raft-tls-ca", "", "PEM CA that Raft peers' certificates must chain to (default --tls-ca): sign coordinators' certificates with it and workers' with another, so that a worker's key is no Raft peer")
 }
 
 // load reads the files once (nil without --tls-cert), and from then on
@@ -47,11 +53,21 @@ func (t *tlsFlags) load(log *slog.Logger) (*tlsconfig.Source, error) {
 	if t.files.CA == "" {
 		return nil, fmt.Errorf("--tls-cert needs --tls-ca: peers and workers are verified against the cluster CA")
 	}
-	src, err := tlsconfig.Load(t.files)
+	src, err := t.reloading(t.files, log)
 	if err != nil {
 		return nil, err
 	}
 	t.src = src
+	return src, nil
+}
+
+// reloading loads f and reloads it when the files change or on SIGHUP,
+// for the life of the process.
+func (t *tlsFlags) reloading(f tlsconfig.Files, log *slog.Logger) (*tlsconfig.Source, error) {
+	src, err := tlsconfig.Load(f)
+	if err != nil {
+		return nil, err
+	}
 	onError := func(err error) { log.Error("TLS files not reloaded; the certificate in force stays", "err", err) }
 	go src.Watch(context.Background(), tlsWatchInterval, onError)
 	onSIGHUP(func() {
@@ -59,7 +75,7 @@ func (t *tlsFlags) load(log *slog.Logger) (*tlsconfig.Source, error) {
 			onError(err)
 			return
 		}
-		log.Info("TLS certificate and CA reloaded")
+		log.Info("TLS certificate and CA reloaded", "ca", f.CA)
 	})
 	return src, nil
 }
@@ -72,7 +88,15 @@ func (t *tlsFlags) coordinatorTLS(log *slog.Logger, cfg *coordinator.Config, opt
 	if err != nil || src == nil {
 		return nil, err
 	}
-	cfg.RaftTLS = &coordinator.RaftTLS{Server: src.Server(true), Client: src.Client()}
+	raft := src
+	if t.raftCA != "" {
+		f := t.files
+		f.CA = t.raftCA
+		if raft, err = t.reloading(f, log); err != nil {
+			return nil, err
+		}
+	}
+	cfg.RaftTLS = &coordinator.RaftTLS{Server: raft.Server(true), Client: raft.Client()}
 	cfg.HTTPClientTLS = src.Client()
 	opts.ForwardTransport = tlsconfig.HTTPTransport(src.Client())
 	return src.Server(false), nil

@@ -3,9 +3,12 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -253,6 +256,86 @@ func testRolesAndAudit(t *testing.T, c *chaosCluster, auditLog, logDir string) {
 			if strings.Contains(string(b), tok) {
 				t.Errorf("%s holds a token", l)
 			}
+		}
+	}
+}
+
+// TestRaftCAKeepsWorkerKeysOffRaft: coordinators whose certificates come
+// from a Raft CA (--raft-tls-ca) and workers' from another, both CAs in
+// --tls-ca: the cluster forms and serves HTTPS, and a worker's certificate
+// (valid for the cluster's HTTPS) is refused on the Raft port while a
+// coordinator's is accepted.
+func TestRaftCAKeepsWorkerKeysOffRaft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	raftCA, err := tlsconfig.NewCA("raft CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coordFiles, err := raftCA.WriteFiles(filepath.Join(dir, "c"), "node", tlsconfig.DevHosts, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerFiles, err := testCA.WriteFiles(filepath.Join(dir, "w"), "node", tlsconfig.DevHosts, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(dir, "bundle.pem")
+	if err := os.WriteFile(bundle, append(append([]byte{}, raftCA.PEM...), testCA.PEM...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 6)
+	var peers, urls []string
+	for i := range 3 {
+		peers = append(peers, fmt.Sprintf("c%d=127.0.0.1:%d", i+1, ports[3+i]))
+		urls = append(urls, fmt.Sprintf("https://127.0.0.1:%d", ports[i]))
+	}
+	for i := range 3 {
+		newChaosProc(t, dir, fmt.Sprintf("c%d", i+1), "coordinator", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", t.TempDir(),
+			"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[3+i]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
+			"--bootstrap", strings.Join(peers, ","), "--tls-cert", coordFiles.Cert, "--tls-key", coordFiles.Key,
+			"--tls-ca", bundle, "--raft-tls-ca", coordFiles.CA)
+	}
+	trust, err := tlsconfig.Load(tlsconfig.Files{CA: bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: tlsconfig.HTTPTransport(trust.Client()), Timeout: 5 * time.Second}
+	eventually(t, "a leader, over HTTPS", 60*time.Second, func() bool {
+		resp, err := hc.Get(urls[0] + "/api/v1/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h api.Health
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Leader != ""
+	})
+	raftAddr := fmt.Sprintf("127.0.0.1:%d", ports[3])
+	for _, tc := range []struct {
+		name     string
+		files    tlsconfig.Files
+		accepted bool
+	}{{"a worker's certificate", workerFiles, false}, {"a coordinator's certificate", coordFiles, true}} {
+		src, err := tlsconfig.Load(tlsconfig.Files{Cert: tc.files.Cert, Key: tc.files.Key, CA: bundle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := tls.Dial("tcp", raftAddr, src.Client())
+		if err == nil {
+			// TLS 1.3: the server's refusal of a client certificate shows at
+			// the first read; an accepted peer is read from, and times out.
+			conn.SetReadDeadline(time.Now().Add(time.Second))
+			_, err = conn.Read(make([]byte, 1))
+			conn.Close()
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				err = nil
+			}
+		}
+		if (err == nil) != tc.accepted {
+			t.Errorf("%s on the Raft port: %v, want accepted=%v", tc.name, err, tc.accepted)
 		}
 	}
 }
