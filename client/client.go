@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alluvium/alluvium/internal/jsonhttp"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 )
 
 // Defaults of a Client.
@@ -38,6 +41,7 @@ const (
 type Client struct {
 	urls      []string
 	hc        *http.Client
+	tls       *tls.Config
 	token     string
 	retries   int
 	budget    time.Duration
@@ -60,6 +64,13 @@ func WithToken(token string) Option { return func(c *Client) { c.token = token }
 // itself: it follows a coordinator's 307 to the leader on its own, so that
 // the token and the body go along.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithTLS makes the client verify the coordinators and workers with cfg
+// (its RootCAs: the cluster CA; a client certificate when a server asks)
+// and reach workers, whose addresses are host:port, over https. It applies
+// to a WithHTTPClient client too, whose *http.Transport (the default one
+// when nil) is cloned with cfg.
+func WithTLS(cfg *tls.Config) Option { return func(c *Client) { c.tls = cfg } }
 
 // WithRetries sets how many attempts may follow a failed first one
 // (DefaultRetries); 0 tries each call once, on one coordinator.
@@ -100,6 +111,15 @@ func New(urls []string, opts ...Option) (*Client, error) {
 	hc := c.hc
 	if hc == nil {
 		hc = defaultHTTPClient()
+	}
+	if c.tls != nil {
+		withT := *hc
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		withT.Transport = tlsconfig.Upgrade{Base: withTLS(base, c.tls)}
+		hc = &withT
 	}
 	own := *hc // a copy, so that the caller's client keeps its redirect policy
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -234,6 +254,10 @@ func (c *Client) failover(ctx context.Context, method, path string, read bool, t
 		if ctx.Err() != nil {
 			return err
 		}
+		if tlsMisconfigured(err) { // the same on every coordinator: say so at once
+			return fmt.Errorf("%w: %s: TLS failed, nothing was sent (check the CA given, e.g. --tls-ca, and the URL's scheme): %v",
+				ErrUnavailable, c.urls[i], err)
+		}
 		if !retryable(err, read) {
 			if isTransport(err) {
 				return fmt.Errorf("%w: %s %s: the connection broke before an answer came, so it may or may not have been applied: %v",
@@ -346,4 +370,28 @@ func decode(resp *http.Response, cl call) error {
 		e.Message = fmt.Sprintf("%d %s: %s", he.StatusCode, http.StatusText(he.StatusCode), he.Text)
 	}
 	return e
+}
+
+// withTLS sets cfg on rt, an *http.Transport.
+func withTLS(rt http.RoundTripper, cfg *tls.Config) http.RoundTripper {
+	if t, ok := rt.(*http.Transport); ok {
+		t = t.Clone()
+		t.TLSClientConfig = cfg
+		return t
+	}
+	return rt
+}
+
+// tlsMisconfigured reports a TLS handshake that failed on the certificate
+// or the protocol: a configuration error that no retry mends, which happens
+// before the request is sent.
+func tlsMisconfigured(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		rh  tls.RecordHeaderError
+	)
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh)
 }

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,9 @@ type Config struct {
 	// UFS can be reached (ufs.CheckReachable by default); nil skips the
 	// check, as tests with made-up UFS locations do.
 	CheckUFS func(ctx context.Context, uri string, options map[string]string) error
+	// AllowedUFS, when set, is the only UFS locations a mount may name: the
+	// API refuses others with 403, and the scheduler does not open them.
+	AllowedUFS *ufs.Allowlist
 	// WorkerTimeout is how long a LIVE worker may be silent before the
 	// leader commits it LOST.
 	WorkerTimeout time.Duration
@@ -63,6 +67,13 @@ type Config struct {
 	// RingMode is RingDynamic (LIVE workers place keys) or RingStatic (all
 	// but decommissioned ones do).
 	RingMode string
+	// RaftTLS, when set, runs the Raft transport over mutual TLS: a peer
+	// without a certificate from the cluster CA is dropped before Raft
+	// reads anything it sends.
+	RaftTLS *RaftTLS
+	// HTTPClientTLS, when set, is the TLS config of this coordinator's HTTP
+	// calls to other coordinators and to workers (which then serve TLS).
+	HTTPClientTLS *tls.Config
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string
@@ -213,6 +224,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Logger == nil {
 		errs = append(errs, errors.New("logger is nil"))
+	}
+	if c.RaftTLS != nil && (c.RaftTLS.Server == nil || c.RaftTLS.Client == nil) {
+		errs = append(errs, errors.New("raft tls needs a server and a client config"))
 	}
 	return errors.Join(errs...)
 }

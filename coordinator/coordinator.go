@@ -58,7 +58,7 @@ func New(cfg Config) (*Coordinator, error) {
 		log:  cfg.Logger.With("coordinator", cfg.ID),
 		fsm:  fsm.New(),
 		stop: make(chan struct{}),
-		http: newPeerClient(cfg.AuthToken),
+		http: newPeerClient(cfg.AuthToken, cfg.HTTPClientTLS),
 		live: newLiveness(),
 	}
 	c.stopCtx, c.stopCancel = context.WithCancel(context.Background())
@@ -134,7 +134,11 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 		return nil, fmt.Errorf("coordinator: snapshot store: %w", err)
 	}
 	var trans *raft.NetworkTransport
-	if l := c.cfg.RaftListener; l != nil {
+	if c.cfg.RaftTLS != nil {
+		if trans, err = c.tlsTransport(hl); err != nil {
+			return nil, err
+		}
+	} else if l := c.cfg.RaftListener; l != nil {
 		trans = raft.NewNetworkTransportWithLogger(listenerStream{l}, 3, 10*time.Second, hl)
 	} else {
 		trans, err = raft.NewTCPTransportWithLogger(c.cfg.RaftBind, resolveTCP(c.cfg.raftAdvertise()), 3, 10*time.Second, hl)

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/internal/jsonhttp"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 	"github.com/alluvium/alluvium/internal/workerclient"
 	"github.com/hashicorp/raft"
 )
@@ -181,7 +183,7 @@ func (c *Coordinator) announce() error {
 	if err != nil {
 		return err
 	}
-	return c.http.postCoordinator(ctx, "http://"+leader.HTTPAddress, self)
+	return c.http.postCoordinator(ctx, tlsconfig.Scheme(c.cfg.HTTPClientTLS)+"://"+leader.HTTPAddress, self)
 }
 
 // peerClient calls the other nodes: coordinators (to join, and to announce
@@ -197,8 +199,11 @@ type peerClient struct {
 // peerTimeout bounds a call to another coordinator.
 const peerTimeout = 10 * time.Second
 
-func newPeerClient(token string) *peerClient {
+func newPeerClient(token string, tlsCfg *tls.Config) *peerClient {
 	hc := &http.Client{}
+	if tlsCfg != nil {
+		hc.Transport = tlsconfig.HTTPTransport(tlsCfg)
+	}
 	return &peerClient{token: token, hc: hc, tasks: workerclient.New(token, hc)}
 }
 
@@ -226,6 +231,9 @@ func resolveTCP(addr string) net.Addr {
 // CheckUFS reports whether a mount's UFS can be reached, so that the API
 // refuses an unreachable one before it is committed.
 func (c *Coordinator) CheckUFS(ctx context.Context, m fsm.Mount) error {
+	if err := c.cfg.AllowedUFS.Check(m.UFS, m.Options); err != nil {
+		return err
+	}
 	if c.cfg.CheckUFS == nil {
 		return nil
 	}

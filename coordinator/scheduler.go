@@ -41,7 +41,7 @@ type scheduler struct {
 // schedulerLoop starts a runner for every active job, as long as this node
 // leads.
 func (c *Coordinator) schedulerLoop(ctx context.Context) {
-	s := &scheduler{c: c, pool: ufs.NewPool(), running: map[string]bool{}}
+	s := &scheduler{c: c, pool: ufs.NewCheckedPool(c.cfg.AllowedUFS), running: map[string]bool{}}
 	defer func() {
 		s.wg.Wait()
 		s.pool.Close()

@@ -49,6 +49,8 @@ func statusOf(err error) (int, api.Error) {
 		return http.StatusBadRequest, body
 	case errors.Is(err, policy.ErrNotFound):
 		return http.StatusNotFound, body
+	case errors.Is(err, policy.ErrForbidden):
+		return http.StatusForbidden, body
 	case errors.Is(err, policy.ErrConflict):
 		return http.StatusConflict, body
 	case errors.Is(err, policy.ErrGone):

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -58,7 +59,9 @@ func (s *server) postMount(r *http.Request) (any, error) {
 		return nil, err
 	}
 	m := policy.Mount{Path: req.Path, UFS: req.UFS, Options: req.Options}
-	if err := s.b.CheckUFS(r.Context(), m); err != nil {
+	if err := s.b.CheckUFS(r.Context(), m); errors.Is(err, policy.ErrForbidden) {
+		return nil, errorf(http.StatusForbidden, "mount %s refused: %v", req.Path, err)
+	} else if err != nil {
 		return nil, errorf(http.StatusBadRequest, "ufs %s cannot be reached: %v", req.UFS, err)
 	}
 	m, err := s.b.AddMount(r.Context(), m)

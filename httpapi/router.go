@@ -123,10 +123,7 @@ func (a serveMux) allowed(r *http.Request, catchAll string) []string {
 // the same authentication as routes: 404, or 405 with the router's Allow.
 func (s *server) fallback(code int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r) {
-			w.Header().Del("Allow") // which methods a path has is for clients with the token
-			w.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
-			s.writeError(w, errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+		if _, ok := s.admit(w, r, r.Method, r.URL.Path); !ok {
 			return
 		}
 		w.Header().Set(ServedByHeader, s.b.ID())

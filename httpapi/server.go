@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net"
@@ -11,7 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alluvium/alluvium/api"
@@ -146,6 +143,17 @@ type Options struct {
 	// AuthToken, when set, is required as "Authorization: Bearer <token>" on
 	// every request (401 otherwise).
 	AuthToken string
+	// Authorize, when set, replaces AuthToken: it decides, for each request,
+	// whether the caller may call the route method+pattern (package
+	// internal/auth's scoped tokens implement it).
+	Authorize func(r *http.Request, method, route string) Access
+	// Audit, when set, receives one event per write accepted or refused and
+	// per request refused for its credentials (an audit log).
+	Audit func(api.AuditEvent)
+	// BodyTimeout bounds reading a request's body (408 beyond), so that a
+	// client trickling it holds neither a connection nor a handler for
+	// long; DefaultBodyTimeout when 0. Snapshot uploads are not bound by it.
+	BodyTimeout time.Duration
 	// MaxBodyBytes bounds request bodies (413 beyond); 1 MiB by default.
 	MaxBodyBytes int64
 	// MaxSnapshotBytes bounds the snapshot file of a restore (413 beyond);
@@ -226,6 +234,9 @@ func Register(router Router, b Backend, opts Options) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -272,12 +283,17 @@ func (s *server) routes() []route {
 // leader forwarding, the request deadline, JSON answers and error mapping.
 func (s *server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
-			s.writeError(w, errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+		caller, ok := s.admit(w, r, rt.method, rt.path)
+		if !ok {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		w, done := s.audited(w, r, rt, caller)
+		defer done()
+		if err := s.readBody(w, r); err != nil {
+			s.writeError(w, err)
+			return
+		}
 		stale, err := staleParam(r)
 		if err != nil {
 			s.writeError(w, err)
@@ -325,20 +341,6 @@ func staleParam(r *http.Request) (bool, error) {
 	return b, nil
 }
 
-// authorized compares the bearer token in constant time (of hashes, so that
-// not even the token's length leaks).
-func (s *server) authorized(r *http.Request) bool {
-	if s.opts.AuthToken == "" {
-		return true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.opts.AuthToken))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
 // toLeader forwards a request to the leader, or redirects there.
 func (s *server) toLeader(w http.ResponseWriter, r *http.Request, rt route) {
 	if by := r.Header.Get(ForwardedByHeader); by != "" {
@@ -355,6 +357,9 @@ func (s *server) toLeader(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	target := &url.URL{Scheme: "http", Host: leader.HTTPAddress}
+	if r.TLS != nil { // a cluster on TLS serves nothing in plain text
+		target.Scheme = "https"
+	}
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.Forwarded(rt.method, rt.path, s.opts.RedirectToLeader)
 	}

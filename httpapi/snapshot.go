@@ -55,11 +55,12 @@ func (s *server) registerSnapshotRoutes(router Router) {
 
 func (s *server) wrapSnapshot(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
-			s.writeError(w, errorf(http.StatusUnauthorized, "missing or invalid bearer token"))
+		caller, ok := s.admit(w, r, rt.method, rt.path)
+		if !ok {
 			return
 		}
+		w, done := s.audited(w, r, rt, caller)
+		defer done()
 		limit := s.opts.MaxSnapshotBytes
 		if limit <= 0 {
 			limit = DefaultMaxSnapshotBytes

@@ -19,6 +19,9 @@ var (
 	// ErrInvalid: the request is malformed or does not fit the current state
 	// (a policy on a path outside every mount point).
 	ErrInvalid = errors.New("invalid")
+	// ErrForbidden: the request is well formed but not allowed here (a
+	// mount outside the UFS locations the operators allow).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Error is an error of one of the sentinel kinds above whose message is the

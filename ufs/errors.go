@@ -3,6 +3,8 @@ package ufs
 import (
 	"errors"
 	"fmt"
+
+	"github.com/alluvium/alluvium/policy"
 )
 
 // Sentinel errors. Every error of this package that a caller may act on wraps
@@ -22,4 +24,7 @@ var (
 	// ErrNoMount: no mount point covers the Alluxio path or UFS URI. It
 	// wraps ErrNotFound.
 	ErrNoMount = fmt.Errorf("%w: not under any mount point", ErrNotFound)
+	// ErrNotAllowed: the UFS location is outside the allowlist (see
+	// Allowlist). It wraps policy.ErrForbidden.
+	ErrNotAllowed error = &policy.Error{Kind: policy.ErrForbidden, Msg: "ufs location not allowed"}
 )

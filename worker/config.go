@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/alluvium/alluvium/api"
+	"github.com/alluvium/alluvium/ufs"
 )
 
 // Config configures a Worker.
@@ -62,6 +64,19 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is reported at registration.
 	Version string
+	// TLS, when set, runs the worker's listeners and calls on TLS.
+	TLS *TLS
+	// Authorize, when set, decides every request of the data, list and
+	// task APIs (health and stats stay open), replacing the Token check:
+	// status 0 admits caller (a token's name); 401 or 403 refuse, for
+	// reason (package internal/auth implements it).
+	Authorize func(r *http.Request, method, route string) (caller string, status int, reason string)
+	// Audit, when set, receives one event per task accepted or refused and
+	// per request refused for its credentials.
+	Audit func(api.AuditEvent)
+	// AllowedUFS, when set, is the only UFS locations the worker opens: a
+	// mount outside it answers 403, whatever the coordinators committed.
+	AllowedUFS *ufs.Allowlist
 }
 
 // DefaultLoadConcurrency is the files loaded at once by a load task.

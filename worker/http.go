@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,16 +20,16 @@ const LocalHeader = "X-Alluvium-Local"
 // Handler serves the data API, the task API, health and stats.
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+api.PathWorkerDataRoot+"/", w.ready(w.serveData)) // GET patterns match HEAD too
-	mux.Handle("GET "+api.PathList+"/", w.ready(w.serveList))
+	mux.Handle("GET "+api.PathWorkerDataRoot+"/", w.scoped(api.PathWorkerDataRoot, w.ready(w.serveData))) // GET patterns match HEAD too
+	mux.Handle("GET "+api.PathList+"/", w.scoped(api.PathList, w.ready(w.serveList)))
 	mux.HandleFunc("GET /api/v1/health", w.serveHealth)
-	mux.HandleFunc("GET /api/v1/stats", w.serveStats)
-	mux.Handle("POST "+api.PathTaskLoad, w.auth(w.ready(w.reporting(w.serveLoad))))
-	mux.Handle("POST "+api.PathTaskFree, w.auth(w.member(w.serveFree)))
-	mux.Handle("POST "+api.PathTaskPrune, w.auth(w.member(w.servePrune)))
-	mux.Handle("POST "+api.PathClearStale, w.auth(w.member(w.serveClearStale)))
-	mux.Handle("GET "+api.PathClearStale, w.auth(w.serveClearStaleStatus))
-	mux.Handle("GET "+api.PathCachedFiles, w.auth(w.serveCachedFiles))
+	mux.Handle("GET /api/v1/stats", w.scoped("/api/v1/stats", w.serveStats))
+	mux.Handle("POST "+api.PathTaskLoad, w.auth(api.PathTaskLoad, w.ready(w.reporting(w.serveLoad))))
+	mux.Handle("POST "+api.PathTaskFree, w.auth(api.PathTaskFree, w.member(w.serveFree)))
+	mux.Handle("POST "+api.PathTaskPrune, w.auth(api.PathTaskPrune, w.member(w.servePrune)))
+	mux.Handle("POST "+api.PathClearStale, w.auth(api.PathClearStale, w.member(w.serveClearStale)))
+	mux.Handle("GET "+api.PathClearStale, w.auth(api.PathClearStale, w.serveClearStaleStatus))
+	mux.Handle("GET "+api.PathCachedFiles, w.auth(api.PathCachedFiles, w.serveCachedFiles))
 	mux.Handle("/api/v1/", unknownRoutes(mux, "/api/v1/")) // JSON 404 and 405, as the coordinators answer
 	return mux
 }
@@ -79,23 +78,6 @@ func (w *Worker) member(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// auth requires the cluster token on the internal routes when one is set.
-// The compare takes constant time so that the token cannot be guessed a
-// byte at a time.
-func (w *Worker) auth(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if w.cfg.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(w.cfg.Token)) != 1 {
-				rw.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
-				jsonhttp.WriteError(rw, http.StatusUnauthorized, "a valid cluster token is required (Authorization: Bearer <token>)")
-				return
-			}
-		}
-		h(rw, r)
-	})
-}
-
 // resolve maps an Alluxio path to its UFS through the mount table, or
 // answers the error (404 outside every mount, 400 for a bad path).
 func (w *Worker) resolve(rw http.ResponseWriter, p string) (ufs.UFS, ufs.Location, bool) {
@@ -105,6 +87,8 @@ func (w *Worker) resolve(rw http.ResponseWriter, p string) (ufs.UFS, ufs.Locatio
 		jsonhttp.WriteError(rw, http.StatusNotFound, err.Error())
 	case errors.Is(err, ufs.ErrInvalid), errors.Is(err, ufs.ErrEscape):
 		jsonhttp.WriteError(rw, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ufs.ErrNotAllowed):
+		jsonhttp.WriteError(rw, http.StatusForbidden, err.Error())
 	case err != nil:
 		jsonhttp.WriteError(rw, http.StatusServiceUnavailable, err.Error())
 	default:
@@ -123,7 +107,7 @@ func (w *Worker) serveData(rw http.ResponseWriter, r *http.Request) {
 	local := r.URL.Query().Get("local") == "true" || r.Header.Get(LocalHeader) == "true"
 	if !local {
 		if _, addr, self := w.owner(loc.Path); !self {
-			target := "http://" + addr + r.URL.EscapedPath()
+			target := w.scheme() + "://" + addr + r.URL.EscapedPath()
 			if r.URL.RawQuery != "" {
 				target += "?" + r.URL.RawQuery
 			}

@@ -104,7 +104,11 @@ func New(cfg Config) (*Worker, error) {
 	}
 	var coord *client.Client
 	if len(cfg.Coordinators) > 0 {
-		if coord, err = client.New(cfg.Coordinators, client.WithToken(cfg.Token)); err != nil {
+		opts := []client.Option{client.WithToken(cfg.Token)}
+		if cfg.TLS != nil && cfg.TLS.Client != nil {
+			opts = append(opts, client.WithTLS(cfg.TLS.Client))
+		}
+		if coord, err = client.New(cfg.Coordinators, opts...); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 	}
@@ -128,10 +132,10 @@ func New(cfg Config) (*Worker, error) {
 		id:        id,
 		log:       cfg.Logger.With("worker", id),
 		cache:     c,
-		pool:      ufs.NewPool(),
+		pool:      ufs.NewCheckedPool(cfg.AllowedUFS),
 		startTime: time.Now(),
 		journal:   j,
-		client:    &http.Client{},
+		client:    newPeerHTTPClient(cfg.TLS),
 		coord:     coord,
 	}
 	w.resolver = &resolver{Resolver: &ufs.Resolver{Mounts: func() []policy.Mount { return w.state.Load().mounts }, Pool: w.pool}}

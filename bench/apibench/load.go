@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -21,9 +22,10 @@ import (
 
 // scenario is one kind of request sent to one address.
 type scenario struct {
-	system string // "alluvium" or "etcd"
-	name   string // e.g. "POST /api/v1/quota"
-	addr   string // host:port the load goes to
+	system string      // "alluvium" or "etcd"
+	name   string      // e.g. "POST /api/v1/quota"
+	addr   string      // host:port the load goes to
+	tls    *tls.Config // when set, the connections are TLS
 	// build appends request number seq of connection conn (a whole
 	// HTTP/1.1 request: line, headers and body) to buf.
 	build func(buf []byte, conn int, seq uint64) []byte
@@ -102,9 +104,15 @@ type conn struct {
 	br *bufio.Reader
 }
 
-func dial(ctx context.Context, addr string) (*conn, error) {
+func dial(ctx context.Context, addr string, cfg *tls.Config) (*conn, error) {
 	d := net.Dialer{Timeout: 5 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if cfg != nil {
+		c, err = (&tls.Dialer{NetDialer: &d, Config: cfg}).DialContext(ctx, "tcp", addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +233,7 @@ func worker(ctx context.Context, sc scenario, id int, from, to time.Time, counte
 		}
 		if c == nil {
 			var err error
-			if c, err = dial(ctx, sc.addr); err != nil {
+			if c, err = dial(ctx, sc.addr, sc.tls); err != nil {
 				w.fail(0, err)
 				c = nil
 				select { // do not spin on a refused connection

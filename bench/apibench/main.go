@@ -70,6 +70,7 @@ type options struct {
 	valueSize int
 	reads     bool
 	writes    bool
+	tls       bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -85,6 +86,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.valueSize, "value-size", 192, "bytes of each replicated value (etcd) and command (alluvium)")
 	fs.BoolVar(&o.writes, "writes", true, "run the write steps")
 	fs.BoolVar(&o.reads, "reads", true, "run the read steps")
+	fs.BoolVar(&o.tls, "tls", false, "run alluvium on TLS (API and Raft, a throwaway CA); etcd stays plain")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -181,7 +183,7 @@ func runBench(ctx context.Context, o *options, out, progress io.Writer) (err err
 		}
 		wg.Wait()
 	}()
-	if b.alluvium, err = startAlluvium(o.alluvium, filepath.Join(tmp, "alluvium")); err != nil {
+	if b.alluvium, err = startAlluvium(o.alluvium, filepath.Join(tmp, "alluvium"), o.tls); err != nil {
 		return err
 	}
 	if b.etcd, err = startEtcd(o.etcd, filepath.Join(tmp, "etcd")); err != nil {
@@ -213,7 +215,11 @@ func runBench(ctx context.Context, o *options, out, progress io.Writer) (err err
 // setup mounts /bench and writes every connection's key once in both
 // systems, so that reads find them and a broken request fails early.
 func (b *bench) setup(ctx context.Context, ufs string) error {
-	leader := "http://" + b.alluvium.api[b.alluvium.leader]
+	scheme := "http"
+	if b.alluvium.tls != nil {
+		scheme = "https"
+	}
+	leader := scheme + "://" + b.alluvium.api[b.alluvium.leader]
 	if _, err := call(ctx, "POST", leader+"/api/v1/mount", map[string]string{"path": benchMount, "ufs": "file://" + ufs}, nil); err != nil {
 		return fmt.Errorf("alluvium: mount %s: %w", benchMount, err)
 	}
@@ -241,6 +247,7 @@ func (b *bench) step(ctx context.Context, c *cluster, mk func(addr string) scena
 		return nil, err
 	}
 	sc := mk(c.api[c.leader])
+	sc.tls = c.tls
 	fmt.Fprintf(b.progress, "  %-8s %-32s %4d conns ... ", c.system, sc.name, conns)
 	r, err := run(ctx, sc, plan{conns: conns, warmup: b.o.warmup, duration: b.o.duration, cpu: c.cpu})
 	if err != nil {

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/alluvium/alluvium/internal/localcluster"
 	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 )
 
 // freePorts returns n loopback ports that were free a moment ago.
@@ -55,6 +57,7 @@ type cluster struct {
 	api    []string              // client (API) address of each member, host:port
 	leader int                   // index of the member the load is sent to
 	lc     *localcluster.Cluster // alluvium's, which starts and stops its processes
+	tls    *tls.Config           // alluvium's client TLS, with -tls
 }
 
 // stop stops every member, in parallel.
@@ -94,14 +97,27 @@ func (c *cluster) cpu() time.Duration {
 // together (localcluster, on free ports) with data dirs under dir: the
 // binary's default raft log (fsync on every commit) and the TCP transport.
 // readyAlluvium waits for them.
-func startAlluvium(bin, dir string) (*cluster, error) {
+func startAlluvium(bin, dir string, withTLS bool) (*cluster, error) {
 	cfg := localcluster.DefaultConfig()
 	cfg.Dir, cfg.Binary, cfg.Args = dir, bin, []string{"--log-level", "error"}
+	if withTLS { // a throwaway CA: the API and Raft on TLS
+		files, err := tlsconfig.GenerateDev(filepath.Join(dir, "tls"))
+		if err != nil {
+			return nil, err
+		}
+		if cfg.TLS, err = tlsconfig.Load(files); err != nil {
+			return nil, err
+		}
+		ctlClient.Transport = &http.Transport{TLSClientConfig: cfg.TLS.Client()}
+	}
 	lc, err := localcluster.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c := &cluster{system: "alluvium", lc: lc}
+	if cfg.TLS != nil {
+		c.tls = cfg.TLS.Client()
+	}
 	err = lc.Set.Start()
 	for _, m := range lc.Members {
 		if m.Process != nil {

@@ -22,5 +22,6 @@ func newFlags(o *options) *flag.FlagSet {
 	fs.IntVar(&o.rounds, "rounds", 1, "how many times each scenario runs on both systems in each tier")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of the alluvium steps to `prefix`-<tier>-<scenario>.pprof")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	fs.BoolVar(&o.tls, "tls", false, "serve the worker on TLS (a throwaway CA); nginx stays plain")
 	return fs
 }

@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -27,8 +28,9 @@ type target struct {
 	system   string // "nginx" or "alluvium"
 	addr     string // host:port
 	requests [][]byte
-	size     int64 // every answer must carry this many body bytes
-	status   int   // and this status: 200, or 206 for ranges
+	size     int64       // every answer must carry this many body bytes
+	status   int         // and this status: 200, or 206 for ranges
+	tls      *tls.Config // when set, connections are TLS
 }
 
 // result is what a step measured.
@@ -78,9 +80,15 @@ type conn struct {
 	buf []byte
 }
 
-func dial(ctx context.Context, addr string) (*conn, error) {
+func dial(ctx context.Context, addr string, cfg *tls.Config) (*conn, error) {
 	d := net.Dialer{Timeout: 5 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if cfg != nil {
+		c, err = (&tls.Dialer{NetDialer: &d, Config: cfg}).DialContext(ctx, "tcp", addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +168,7 @@ func loop(ctx context.Context, t target, id uint64, from, to time.Time, s *connS
 	for ctx.Err() == nil && time.Now().Before(to) {
 		if c == nil {
 			var err error
-			if c, err = dial(ctx, t.addr); err != nil {
+			if c, err = dial(ctx, t.addr, t.tls); err != nil {
 				s.fail(err)
 				c = nil
 				select { // do not spin on a refused connection

@@ -96,7 +96,7 @@ func main() {
 // options are the command's flags.
 type options struct {
 	nginxBin, extra, cpuProfile string
-	nopush, keep                bool
+	nopush, keep, tls           bool
 	files1m, files4k, rangeMiB  int
 	conns1m, conns4k, connsRng  int
 	warmup, duration            time.Duration

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/localcluster"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 	"github.com/alluvium/alluvium/internal/workernode"
 	"github.com/alluvium/alluvium/worker"
 )
@@ -168,16 +170,34 @@ func (b *bench) useWorker(ctx context.Context, tier string) error {
 		return nil
 	}
 	b.stopWorker()
-	c, err := startWorker(ctx, filepath.Join(b.tmp, "worker-"+kind), b.root, b.total, kind == "memory")
+	var src *tlsconfig.Source
+	if b.o.tls {
+		files, err := tlsconfig.GenerateDev(filepath.Join(b.tmp, "tls"))
+		if err == nil {
+			src, err = tlsconfig.Load(files)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	c, err := startWorker(ctx, filepath.Join(b.tmp, "worker-"+kind), b.root, b.total, kind == "memory", src)
 	if err != nil {
 		return err
 	}
 	b.node, b.nodeKind = c.Workers[0], kind
 	b.closeNode = func() { _ = c.Close() }
-	addr := strings.TrimPrefix(b.node.URL, "http://")
+	addr := strings.TrimPrefix(strings.TrimPrefix(b.node.URL, "http://"), "https://")
 	t := targetsFor("alluvium", addr, api.PathWorkerDataRoot+"/data", b.scenarios)
+	var clientTLS *tls.Config
+	if src != nil {
+		clientTLS = src.Client()
+		for tag, tg := range t {
+			tg.tls = clientTLS
+			t[tag] = tg
+		}
+	}
 	b.workerTgt[kind] = t
-	return warm(ctx, b.node, kind == "memory", b.scenarios)
+	return warm(ctx, b.node, kind == "memory", b.scenarios, clientTLS)
 }
 
 // stopWorker stops the running worker, if any.
@@ -192,8 +212,9 @@ func (b *bench) stopWorker() {
 // coordinators) with the folder mounted at /data, a ring of itself alone,
 // room for every page on disk and, with memory, in its memory tier; without,
 // its memory tier is off.
-func startWorker(ctx context.Context, dataDir, root string, total int64, memory bool) (*localcluster.Cluster, error) {
+func startWorker(ctx context.Context, dataDir, root string, total int64, memory bool, src *tlsconfig.Source) (*localcluster.Cluster, error) {
 	cfg := localcluster.DefaultConfig()
+	cfg.TLS = src // the worker on TLS, when set
 	cfg.Dir, cfg.Coordinators, cfg.Workers = dataDir, 0, 1
 	cfg.Worker.PageSize = 1 << 20
 	cfg.Worker.CapacityBytes = 2*total + 256<<20
@@ -221,8 +242,11 @@ func stats(node *workernode.Node) worker.Stats {
 // miss and, with memory, no disk hit either (the memory tier's admissions
 // are asynchronous). A GET may read a page several times (ServeContent
 // copies in 32 KiB reads), so hits are not counted per file.
-func warm(ctx context.Context, node *workernode.Node, memory bool, scenarios []scenario) error {
+func warm(ctx context.Context, node *workernode.Node, memory bool, scenarios []scenario, clientTLS *tls.Config) error {
 	client := &http.Client{}
+	if clientTLS != nil {
+		client.Transport = tlsconfig.HTTPTransport(clientTLS)
+	}
 	for pass := 1; ; pass++ {
 		before := stats(node)
 		var n int

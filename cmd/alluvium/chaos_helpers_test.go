@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -98,17 +99,29 @@ type chaosCluster struct {
 // shows the tail of every process's output.
 func startProcCluster(t *testing.T, logDir, ufsDir string, workers int, coordArgs, workerArgs []string) *chaosCluster {
 	t.Helper()
+	return startProcClusterWith(t, logDir, ufsDir, workers, func(string) []string { return coordArgs }, workerArgs)
+}
+
+// startProcClusterWith is startProcCluster with each coordinator's own
+// arguments (coordArgs of its name, c1...).
+func startProcClusterWith(t *testing.T, logDir, ufsDir string, workers int, coordArgsOf func(name string) []string, workerArgs []string) *chaosCluster {
+	t.Helper()
+	coordArgs := coordArgsOf("")
 	ports := freePorts(t, 6+workers)
 	c := &chaosCluster{workerIDs: make([]string, workers)}
+	scheme := "http"
+	if slices.Contains(coordArgs, "--tls-cert") {
+		scheme = "https"
+	}
 	var peers []string
 	for i := range 3 {
 		peers = append(peers, fmt.Sprintf("c%d=127.0.0.1:%d", i+1, ports[3+i]))
 	}
 	for i := range 3 {
-		c.coordURLs = append(c.coordURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[i]))
+		c.coordURLs = append(c.coordURLs, fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[i]))
 		args := append([]string{"coordinator", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", t.TempDir(),
 			"--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[3+i]), "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
-			"--bootstrap", strings.Join(peers, ",")}, coordArgs...)
+			"--bootstrap", strings.Join(peers, ",")}, coordArgsOf(fmt.Sprintf("c%d", i+1))...)
 		c.coords = append(c.coords, newChaosProc(t, logDir, fmt.Sprintf("c%d", i+1), args...))
 	}
 	t.Cleanup(func() {
@@ -118,7 +131,7 @@ func startProcCluster(t *testing.T, logDir, ufsDir string, workers int, coordArg
 	})
 	for i := range workers {
 		addr := fmt.Sprintf("127.0.0.1:%d", ports[6+i])
-		c.workerURLs = append(c.workerURLs, "http://"+addr)
+		c.workerURLs = append(c.workerURLs, scheme+"://"+addr)
 		args := append([]string{"worker", "--data-dir", t.TempDir(), "--http-addr", addr, "--coordinators", c.joinURLs()}, workerArgs...)
 		c.workers = append(c.workers, newChaosProc(t, logDir, fmt.Sprintf("w%d", i+1), args...))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	alluvium "github.com/alluvium/alluvium/client"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -27,6 +28,7 @@ type clientFlags struct {
 	authToken    string
 	output       string
 	timeout      time.Duration
+	tls          tlsconfig.Files
 }
 
 func (cf *clientFlags) register(fs *pflag.FlagSet) {
@@ -34,6 +36,9 @@ func (cf *clientFlags) register(fs *pflag.FlagSet) {
 		"coordinator URLs, comma-separated; the next is tried when one is down")
 	fs.StringVar(&cf.authToken, "auth-token", "", "bearer token of the cluster's API")
 	fs.StringVarP(&cf.output, "output", "o", "text", "output format: text or json (the API's answer)")
+	fs.StringVar(&cf.tls.CA, "tls-ca", "", "PEM certificate of the cluster's CA: talk to a cluster on TLS (http:// URLs are upgraded to https://)")
+	fs.StringVar(&cf.tls.Cert, "tls-cert", "", "PEM client certificate, when the cluster asks for one")
+	fs.StringVar(&cf.tls.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.DurationVar(&cf.timeout, "timeout", 60*time.Second, "give up on the command after this long")
 }
 
@@ -82,6 +87,13 @@ func printJSON(w io.Writer, v any) error {
 func (cf *clientFlags) newClient(urls []string, opts ...alluvium.Option) (*alluvium.Client, error) {
 	if cf.authToken != "" {
 		opts = append(opts, alluvium.WithToken(cf.authToken))
+	}
+	if cf.tls.Enabled() {
+		src, err := tlsconfig.Load(cf.tls)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, alluvium.WithTLS(src.Client()))
 	}
 	return alluvium.New(urls, opts...)
 }

@@ -12,7 +12,7 @@ import (
 
 func newSnapshotCommand(cf *clientFlags) *cobra.Command {
 	var stale bool
-	save := verb(cf, "save FILE", "Back up the coordinators' replicated state to FILE", argsExactly(1),
+	save := verb(cf, "save FILE", "Back up the coordinators' replicated state to FILE (written 0600: it holds the mounts' secrets, such as S3 keys)", argsExactly(1),
 		func(s *session, args []string) error {
 			c := s.c
 			if stale {
@@ -81,6 +81,13 @@ func saveSnapshotFile(s *session, c *alluvium.Client, path string) (alluvium.Sna
 		return alluvium.SnapshotInfo{}, err
 	}
 	done := false
+	// The state holds the mounts' options, S3 keys among them: the file is
+	// for its owner alone (CreateTemp's 0600, said here so that it stays).
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return alluvium.SnapshotInfo{}, err
+	}
 	defer func() {
 		if !done {
 			tmp.Close()

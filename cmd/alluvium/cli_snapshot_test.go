@@ -94,6 +94,9 @@ func TestCLISnapshotSaveRestore(t *testing.T) {
 		t.Fatalf("a failed save left %s: %v", file, err)
 	}
 	out := ok(t, follower, "snapshot", "save", file)
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the saved snapshot holds mount secrets and must be 0600: %v %v", fi.Mode(), err)
+	}
 	if !strings.Contains(out, "Saved the state at index ") || !strings.Contains(out, "to "+file) {
 		t.Errorf("save printed %q", out)
 	}

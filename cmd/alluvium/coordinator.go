@@ -17,6 +17,7 @@ import (
 	"github.com/alluvium/alluvium/fsm"
 	"github.com/alluvium/alluvium/httpapi"
 	"github.com/alluvium/alluvium/internal/node"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -35,10 +36,16 @@ type serverFlags struct {
 	workerTimeout     time.Duration
 	ringMode          string
 	maxSnapshot       string
+	tls               tlsFlags
+	auth              authFlags
+	allowedUFS        []string
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
 	s.logFlags.register(fs)
+	s.tls.register(fs)
+	s.auth.register(fs)
+	fs.StringSliceVar(&s.allowedUFS, "allowed-ufs", nil, allowedUFSUsage)
 	fs.StringVar(&s.authToken, "auth-token", "", "require this bearer token on every API request (and send it to peers)")
 	fs.BoolVar(&s.noForward, "redirect-to-leader", false, "answer requests that need the leader with 307 instead of forwarding them")
 	fs.StringSliceVar(&s.disable, "disable", nil, "features to switch off: quota, ttl, priority, cache-filter, file-index")
@@ -88,6 +95,11 @@ func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 	cfg.LogStore = s.logStore
 	cfg.WorkerTimeout = s.workerTimeout
 	cfg.RingMode = s.ringMode
+	allowed, err := ufs.ParseAllowlist(s.allowedUFS)
+	if err != nil {
+		return cfg, fmt.Errorf("--allowed-ufs: %w", err)
+	}
+	cfg.AllowedUFS = allowed
 	if s.mountTable != "" {
 		mounts, err := readMountTable(s.mountTable)
 		if err != nil {
@@ -159,6 +171,9 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 				return err
 			}
 			apiOpts.Logger = log
+			if err := sf.auth.apiOptions(&apiOpts, sf.authToken, log); err != nil {
+				return err
+			}
 			cfg, err := sf.coordinatorConfig()
 			if err != nil {
 				return err
@@ -170,12 +185,16 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 			}
 			cfg.Join = join
 			cfg.Logger = log
+			nodeTLS, err := sf.tls.coordinatorTLS(log, &cfg, &apiOpts)
+			if err != nil {
+				return err
+			}
 			if bootstrap != "" {
 				if cfg.Bootstrap, err = coordinator.ParsePeers(bootstrap); err != nil {
 					return fmt.Errorf("--bootstrap: %w", err)
 				}
 			}
-			n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: httpAddr})
+			n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: httpAddr, TLS: nodeTLS})
 			if err != nil {
 				return err
 			}
@@ -198,6 +217,7 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
 	fs.StringVar(&bootstrap, "bootstrap", "", "initial cluster as id=raft-addr,... (first start only)")
 	fs.StringVar(&join, "join", "", "URL of a running coordinator to join, e.g. http://127.0.0.1:8001")
 	sf.register(fs)
+	sf.tls.registerRaft(fs)
 	return cmd
 }
 

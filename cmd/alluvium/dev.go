@@ -12,6 +12,8 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/localcluster"
+	"github.com/alluvium/alluvium/ufs"
+	"github.com/alluvium/alluvium/worker"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -33,6 +35,7 @@ type devFlags struct {
 	noSample     bool
 	s3f          s3Flags
 	s3Port       int
+	tls          bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -61,6 +64,7 @@ func (f *devFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.port, "port", 19999, "API port of the first coordinator")
 	fs.BoolVar(&f.noSample, "no-sample", false, "do not create and mount the sample folder")
 	fs.IntVar(&f.s3Port, "s3-port", 0, "serve the S3 API, worker i on --s3-port+i-1 (0: off)")
+	fs.BoolVar(&f.tls, "tls", false, "make a throwaway CA and certificates in <data-dir>/tls and run every listener and the raft transport on TLS")
 	f.s3f.register(fs)
 	f.sf.register(fs)
 	f.wf.register(fs)
@@ -95,6 +99,10 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	}
 	defer c.Close()
 	printDevBanner(cmd.OutOrStdout(), c, f.dataDir, sample)
+	if f.tls {
+		ca := f.sf.tls.files.CA
+		fmt.Fprintf(cmd.OutOrStdout(), "TLS: every listener and Raft use certificates of the throwaway CA %s:\n  pass --tls-ca %s to the CLI (or export ALLUVIUM_TLS_CA), --cacert %s to curl.\n", ca, ca, ca)
+	}
 	waitForSignal()
 	fmt.Fprintln(cmd.OutOrStdout(), "shutting down")
 	return c.Close()
@@ -111,11 +119,31 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 	if cfg.API, err = f.sf.apiOptions(); err != nil {
 		return cfg, "", err
 	}
+	if f.sf.auth.tokensFile != "" && f.sf.authToken == "" {
+		return cfg, "", fmt.Errorf("--auth-tokens needs --auth-token in dev: the token the coordinators and workers send each other")
+	}
+	if err := f.sf.auth.apiOptions(&cfg.API, f.sf.authToken, log); err != nil {
+		return cfg, "", err
+	}
 	if cfg.Coordinator, err = f.sf.coordinatorConfig(); err != nil {
 		return cfg, "", err
 	}
 	if cfg.Worker, err = f.wf.config(); err != nil {
 		return cfg, "", err
+	}
+	if err := f.sf.auth.workerConfig(&cfg.Worker, f.sf.authToken, log); err != nil {
+		return cfg, "", err
+	}
+	if f.tls {
+		if err := f.sf.tls.devTLS(f.dataDir); err != nil {
+			return cfg, "", err
+		}
+	}
+	if cfg.TLS, err = f.sf.tls.load(log); err != nil {
+		return cfg, "", err
+	}
+	if cfg.TLS != nil {
+		cfg.Worker.TLS = &worker.TLS{Server: cfg.TLS.Server(false), Client: cfg.TLS.Client()}
 	}
 	cfg.Dir, cfg.Coordinators, cfg.Workers, cfg.Port = f.dataDir, f.coordinators, f.workers, f.port
 	cfg.RaftPortOffset, cfg.Join, cfg.Token, cfg.Logger = devRaftPortOffset, true, f.sf.authToken, log
@@ -135,6 +163,13 @@ func (f *devFlags) clusterConfig(stderr io.Writer) (localcluster.Config, string,
 			return cfg, "", err
 		}
 		cfg.Mounts = []api.Mount{{Path: SampleMount, UFS: "file://" + sample}}
+	}
+	if len(f.sf.allowedUFS) > 0 { // and dev's own folders: the sample's, the data dir, temp
+		allowed, err := ufs.ParseAllowlist(append(f.sf.allowedUFS, f.dataDir, os.TempDir()))
+		if err != nil {
+			return cfg, "", fmt.Errorf("--allowed-ufs: %w", err)
+		}
+		cfg.Coordinator.AllowedUFS, cfg.Worker.AllowedUFS = allowed, allowed
 	}
 	return cfg, sample, nil
 }

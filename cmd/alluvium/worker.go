@@ -7,6 +7,7 @@ import (
 
 	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/alluvium/alluvium/ufs"
 	"github.com/alluvium/alluvium/worker"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -59,6 +60,9 @@ func newWorkerCommand() *cobra.Command {
 		s3f                         s3Flags
 		s3Addr                      string
 		lf                          logFlags
+		tf                          tlsFlags
+		af                          authFlags
+		allowedUFS                  []string
 		dataDir, httpAddr, adv, tok string
 		coordinators                []string
 	)
@@ -90,6 +94,15 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 				if c = strings.TrimSpace(c); c != "" {
 					cfg.Coordinators = append(cfg.Coordinators, c)
 				}
+			}
+			if cfg.TLS, err = tf.workerTLS(log); err != nil {
+				return err
+			}
+			if err := af.workerConfig(&cfg, tok, log); err != nil {
+				return err
+			}
+			if cfg.AllowedUFS, err = ufs.ParseAllowlist(allowedUFS); err != nil {
+				return fmt.Errorf("--allowed-ufs: %w", err)
 			}
 			if len(cfg.Coordinators) == 0 {
 				return fmt.Errorf("--coordinators: name at least one coordinator URL")
@@ -123,5 +136,8 @@ environment: --cache-size as ALLUVIUM_CACHE_SIZE.`,
 	s3f.register(fs)
 	wf.register(fs)
 	lf.register(fs)
+	tf.register(fs)
+	af.register(fs)
+	fs.StringSliceVar(&allowedUFS, "allowed-ufs", nil, allowedUFSUsage)
 	return cmd
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/alluvium/alluvium/api"
 )
@@ -12,6 +14,10 @@ import (
 // MaxBody is the bound of a request body that ReadBody applies (413 beyond),
 // as the coordinators' API does by default.
 const MaxBody = 1 << 20
+
+// BodyTimeout bounds ReadBody's read of a body, so that a client
+// trickling it holds neither the connection nor the handler.
+const BodyTimeout = 30 * time.Second
 
 // WriteJSON answers code with v as JSON.
 func WriteJSON(w http.ResponseWriter, code int, v any) {
@@ -38,7 +44,16 @@ func ReadBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(BodyTimeout))
 	err := DecodeBody(r, v)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		w.Header().Set("Connection", "close") // or the server waits for the rest
+		WriteError(w, http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within %s", BodyTimeout))
+		return false
+	}
+	_ = rc.SetReadDeadline(time.Time{})
 	if err == nil {
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/internal/localcluster/coordinators"
 	"github.com/alluvium/alluvium/internal/workernode"
+	"github.com/alluvium/alluvium/worker"
 )
 
 // Cluster is a local cluster: its coordinators (the embedded Set: Members,
@@ -84,6 +85,9 @@ func (c *Cluster) StartWorkers() error {
 		cfg.Logger = c.cfg.Log().With("worker", i+1)
 		if c.cfg.Token != "" {
 			cfg.Token = c.cfg.Token
+		}
+		if src := c.cfg.TLS; src != nil {
+			cfg.TLS = &worker.TLS{Server: src.Server(false), Client: src.Client()}
 		}
 		w, err := workernode.Start(cfg, nil, c.cfg.workerBind(i))
 		if err != nil {

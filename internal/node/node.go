@@ -1,12 +1,15 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
+	"github.com/alluvium/alluvium/api"
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/dashboard"
 	"github.com/alluvium/alluvium/httpapi"
@@ -23,6 +26,8 @@ type Config struct {
 	// HTTPListener serves the API; when nil, HTTPBind is listened on.
 	HTTPListener net.Listener
 	HTTPBind     string
+	// TLS, when set, serves the API over TLS with this server config.
+	TLS *tls.Config
 }
 
 // Node is a running coordinator with its API.
@@ -52,6 +57,10 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Coordinator.HTTPAddress == "" {
 		cfg.Coordinator.HTTPAddress = ln.Addr().String()
 	}
+	scheme := "http"
+	if cfg.TLS != nil {
+		ln, scheme = tls.NewListener(ln, cfg.TLS), "https"
+	}
 	co, err := coordinator.New(cfg.Coordinator)
 	if err != nil {
 		ln.Close()
@@ -66,10 +75,10 @@ func Start(cfg Config) (*Node, error) {
 	router.HandleMethodNotAllowed = true
 	httpapi.Register(httpapi.HTTPRouter(router), co, cfg.API)
 	dashboard.Register(httpapi.HTTPRouter(router)) // GET / and /ui/...: the operator's page
-	router.Handler(http.MethodGet, "/metrics", metrics.Handler(reg))
+	router.Handler(http.MethodGet, "/metrics", guard(cfg.API, co.ID(), "/metrics", metrics.Handler(reg)))
 	n := &Node{
 		Coordinator: co,
-		URL:         "http://" + ln.Addr().String(),
+		URL:         scheme + "://" + ln.Addr().String(),
 		Metrics:     reg,
 		srv:         httpserve.Start(ln, router),
 	}
@@ -83,4 +92,25 @@ func (n *Node) Close() error {
 		n.closeErr = errors.Join(n.srv.Stop(), n.Coordinator.Shutdown())
 	})
 	return n.closeErr
+}
+
+// guard applies the API's scoped tokens (when set) to a route outside the
+// API, such as /metrics, and audits its refusals.
+func guard(o httpapi.Options, node, route string, h http.Handler) http.Handler {
+	if o.Authorize == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := o.Authorize(r, r.Method, route)
+		if a.Status == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if o.Audit != nil {
+			o.Audit(api.AuditEvent{Time: time.Now().UTC(), Node: node, Caller: a.Caller, Remote: r.RemoteAddr,
+				Method: r.Method, Route: route, Status: a.Status, Reason: a.Reason})
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="alluvium"`)
+		http.Error(w, a.Reason, a.Status)
+	})
 }

@@ -4,6 +4,7 @@ package workernode
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +29,7 @@ type Node struct {
 	// S3URL is the S3 API's base URL, "" when it is off (ServeS3).
 	S3URL string
 	s3srv *httpserve.Server
+	tls   *worker.TLS
 
 	closeOnce sync.Once
 	closeErr  error
@@ -46,6 +48,7 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	if cfg.HTTPAddress == "" {
 		cfg.HTTPAddress = ln.Addr().String()
 	}
+	ln, scheme := serveTLS(cfg.TLS, ln)
 	w, err := worker.New(cfg)
 	if err != nil {
 		ln.Close()
@@ -59,13 +62,14 @@ func Start(cfg worker.Config, ln net.Listener, bind string) (*Node, error) {
 	}
 	w.WrapUFS(m.WrapUFS)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.Handle("GET /metrics", w.Guard("/metrics", metrics.Handler(reg)))
 	mux.Handle("/", m.HTTP.Middleware(w.Handler()))
 	n := &Node{
 		Worker:  w,
-		URL:     "http://" + ln.Addr().String(),
+		URL:     scheme + "://" + ln.Addr().String(),
 		Metrics: reg,
 		srv:     httpserve.Start(ln, mux),
+		tls:     cfg.TLS,
 	}
 	if err := w.Start(context.Background()); err != nil {
 		_ = n.Close()
@@ -93,7 +97,8 @@ func (n *Node) ServeS3(cfg s3api.Config, bind string) error {
 	if err != nil {
 		return fmt.Errorf("listen for the S3 API on %s: %w", bind, err)
 	}
-	n.S3URL = "http://" + ln.Addr().String()
+	ln, scheme := serveTLS(n.tls, ln)
+	n.S3URL = scheme + "://" + ln.Addr().String()
 	n.s3srv = httpserve.Start(ln, srv)
 	if cfg.Credentials == nil {
 		n.Worker.Logger().Warn("S3 API: no credentials configured: anonymous reads are allowed (set --s3-credentials to require signed requests)", "url", n.S3URL)
@@ -101,6 +106,14 @@ func (n *Node) ServeS3(cfg s3api.Config, bind string) error {
 		n.Worker.Logger().Info("S3 API: signed requests only", "url", n.S3URL, "access_keys", cfg.Credentials.Len())
 	}
 	return nil
+}
+
+// serveTLS wraps ln in TLS when the worker's config has a server config.
+func serveTLS(t *worker.TLS, ln net.Listener) (net.Listener, string) {
+	if t == nil || t.Server == nil {
+		return ln, "http"
+	}
+	return tls.NewListener(ln, t.Server), "https"
 }
 
 // statsOf is what the worker's metrics read at each scrape.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/httpapi"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 )
 
 // DefaultRaftPortOffset places the coordinators' Raft ports after their API
@@ -45,6 +46,9 @@ type Config struct {
 	// Token, when set, is the API's bearer token: the coordinators require
 	// it, and the set's own calls send it.
 	Token string
+	// TLS, when set, runs the coordinators' APIs and Raft on TLS with these
+	// files, and the set's own calls with them.
+	TLS *tlsconfig.Source
 	// Logger receives every coordinator's logs, tagged node=<id>; nil
 	// discards them.
 	Logger *slog.Logger

@@ -105,6 +105,10 @@ func (s *Set) processArgs(m *Member, peers []coordinator.Peer, joinURL string) [
 	if s.cfg.Token != "" {
 		args = append(args, "--auth-token", s.cfg.Token)
 	}
+	if s.cfg.TLS != nil {
+		f := s.cfg.TLS.Files()
+		args = append(args, "--tls-cert", f.Cert, "--tls-key", f.Key, "--tls-ca", f.CA)
+	}
 	return append(args, s.cfg.Args...)
 }
 

@@ -1,6 +1,7 @@
 package coordinators
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/internal/node"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 )
 
 // Set is the coordinators of a local cluster.
@@ -34,10 +36,16 @@ type Member struct {
 	cfg     node.Config // in-process
 	args    []string    // as a process
 	started bool        // it ran before: its ports were ours a moment ago
+	https   bool        // its API is served on TLS
 }
 
 // URL is the member's API base URL.
-func (m *Member) URL() string { return "http://" + m.HTTPAddr }
+func (m *Member) URL() string {
+	if m.https {
+		return "https://" + m.HTTPAddr
+	}
+	return "http://" + m.HTTPAddr
+}
 
 // Running reports whether the member runs (it may still have exited, as a
 // process: see Process.Exited).
@@ -66,7 +74,7 @@ func (s *Set) Start() error {
 	}
 	var peers []coordinator.Peer
 	for i := range n {
-		m := &Member{ID: ID(i), RaftAddr: addrs[i].raft, HTTPAddr: addrs[i].http, DataDir: filepath.Join(s.cfg.Dir, ID(i))}
+		m := &Member{ID: ID(i), RaftAddr: addrs[i].raft, HTTPAddr: addrs[i].http, DataDir: filepath.Join(s.cfg.Dir, ID(i)), https: s.cfg.TLS != nil}
 		s.Members = append(s.Members, m)
 		peers = append(peers, coordinator.Peer{ID: m.ID, Address: m.RaftAddr})
 	}
@@ -147,7 +155,14 @@ func (s *Set) configure(m *Member, peers []coordinator.Peer, joinURL string) {
 	if s.cfg.Token != "" {
 		cfg.AuthToken, opts.AuthToken = s.cfg.Token, s.cfg.Token
 	}
-	m.cfg = node.Config{Coordinator: cfg, API: opts}
+	var serverTLS *tls.Config
+	if src := s.cfg.TLS; src != nil {
+		cfg.RaftTLS = &coordinator.RaftTLS{Server: src.Server(true), Client: src.Client()}
+		cfg.HTTPClientTLS = src.Client()
+		opts.ForwardTransport = tlsconfig.HTTPTransport(src.Client())
+		serverTLS = src.Server(false)
+	}
+	m.cfg = node.Config{Coordinator: cfg, API: opts, TLS: serverTLS}
 }
 
 // run starts the member on lns (its Raft and API listeners), or on
@@ -236,7 +251,7 @@ func (s *Set) Add(joinURL string) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{ID: ID(i), RaftAddr: as[0].raft, HTTPAddr: as[0].http, DataDir: filepath.Join(s.cfg.Dir, ID(i))}
+	m := &Member{ID: ID(i), RaftAddr: as[0].raft, HTTPAddr: as[0].http, DataDir: filepath.Join(s.cfg.Dir, ID(i)), https: s.cfg.TLS != nil}
 	s.configure(m, nil, joinURL)
 	s.Members = append(s.Members, m)
 	return m, s.run(m, as[0].lns)
@@ -253,7 +268,17 @@ func (s *Set) URLs() []string {
 
 // Client is a client of the coordinators' API, with the set's token.
 func (s *Set) Client() (*client.Client, error) {
-	return client.New(s.URLs(), client.WithToken(s.cfg.Token))
+	return client.New(s.URLs(), s.clientOptions()...)
+}
+
+// clientOptions are the options of the set's own clients: its token and
+// TLS.
+func (s *Set) clientOptions(more ...client.Option) []client.Option {
+	opts := append([]client.Option{client.WithToken(s.cfg.Token)}, more...)
+	if s.cfg.TLS != nil {
+		opts = append(opts, client.WithTLS(s.cfg.TLS.Client()))
+	}
+	return opts
 }
 
 // Close stops every coordinator (processes in parallel). It is safe to

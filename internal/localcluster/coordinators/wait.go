@@ -78,7 +78,7 @@ func (s *Set) status(ctx context.Context, m *Member) (api.Coordinators, error) {
 		}
 		return m.Node.Coordinator.Status()
 	}
-	cl, err := client.New([]string{m.URL()}, client.WithToken(s.cfg.Token), client.WithRetries(0))
+	cl, err := client.New([]string{m.URL()}, s.clientOptions(client.WithRetries(0))...)
 	if err != nil {
 		return api.Coordinators{}, err
 	}
