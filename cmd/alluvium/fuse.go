@@ -13,6 +13,7 @@ import (
 	"github.com/alluvium/alluvium/api"
 	alluvium "github.com/alluvium/alluvium/client"
 	"github.com/alluvium/alluvium/fusefs"
+	"github.com/alluvium/alluvium/internal/tlsconfig"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -22,6 +23,7 @@ type fuseFlags struct {
 	lf              logFlags
 	coordinators    []string
 	authToken       string
+	tls             tlsconfig.Files
 	metadataTTL     time.Duration
 	readahead       string
 	readaheadMemory string
@@ -34,6 +36,9 @@ func (f *fuseFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.coordinators, "coordinator", []string{defaultCoordinator},
 		"coordinator URLs, comma-separated; the next is tried when one is down")
 	fs.StringVar(&f.authToken, "auth-token", "", "bearer token of the cluster's API")
+	fs.StringVar(&f.tls.CA, "tls-ca", "", "PEM certificate of the cluster's CA: talk to a cluster on TLS")
+	fs.StringVar(&f.tls.Cert, "tls-cert", "", "PEM client certificate, when the cluster asks for one")
+	fs.StringVar(&f.tls.Key, "tls-key", "", "PEM private key of --tls-cert")
 	fs.DurationVar(&f.metadataTTL, "metadata-ttl", fusefs.DefaultMetadataTTL,
 		"how long names, sizes and mtimes are trusted (also the kernel's entry and attribute timeouts)")
 	fs.StringVar(&f.readahead, "readahead", "64MiB", "largest readahead window of a sequential reader (0 turns it off)")
@@ -62,11 +67,8 @@ func (f *fuseFlags) config(cmd *cobra.Command) (fusefs.Config, error) {
 		}
 		*s.to = int64(v)
 	}
-	opts := []alluvium.Option{alluvium.WithRingCache(5 * time.Second)}
-	if f.authToken != "" {
-		opts = append(opts, alluvium.WithToken(f.authToken))
-	}
-	if cfg.Client, err = alluvium.New(f.coordinators, opts...); err != nil {
+	cf := clientFlags{authToken: f.authToken, tls: f.tls} // as every client command
+	if cfg.Client, err = cf.newClient(f.coordinators, alluvium.WithRingCache(5*time.Second)); err != nil {
 		return cfg, err
 	}
 	cfg.MetadataTTL, cfg.AllowOther, cfg.Debug, cfg.Logger = f.metadataTTL, f.allowOther, f.debug, log
