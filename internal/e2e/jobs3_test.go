@@ -73,13 +73,19 @@ func TestLoadReportsTheQuotaAndTheFailedFileList(t *testing.T) {
 	if _, err := e.c.SetQuota(ctx, "/data/q", 3*page); err != nil {
 		t.Fatal(err)
 	}
+	// Every worker has its share of the quota, and the shares add up to
+	// it: a worker that registered first may hold a budget computed for
+	// fewer workers until it pulls the newer policies.
 	e.eventually("every worker has its budget", func() bool {
+		var sum int64
 		for _, w := range ws {
-			if _, ok := w.Worker.Policies().Budgets["/data/q"]; !ok {
+			b, ok := w.Worker.Policies().Budgets["/data/q"]
+			if !ok {
 				return false
 			}
+			sum += b
 		}
-		return true
+		return sum <= 3*page
 	})
 	// The quota is split among the three workers: a page each. A file of
 	// two pages fits in no budget (a file that fits would evict the
