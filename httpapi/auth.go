@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/alluvium/alluvium/internal/jsonhttp"
 	"io"
 	"net"
 	"net/http"
@@ -76,15 +77,11 @@ func (s *server) audited(w http.ResponseWriter, r *http.Request, rt route, calle
 	if s.opts.Audit == nil || !isWrite(rt.method) || rt.path == api.PathWorkerHeartbeat {
 		return w, func() {}
 	}
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &jsonhttp.StatusWriter{ResponseWriter: w}
 	body := &headBuffer{r: r.Body}
 	r.Body = body
 	return rec, func() {
-		status := rec.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		s.audit(r, api.AuditEvent{Caller: caller, Method: rt.method, Route: rt.path, Status: status}, body.buf.Bytes())
+		s.audit(r, api.AuditEvent{Caller: caller, Method: rt.method, Route: rt.path, Status: rec.Code()}, body.buf.Bytes())
 	}
 }
 
@@ -132,29 +129,6 @@ func objectOf(r *http.Request, route string, body []byte) (path, job, worker str
 	}
 	return path, job, worker
 }
-
-// statusRecorder remembers the status a handler answered.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // maxAuditBody is how much of a body the audit looks at for its object.
 const maxAuditBody = 64 << 10

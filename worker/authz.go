@@ -43,9 +43,9 @@ func (w *Worker) guard(route string, h http.HandlerFunc, internal bool) http.Han
 			h(rw, r)
 			return
 		}
-		rec := &statusRecorder{ResponseWriter: rw}
+		rec := &jsonhttp.StatusWriter{ResponseWriter: rw}
 		h(rec, r)
-		w.audit(r, route, caller, max(rec.status, http.StatusOK), "")
+		w.audit(r, route, caller, rec.Code(), "")
 	})
 }
 
@@ -75,26 +75,3 @@ func (w *Worker) audit(r *http.Request, route, caller string, status int, reason
 	}
 	w.cfg.Audit(e)
 }
-
-// statusRecorder remembers the status a handler answered.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
