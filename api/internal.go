@@ -42,6 +42,10 @@ type Heartbeat struct {
 	ID        string `json:"id"`
 	UsedBytes int64  `json:"usedBytes"`
 	Pages     int64  `json:"pages"`
+	// CapacityBytes is the bytes the worker's cache holds at most now: less
+	// than it registered with when its disk turned out smaller. The leader
+	// commits a change to the membership (and so the ring). 0: not sent.
+	CapacityBytes int64 `json:"capacityBytes,omitempty"`
 	// QuotaUsage is the bytes cached under each quota directory.
 	QuotaUsage map[string]int64 `json:"quotaUsage,omitempty"`
 	// PolicyVersion is the policy version the worker enforces.

@@ -4,31 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/alluvium/alluvium/cache"
+	"github.com/alluvium/alluvium/internal/tmpfs"
 )
-
-// smallDisk mounts a tmpfs of size bytes for the test, or skips where
-// mounting is not allowed (not root) unless ALLUVIUM_REQUIRE_TMPFS is set.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "disk")
-	if err := os.Mkdir(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("ALLUVIUM_REQUIRE_TMPFS") != "" {
-			t.Fatalf("mount a tmpfs: %v: %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs here (root is needed): %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
-	return dir
-}
 
 // TestFullDiskEvictsInsteadOfFailing: a cache configured far larger than
 // its disk (8 MiB) loads four times the disk, small files and large: every
@@ -36,7 +16,7 @@ func smallDisk(t *testing.T, size string) string {
 // is cached reads back right.
 func TestFullDiskEvictsInsteadOfFailing(t *testing.T) {
 	t.Parallel()
-	disk := smallDisk(t, "8m")
+	disk := tmpfs.Mount(t, "8m")
 	u := newUFS(t)
 	cfg := cache.DefaultConfig()
 	cfg.Dir, cfg.PageSize, cfg.CapacityBytes, cfg.MemoryBytes = disk, 64<<10, 1<<30, 0

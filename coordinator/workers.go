@@ -79,6 +79,13 @@ func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.Hear
 		c.log.Info("worker is back", "worker", hb.ID)
 		w.State = fsm.WorkerLive
 	}
+	if capacity, ok := capacityToCommit(w.CapacityBytes, hb.CapacityBytes); ok && w.State == fsm.WorkerLive {
+		c.log.Info("worker capacity changed", "worker", hb.ID, "from", w.CapacityBytes, "to", capacity)
+		w.CapacityBytes = capacity
+		if _, err := c.Apply(ctx, &fsm.RegisterWorker{Worker: w}); err != nil {
+			return api.HeartbeatAnswer{}, err
+		}
+	}
 	held := c.fsm.Holding(hb.ID)
 	if rep != nil && len(rep.Events) > 0 {
 		cmd := &fsm.FileIndexReport{Worker: hb.ID, Epoch: rep.Epoch, Events: make([]fsm.HoldingEvent, len(rep.Events))}

@@ -339,3 +339,35 @@ func TestRingWeightReachesEveryParty(t *testing.T) {
 		t.Fatalf("policies carry workers %+v", p.Workers)
 	}
 }
+
+// TestHeartbeatCommitsAChangedCapacity: a worker whose disk turned out
+// smaller reports its effective capacity in heartbeats; the leader commits
+// a real change (every coordinator's node listing and ring see it) and
+// leaves a drift, or a heartbeat without the figure, alone.
+func TestHeartbeatCommitsAChangedCapacity(t *testing.T) {
+	c := workerCluster(t)
+	f := c.Nodes[c.Follower()].URL()
+	reg := api.WorkerRegistration{ID: "worker-a", Address: "127.0.0.1:1", CapacityBytes: 1 << 30, StartTime: time.Now().Format(time.RFC3339)}
+	if code := postJSON(t, f+api.PathWorkerRegister, reg, nil); code != http.StatusOK {
+		t.Fatalf("register: %d", code)
+	}
+	for _, step := range []struct {
+		reported, want int64
+	}{
+		{0, 1 << 30},                 // an older worker: nothing sent
+		{1<<30 - 1<<20, 1 << 30},     // a drift under 2%: not committed
+		{256 << 20, 256 << 20},       // the disk filled up
+		{256<<20 + 1<<20, 256 << 20}, // a drift again
+	} {
+		hb := api.Heartbeat{ID: "worker-a", CapacityBytes: step.reported}
+		if code := postJSON(t, f+api.PathWorkerHeartbeat, hb, nil); code != http.StatusOK {
+			t.Fatalf("heartbeat with capacity %d: %d", step.reported, code)
+		}
+		c.WaitApplied(c.Nodes[c.Leader()].Node.Coordinator.FSM().AppliedIndex())
+		for _, n := range c.Nodes {
+			if got := node(t, n.URL(), "worker-a"); got.CapacityBytes != step.want || got.State != "LIVE" {
+				t.Fatalf("after reporting %d, %s shows %+v; want capacity %d", step.reported, n.URL(), got, step.want)
+			}
+		}
+	}
+}

@@ -22,6 +22,13 @@ import (
 // to the given coordinators.
 func startServed(t *testing.T, urls []string, token string) *Worker {
 	t.Helper()
+	return startServedWith(t, urls, token, nil)
+}
+
+// startServedWith is startServed with the worker's config adjusted by
+// adjust (when not nil).
+func startServedWith(t *testing.T, urls []string, token string, adjust func(*Config)) *Worker {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +39,9 @@ func startServed(t *testing.T, urls []string, token string) *Worker {
 	cfg.Token = token
 	cfg.HeartbeatInterval = 100 * time.Millisecond
 	cfg.PolicyWait = 2 * time.Second
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +53,7 @@ func startServed(t *testing.T, urls []string, token string) *Worker {
 	}
 	t.Cleanup(func() {
 		_ = srv.Close()
-		_ = w.Shutdown(t.Context())
+		shutdown(w)
 	})
 	return w
 }

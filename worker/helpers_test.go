@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
@@ -38,7 +39,7 @@ func newWorker(t *testing.T, cfg Config) *Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = w.Shutdown(t.Context()) })
+	t.Cleanup(func() { shutdown(w) })
 	return w
 }
 
@@ -132,4 +133,13 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// shutdown stops a worker at the end of a test and waits for its loops. (A
+// cleanup cannot pass t.Context(): it is cancelled by then, and Shutdown
+// would return at once, leaving a policy pull or ring build running.)
+func shutdown(w *Worker) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = w.Shutdown(ctx)
 }

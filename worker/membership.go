@@ -130,12 +130,13 @@ func (w *Worker) heartbeatLoop(ctx context.Context, poke chan<- struct{}) {
 	}
 }
 
-// heartbeat builds the report: cache usage, usage under each quota
-// directory with a budget here, the policy version and clear-stale status.
+// heartbeat builds the report: cache usage, the effective capacity, usage
+// under each quota directory with a budget here, the policy version and
+// clear-stale status.
 func (w *Worker) heartbeat() api.Heartbeat {
 	st := w.state.Load()
 	s := w.cache.Stats()
-	hb := api.Heartbeat{ID: w.id, UsedBytes: s.UsedBytes, Pages: s.Pages, PolicyVersion: st.version}
+	hb := api.Heartbeat{ID: w.id, UsedBytes: s.UsedBytes, Pages: s.Pages, CapacityBytes: w.cache.Capacity(), PolicyVersion: st.version}
 	if len(st.budgets) > 0 {
 		hb.QuotaUsage = make(map[string]int64, len(st.budgets))
 		for _, dir := range st.budgets {
