@@ -376,7 +376,7 @@ func decode(resp *http.Response, cl call) error {
 func withTLS(rt http.RoundTripper, cfg *tls.Config) http.RoundTripper {
 	if t, ok := rt.(*http.Transport); ok {
 		t = t.Clone()
-		t.TLSClientConfig = cfg
+		tlsconfig.SetClientTLS(t, cfg)
 		return t
 	}
 	return rt

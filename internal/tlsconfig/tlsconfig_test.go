@@ -173,3 +173,50 @@ func TestFilesValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPTransportChecksTheHostDialled: a server whose certificate (from
+// the cluster CA) names other hosts is refused, whether it is dialled by IP
+// address or by name; one that names the host dialled is accepted.
+func TestHTTPTransportChecksTheHostDialled(t *testing.T) {
+	ca := newCA(t)
+	client := load(t, ca, t.TempDir()).Client()
+	for _, tc := range []struct {
+		name  string
+		hosts []string
+		dial  string
+		ok    bool
+	}{
+		{"an IP address in the certificate", []string{"127.0.0.1"}, "127.0.0.1", true},
+		{"another node's IP address", []string{"10.9.9.9"}, "127.0.0.1", false},
+		{"a name in the certificate", []string{"localhost"}, "localhost", true},
+		{"another node's name, dialled by IP", []string{"other.example"}, "127.0.0.1", false},
+		{"another node's name", []string{"other.example"}, "localhost", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ca.WriteFiles(t.TempDir(), "server", tc.hosts, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			server, err := tlsconfig.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "ok")
+			}))
+			srv.TLS = server.Server(false)
+			srv.StartTLS()
+			defer srv.Close()
+			hc := &http.Client{Transport: tlsconfig.HTTPTransport(client)}
+			defer hc.CloseIdleConnections()
+			_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+			resp, err := hc.Get("http://" + net.JoinHostPort(tc.dial, port) + "/")
+			if err == nil {
+				resp.Body.Close()
+			}
+			if (err == nil) != tc.ok {
+				t.Fatalf("certificate for %v dialled as %s: err %v, want ok=%v", tc.hosts, tc.dial, err, tc.ok)
+			}
+		})
+	}
+}
