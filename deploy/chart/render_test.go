@@ -37,11 +37,11 @@ type serviceMonitor struct {
 	Spec              struct {
 		Selector  metav1.LabelSelector `json:"selector"`
 		Endpoints []struct {
-			Port          string `json:"port"`
-			Path          string `json:"path"`
-			Interval      string `json:"interval"`
-			Scheme        string `json:"scheme"`
-			TLSConfig     *struct {
+			Port      string `json:"port"`
+			Path      string `json:"path"`
+			Interval  string `json:"interval"`
+			Scheme    string `json:"scheme"`
+			TLSConfig *struct {
 				CA struct {
 					Secret *corev1.SecretKeySelector `json:"secret"`
 				} `json:"ca"`
