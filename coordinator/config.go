@@ -272,9 +272,13 @@ func (c *Config) raftConfig() *raft.Config {
 	return rc
 }
 
-// ParsePeers reads "c1=127.0.0.1:7001,c2=127.0.0.1:7002".
+// ParsePeers reads "c1=127.0.0.1:7001,c2=127.0.0.1:7002". Addresses may be
+// DNS names ("c1=alluvium-coordinator-0.alluvium-coordinator:7001"): they
+// are checked for syntax here and resolved at each dial, never here. An id
+// given twice is refused.
 func ParsePeers(s string) ([]Peer, error) {
 	var peers []Peer
+	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -284,9 +288,13 @@ func ParsePeers(s string) ([]Peer, error) {
 		if !ok || id == "" || addr == "" {
 			return nil, fmt.Errorf("peer %q is not of the form id=host:port", part)
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		if err := CheckDialAddress(addr); err != nil {
 			return nil, fmt.Errorf("peer %q: %v", part, err)
 		}
+		if seen[id] {
+			return nil, fmt.Errorf("peer id %q is listed twice", id)
+		}
+		seen[id] = true
 		peers = append(peers, Peer{ID: id, Address: addr})
 	}
 	return peers, nil

@@ -19,8 +19,9 @@ type authFlags struct {
 	tokensFile string
 	auditLog   string
 
-	tokens *auth.Tokens // loaded by load
-	audit  *audit.Log
+	tokens   *auth.Tokens // loaded by check
+	watching bool         // SIGHUP reloads tokens
+	audit    *audit.Log
 }
 
 func (a *authFlags) register(fs *pflag.FlagSet) {
@@ -28,16 +29,29 @@ func (a *authFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&a.auditLog, "audit-log", "", "append one JSON line per write accepted or refused and per authentication failure to this file (- for stderr)")
 }
 
+// check reads the token file, once, so that a bad line or role stops a
+// start (and --validate) before anything else happens.
+func (a *authFlags) check(adminToken string) error {
+	if a.tokens != nil || a.tokensFile == "" {
+		return nil
+	}
+	t, err := auth.Load(a.tokensFile, adminToken)
+	if err != nil {
+		return bad("auth-tokens", a.tokensFile, "%v", err)
+	}
+	a.tokens = t
+	return nil
+}
+
 // load reads the token file and opens the audit log, once; from then on
 // SIGHUP reloads the tokens. Without --auth-tokens, tokens stay nil (the
 // single --auth-token, if any, is checked as before).
 func (a *authFlags) load(adminToken string, log *slog.Logger) error {
-	if a.tokens == nil && a.tokensFile != "" {
-		t, err := auth.Load(a.tokensFile, adminToken)
-		if err != nil {
-			return err
-		}
-		a.tokens = t
+	if err := a.check(adminToken); err != nil {
+		return err
+	}
+	if t := a.tokens; t != nil && !a.watching {
+		a.watching = true
 		onSIGHUP(func() {
 			if err := t.Reload(); err != nil {
 				log.Error("auth tokens not reloaded; the tokens in force stay", "err", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,7 +64,7 @@ func (s *serverFlags) apiOptions() (httpapi.Options, error) {
 	o.RedirectToLeader = s.noForward
 	limit, err := api.ParseSize(s.maxSnapshot)
 	if err != nil || limit <= 0 {
-		return o, fmt.Errorf("--max-snapshot-size %q: a positive size such as 8GiB", s.maxSnapshot)
+		return o, bad("max-snapshot-size", s.maxSnapshot, "want a positive size such as 8GiB")
 	}
 	o.MaxSnapshotBytes = int64(limit)
 	for _, f := range s.disable {
@@ -81,7 +80,7 @@ func (s *serverFlags) apiOptions() (httpapi.Options, error) {
 		case "file-index":
 			o.Disabled.FileIndex = true
 		default:
-			return o, fmt.Errorf("--disable %q: want quota, ttl, priority, cache-filter or file-index", f)
+			return o, bad("disable", f, "want quota, ttl, priority, cache-filter or file-index")
 		}
 	}
 	return o, nil
@@ -97,7 +96,7 @@ func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 	cfg.RingMode = s.ringMode
 	allowed, err := ufs.ParseAllowlist(s.allowedUFS)
 	if err != nil {
-		return cfg, fmt.Errorf("--allowed-ufs: %w", err)
+		return cfg, bad("allowed-ufs", strings.Join(s.allowedUFS, ","), "%v", err)
 	}
 	cfg.AllowedUFS = allowed
 	if s.mountTable != "" {
@@ -114,14 +113,14 @@ func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 func readMountTable(path string) ([]fsm.Mount, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("--mount-table: %w", err)
+		return nil, bad("mount-table", path, "%v", err)
 	}
 	defer f.Close()
 	var table []api.Mount
 	dec := json.NewDecoder(io.LimitReader(f, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&table); err != nil {
-		return nil, fmt.Errorf("--mount-table %s: %w", path, err)
+		return nil, bad("mount-table", path, "%v", err)
 	}
 	mounts := make([]fsm.Mount, 0, len(table))
 	for _, m := range table {
@@ -134,7 +133,7 @@ func readMountTable(path string) ([]fsm.Mount, error) {
 		return nil, err
 	}
 	if err, failed := fsm.New().Apply(1, cmd).(error); failed {
-		return nil, fmt.Errorf("--mount-table %s: %w", path, err)
+		return nil, bad("mount-table", path, "%v", err)
 	}
 	return mounts, nil
 }
@@ -158,55 +157,11 @@ from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
     --raft-addr 127.0.0.1:7001 --http-addr 127.0.0.1:8001 \
     --bootstrap c1=127.0.0.1:7001,c2=127.0.0.1:7002,c3=127.0.0.1:7003`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requiredFlags(cmd, "id", "data-dir"); err != nil {
-				return err
-			}
-			log, err := sf.logger(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			apiOpts, err := sf.apiOptions()
-			if err != nil {
-				return err
-			}
-			apiOpts.Logger = log
-			if err := sf.auth.apiOptions(&apiOpts, sf.authToken, log); err != nil {
-				return err
-			}
-			cfg, err := sf.coordinatorConfig()
-			if err != nil {
-				return err
-			}
-			cfg.ID, cfg.DataDir, cfg.RaftBind, cfg.RaftAdvertise = id, dataDir, raftAddr, raftAdvertise
-			cfg.HTTPAddress = httpAdvertise
-			if cfg.HTTPAddress == "" {
-				cfg.HTTPAddress = httpAddr
-			}
-			cfg.Join = join
-			cfg.Logger = log
-			nodeTLS, err := sf.tls.coordinatorTLS(log, &cfg, &apiOpts)
-			if err != nil {
-				return err
-			}
-			if bootstrap != "" {
-				if cfg.Bootstrap, err = coordinator.ParsePeers(bootstrap); err != nil {
-					return fmt.Errorf("--bootstrap: %w", err)
-				}
-			}
-			n, err := node.Start(node.Config{Coordinator: cfg, API: apiOpts, HTTPBind: httpAddr, TLS: nodeTLS})
-			if err != nil {
-				return err
-			}
-			if err := checkHasCluster(n, cfg); err != nil {
-				return errors.Join(err, n.Close())
-			}
-			log.Info("coordinator started", "id", id, "api", n.URL, "raft", raftAddr)
-			waitForSignal()
-			log.Info("shutting down")
-			return n.Close()
-		},
 	}
+	serve(cmd, func(cmd *cobra.Command, _ []string) (coordinatorPlan, error) {
+		return buildCoordinator(cmd, &sf, coordinatorArgs{id: id, dataDir: dataDir, raftAddr: raftAddr,
+			raftAdvertise: raftAdvertise, httpAddr: httpAddr, httpAdvertise: httpAdvertise, bootstrap: bootstrap, join: join})
+	}, func(cmd *cobra.Command, p coordinatorPlan) error { return runCoordinator(&sf, p) })
 	fs := cmd.Flags()
 	fs.StringVar(&id, "id", "", "this coordinator's id, e.g. c1 (required)")
 	fs.StringVar(&dataDir, "data-dir", "", "directory for the raft log and snapshots (required)")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,29 +51,65 @@ func (f *fuseFlags) register(fs *pflag.FlagSet) {
 	f.lf.register(fs)
 }
 
-// config is the mount's config as the flags say.
-func (f *fuseFlags) config(cmd *cobra.Command) (fusefs.Config, error) {
+// fusePlan is a mount, built and checked.
+type fusePlan struct {
+	cfg fusefs.Config
+	dir string
+}
+
+// build turns the flags and MOUNTPOINT into a checked configuration, with
+// no side effect: a mount and --validate both run it. The client it builds
+// has no TLS yet (the files are read when mounting: see client).
+func (f *fuseFlags) build(cmd *cobra.Command, args []string) (fusePlan, error) {
 	cfg := fusefs.DefaultConfig()
+	dir := args[0]
+	if dir == "" || strings.ContainsRune(dir, 0) {
+		return fusePlan{}, fmt.Errorf("MOUNTPOINT %q is not a path", dir)
+	}
 	log, err := f.lf.logger(cmd.ErrOrStderr())
 	if err != nil {
-		return cfg, err
+		return fusePlan{}, err
 	}
 	for _, s := range []struct {
 		flag, value string
 		to          *int64
-	}{{"--readahead", f.readahead, &cfg.Readahead}, {"--readahead-memory", f.readaheadMemory, &cfg.ReadaheadMemory}} {
+	}{{"readahead", f.readahead, &cfg.Readahead}, {"readahead-memory", f.readaheadMemory, &cfg.ReadaheadMemory}} {
 		v, err := api.ParseSize(s.value)
 		if err != nil {
-			return cfg, fmt.Errorf("%s: %w", s.flag, err)
+			return fusePlan{}, bad(s.flag, s.value, "%v", err)
 		}
 		*s.to = int64(v)
 	}
-	cf := clientFlags{authToken: f.authToken, tls: f.tls} // as every client command
-	if cfg.Client, err = cf.newClient(f.coordinators, alluvium.WithRingCache(5*time.Second)); err != nil {
-		return cfg, err
+	if cfg.Readahead > 1<<30 {
+		return fusePlan{}, bad("readahead", f.readahead, "want 0 to 1GiB")
+	}
+	if f.metadataTTL < 0 {
+		return fusePlan{}, bad("metadata-ttl", f.metadataTTL.String(), "must not be negative")
+	}
+	if err := checkTLSFiles(f.tls, false); err != nil {
+		return fusePlan{}, err
+	}
+	var urls []string
+	for _, u := range f.coordinators {
+		if u = strings.TrimSpace(u); u != "" {
+			if err := checkURL("coordinator", u); err != nil {
+				return fusePlan{}, err
+			}
+			urls = append(urls, u)
+		}
+	}
+	if cfg.Client, err = alluvium.New(urls); err != nil {
+		return fusePlan{}, bad("coordinator", strings.Join(f.coordinators, ","), "%v", err)
 	}
 	cfg.MetadataTTL, cfg.AllowOther, cfg.Debug, cfg.Logger = f.metadataTTL, f.allowOther, f.debug, log
-	return cfg, cfg.Validate()
+	return fusePlan{cfg: cfg, dir: dir}, cfg.Validate()
+}
+
+// client builds the mount's client as every client command does: with
+// the token, and the TLS files read.
+func (f *fuseFlags) client() (*alluvium.Client, error) {
+	cf := clientFlags{authToken: f.authToken, tls: f.tls}
+	return cf.newClient(f.coordinators, alluvium.WithRingCache(5*time.Second))
 }
 
 func newFuseCommand() *cobra.Command {
@@ -92,25 +129,25 @@ ALLUVIUM_METADATA_TTL.`,
 		Example: `  alluvium fuse /mnt/alluvium --coordinator http://127.0.0.1:19999
   python3 -c "print(open('/mnt/alluvium/sample/hello.txt').read())"`,
 		Args: argsExactly(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.config(cmd)
+	}
+	serve(cmd, f.build, func(cmd *cobra.Command, p fusePlan) error {
+		var err error
+		if p.cfg.Client, err = f.client(); err != nil {
+			return err
+		}
+		if f.cpuProfile != "" {
+			out, err := os.Create(f.cpuProfile)
 			if err != nil {
 				return err
 			}
-			if f.cpuProfile != "" {
-				out, err := os.Create(f.cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer out.Close()
-				if err := pprof.StartCPUProfile(out); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			defer out.Close()
+			if err := pprof.StartCPUProfile(out); err != nil {
+				return err
 			}
-			return runFuse(cmd, args[0], cfg)
-		},
-	}
+			defer pprof.StopCPUProfile()
+		}
+		return runFuse(cmd, p.dir, p.cfg)
+	})
 	f.register(cmd.Flags())
 	return cmd
 }

@@ -83,13 +83,17 @@ func envName(flag string) string {
 func flagsFromEnv(fs *pflag.FlagSet) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if err != nil || f.Changed {
+		// --validate is never taken from the environment: a variable left
+		// in a container's spec must not turn every start into a check.
+		if err != nil || f.Changed || f.Name == "validate" {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("environment %s=%q: %w", envName(f.Name), v, e)
+				return
 			}
+			markFromEnv(f, envName(f.Name))
 		}
 	})
 	return err
@@ -109,7 +113,7 @@ func (l *logFlags) register(fs *pflag.FlagSet) {
 func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(l.level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", l.level, err)
+		return nil, bad("log-level", l.level, "want debug, info, warn or error")
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch l.format {
@@ -118,5 +122,5 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", l.format)
+	return nil, bad("log-format", l.format, "want text or json")
 }

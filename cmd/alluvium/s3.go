@@ -15,6 +15,8 @@ type s3Flags struct {
 	credentials string
 	redirect    bool
 	domains     []string
+
+	creds *s3api.Credentials // loaded by check
 }
 
 func (f *s3Flags) register(fs *pflag.FlagSet) {
@@ -23,18 +25,28 @@ func (f *s3Flags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.domains, "s3-domain", nil, "domains of virtual-host-style S3 addressing (bucket.<domain>), comma-separated")
 }
 
-// config loads the credentials (and reloads them on SIGHUP from then on).
-func (f *s3Flags) config(log *slog.Logger) (s3api.Config, error) {
-	cfg := s3api.Config{Redirect: f.redirect, Domains: f.domains, Logger: log}
-	if f.credentials == "" {
-		return cfg, nil
+// check reads the credentials file, once, so that a bad file stops a
+// start (and --validate) before anything else happens.
+func (f *s3Flags) check() error {
+	if f.creds != nil || f.credentials == "" {
+		return nil
 	}
 	creds, err := s3api.LoadCredentials(f.credentials)
 	if err != nil {
+		return bad("s3-credentials", f.credentials, "%v", err)
+	}
+	f.creds = creds
+	return nil
+}
+
+// config loads the credentials (and reloads them on SIGHUP from then on).
+func (f *s3Flags) config(log *slog.Logger) (s3api.Config, error) {
+	cfg := s3api.Config{Redirect: f.redirect, Domains: f.domains, Logger: log}
+	if err := f.check(); err != nil || f.creds == nil {
 		return cfg, err
 	}
-	cfg.Credentials = creds
-	reloadOnSIGHUP(creds, log)
+	cfg.Credentials = f.creds
+	reloadOnSIGHUP(f.creds, log)
 	return cfg, nil
 }
 
