@@ -61,7 +61,7 @@ metrics: {serviceMonitor: {enabled: true}}
 	{
 		name: "secrets created by the chart, scoped tokens",
 		values: `
-auth: {enabled: true, token: s3cret, scopedTokens: true, tokensFile: "t1 admin ops\nt2 read grafana\n"}
+auth: {enabled: true, token: cluster-token-0123456789, scopedTokens: true, tokensFile: "ops-token-0123456789 admin ops\ngrafana-token-0123456789 read grafana\n"}
 tls: {enabled: true, cert: CERT, key: KEY, ca: CA}
 s3: {enabled: true, credentials: [{accessKey: AK1, secretKey: SK1}, {accessKey: AK2, secretKey: SK2}]}
 metrics: {serviceMonitor: {enabled: true}}

@@ -3,10 +3,14 @@ package chart
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // validated is the answer of `alluvium <command> --validate`.
@@ -57,10 +61,16 @@ func TestContainersPassValidate(t *testing.T) {
 			}
 			for _, p := range pods {
 				c := p.tpl.Spec.Containers[0]
+				// The pod's Secret files, under root: --validate reads the
+				// tokens and S3 credentials files.
+				root := writeSecretFiles(t, r, sc, p.tpl.Spec, c)
 				env := containerEnv(t, r, sc, c, p.pod)
+				for k, v := range env {
+					env[k] = strings.ReplaceAll(v, secretDir, root+secretDir)
+				}
 				var argv []string
 				for _, a := range append(c.Command[1:], c.Args...) {
-					argv = append(argv, expand(a, env))
+					argv = append(argv, strings.ReplaceAll(expand(a, env), secretDir, root+secretDir))
 				}
 				stdout, stderr, err := runValidate(argv, env)
 				if err != nil {
@@ -102,7 +112,8 @@ func TestValidateRefusesBadCommandLines(t *testing.T) {
 		{"size in Kubernetes units", replaceFlag(good, "cache-size", "45Gi"), env, "cache-size"},
 		{"port out of range", replaceFlag(good, "http-addr", "0.0.0.0:90000"), env, "http-addr"},
 		{"unknown flag", append(good, "--cache-sise=1GiB"), env, "cache-sise"},
-		{"bad environment", good, map[string]string{"ALLUVIUM_MEMORY_SIZE": "lots"}, "ALLUVIUM_MEMORY_SIZE"},
+		{"bad environment", good, map[string]string{"ALLUVIUM_PAGE_SIZE": "lots"}, "ALLUVIUM_PAGE_SIZE"},
+		{"missing credentials file", append(good, "--s3-addr=0.0.0.0:9100", "--s3-credentials=/etc/alluvium/s3/credentials"), env, "s3-credentials"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,4 +134,45 @@ func replaceFlag(argv []string, name, v string) []string {
 		}
 	}
 	return out
+}
+
+// secretDir is where the chart mounts every Secret.
+const secretDir = "/etc/alluvium/"
+
+// writeSecretFiles writes the files c's Secret volumes hold (from the
+// rendered or existing Secrets) under a new directory, at their mount
+// paths, and returns the directory.
+func writeSecretFiles(t *testing.T, r *rendered, sc scenario, spec corev1.PodSpec, c corev1.Container) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, m := range c.VolumeMounts {
+		for _, v := range spec.Volumes {
+			if v.Name != m.Name || v.Secret == nil {
+				continue
+			}
+			files := map[string]string{}
+			for _, it := range v.Secret.Items {
+				files[it.Path] = it.Key
+			}
+			if len(files) == 0 {
+				for _, k := range []string{"tls.crt", "tls.key", "ca.crt"} {
+					files[k] = k
+				}
+			}
+			dir := filepath.Join(root, m.MountPath)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for path, key := range files {
+				body, ok := secretValue(r, sc, v.Secret.SecretName, key)
+				if !ok {
+					t.Fatalf("Secret %s has no key %s", v.Secret.SecretName, key)
+				}
+				if err := os.WriteFile(filepath.Join(dir, path), []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return root
 }
