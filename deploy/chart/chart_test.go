@@ -25,6 +25,7 @@ type scenario struct {
 	coordinators, workers  int // workers: -1 for a DaemonSet
 	s3, fuse, auth, tls    bool
 	scoped, serviceMonitor bool
+	join                   bool // --join instead of --bootstrap
 	cacheBytes             int64 // --cache-size
 }
 
@@ -77,6 +78,12 @@ worker: {kind: DaemonSet, cache: {type: hostPath, size: 1Ti, usePercent: 80}}
 s3: {enabled: true}
 `,
 		coordinators: 1, workers: -1, s3: true, cacheBytes: 1 << 40 * 80 / 100,
+	},
+	{
+		name:         "five coordinators joining a running cluster, TLS",
+		values:       `{coordinator: {replicas: 5, join: true}, tls: {enabled: true, existingSecret: team-tls}}`,
+		existing:     map[string]map[string]string{"team-tls": {"tls.crt": "PEM", "tls.key": "PEM", "ca.crt": "PEM"}},
+		coordinators: 5, workers: 3, tls: true, join: true, cacheBytes: 50 << 30 * 90 / 100,
 	},
 	{
 		name:         "StatefulSet workers on hostPath, decimal size",

@@ -42,7 +42,11 @@ func checkCoordinators(t *testing.T, r *rendered, sc scenario) {
 	httpPort := checkListenPort(t, c, "http-addr", "http")
 	checkServicePorts(t, headless, c)
 	checkServicePorts(t, client, c)
-	checkBootstrap(t, c, sc.coordinators, raftPort, httpPort)
+	if sc.join {
+		checkJoin(t, c, sc, client)
+	} else {
+		checkBootstrap(t, c, sc.coordinators, raftPort, httpPort)
+	}
 	checkCoordinatorProbe(t, c, sc)
 	if mustFlag(t, c, "data-dir") != "/data" || !mounted(c, "data", "/data") {
 		t.Errorf("--data-dir is not the data volume's mount: %q %v", c.Args, c.VolumeMounts)
@@ -86,6 +90,19 @@ func checkBootstrap(t *testing.T, c corev1.Container, n int, raftPort, httpPort 
 		if adv := expand(mustFlag(t, c, "http-advertise"), env); adv != fmt.Sprintf("%s.%s:%d", pod, podDomain, httpPort) {
 			t.Errorf("pod %s: --http-advertise %q", pod, adv)
 		}
+	}
+}
+
+// checkJoin: --join (never with --bootstrap) names the client Service at
+// its port, in the scheme of the API.
+func checkJoin(t *testing.T, c corev1.Container, sc scenario, client *corev1.Service) {
+	t.Helper()
+	if _, ok := flagValue(c.Args, "bootstrap"); ok {
+		t.Error("--bootstrap and --join both given")
+	}
+	want := fmt.Sprintf("%s://%s.%s.svc.cluster.local:%d", scheme(sc), client.Name, namespace, client.Spec.Ports[0].Port)
+	if got := mustFlag(t, c, "join"); got != want {
+		t.Errorf("--join %q, want %q", got, want)
 	}
 }
 
