@@ -25,7 +25,7 @@ type scenario struct {
 	coordinators, workers  int // workers: -1 for a DaemonSet
 	s3, fuse, auth, tls    bool
 	scoped, serviceMonitor bool
-	join                   bool // --join instead of --bootstrap
+	join                   bool  // --join instead of --bootstrap
 	cacheBytes             int64 // --cache-size
 }
 
