@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -45,6 +46,40 @@ func TestBadValuesAreRefused(t *testing.T) {
 			_, err := renderChart(parseValues(t, c.values))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("render: %v, want an error naming %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestImageTags: every component runs image.tag (appVersion by default),
+// unless its own imageTag says otherwise, which is how coordinators are
+// upgraded before workers.
+func TestImageTags(t *testing.T) {
+	cases := []struct {
+		name, values                 string
+		coordinator, worker, fuseTag string
+	}{
+		{"appVersion", `fuse: {enabled: true}`, "0.1.0", "0.1.0", "0.1.0"},
+		{"image.tag", `{image: {tag: "1.2.0"}, fuse: {enabled: true}}`, "1.2.0", "1.2.0", "1.2.0"},
+		{"workers held back", `{image: {tag: "1.2.0"}, worker: {imageTag: "1.1.0"}, fuse: {enabled: true, imageTag: "1.1.0"}}`, "1.2.0", "1.1.0", "1.1.0"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := renderChart(parseValues(t, c.values))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, p := range alluviumPods(r) {
+				got[p.component] = p.tpl.Spec.Containers[0].Image
+			}
+			want := map[string]string{
+				"coordinator": "ghcr.io/alluvium/alluvium:" + c.coordinator,
+				"worker":      "ghcr.io/alluvium/alluvium:" + c.worker,
+				"fuse":        "ghcr.io/alluvium/alluvium:" + c.fuseTag,
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("images %v, want %v", got, want)
 			}
 		})
 	}

@@ -31,8 +31,9 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/* The image of a component: .tag (its own override) or image.tag or appVersion. */}}
 {{- define "alluvium.image" -}}
-{{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{ .root.Values.image.repository }}:{{ default (default .root.Chart.AppVersion .root.Values.image.tag) .tag }}
 {{- end -}}
 
 {{/* Names of the coordinators' StatefulSet and headless Service. */}}
