@@ -116,7 +116,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "alluvium.authEnv" -}}
-{{- if .Values.auth.enabled }}
+{{- if .Values.auth.enabled -}}
 - name: ALLUVIUM_AUTH_TOKEN
   valueFrom:
     secretKeyRef:
@@ -127,7 +127,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* TLS env: server (cert, key, CA) or client (.client: CA only). */}}
 {{- define "alluvium.tlsEnv" -}}
-{{- if .root.Values.tls.enabled }}
+{{- if .root.Values.tls.enabled -}}
 - name: ALLUVIUM_TLS_CA
   value: /etc/alluvium/tls/ca.crt
 {{- if not .client }}
@@ -140,7 +140,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "alluvium.tlsVolumeMount" -}}
-{{- if .Values.tls.enabled }}
+{{- if .Values.tls.enabled -}}
 - name: tls
   mountPath: /etc/alluvium/tls
   readOnly: true
@@ -148,7 +148,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "alluvium.tlsVolume" -}}
-{{- if .Values.tls.enabled }}
+{{- if .Values.tls.enabled -}}
 - name: tls
   secret:
     secretName: {{ include "alluvium.tlsSecret" . }}
@@ -158,7 +158,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Prometheus scrape annotations for a pod serving /metrics on .port. */}}
 {{- define "alluvium.scrapeAnnotations" -}}
-{{- if .root.Values.metrics.podAnnotations }}
+{{- if .root.Values.metrics.podAnnotations -}}
 prometheus.io/scrape: "true"
 prometheus.io/port: {{ .port | quote }}
 prometheus.io/path: /metrics
