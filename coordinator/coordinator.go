@@ -133,18 +133,9 @@ func (c *Coordinator) openParts() (*RaftParts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: snapshot store: %w", err)
 	}
-	var trans *raft.NetworkTransport
-	if c.cfg.RaftTLS != nil {
-		if trans, err = c.tlsTransport(hl); err != nil {
-			return nil, err
-		}
-	} else if l := c.cfg.RaftListener; l != nil {
-		trans = raft.NewNetworkTransportWithLogger(listenerStream{l}, 3, 10*time.Second, hl)
-	} else {
-		trans, err = raft.NewTCPTransportWithLogger(c.cfg.RaftBind, resolveTCP(c.cfg.raftAdvertise()), 3, 10*time.Second, hl)
-		if err != nil {
-			return nil, fmt.Errorf("coordinator: raft transport on %s: %w", c.cfg.RaftBind, err)
-		}
+	trans, err := c.raftTransport(hl)
+	if err != nil {
+		return nil, err
 	}
 	c.closer = append(c.closer, func() error {
 		// Close leaves the pooled outbound connections open, and with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -216,16 +215,6 @@ func (p *peerClient) postCoordinator(ctx context.Context, base string, info fsm.
 		return fmt.Errorf("POST %s: %w", url, err)
 	}
 	return nil
-}
-
-// resolveTCP resolves an advertised address, or returns nil to let the
-// transport advertise its bind address.
-func resolveTCP(addr string) net.Addr {
-	a, err := net.ResolveTCPAddr("tcp", addr)
-	if err != nil {
-		return nil
-	}
-	return a
 }
 
 // CheckUFS reports whether a mount's UFS can be reached, so that the API

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
 
@@ -117,24 +116,6 @@ func (s *tlsStream) handshake(raw net.Conn) {
 	}
 }
 
-// tlsTransport builds the Raft transport over mutual TLS, on RaftListener
-// or on a listener bound to RaftBind.
-func (c *Coordinator) tlsTransport(hl hclog.Logger) (*raft.NetworkTransport, error) {
-	ln := c.cfg.RaftListener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", c.cfg.RaftBind); err != nil {
-			return nil, fmt.Errorf("coordinator: raft transport on %s: %w", c.cfg.RaftBind, err)
-		}
-	}
-	var adv net.Addr
-	if c.cfg.RaftAdvertise != "" {
-		adv = resolveTCP(c.cfg.RaftAdvertise)
-	}
-	stream := newTLSStream(ln, adv, *c.cfg.RaftTLS, c.log)
-	return raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hl), nil
-}
-
 // Accept returns the next peer connection that completed its handshake.
 func (s *tlsStream) Accept() (net.Conn, error) {
 	select {
@@ -163,10 +144,31 @@ func (s *tlsStream) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Dial connects to a peer and completes the handshake within timeout.
+// Dial connects to a peer and completes the handshake within timeout. addr
+// is resolved at every dial (a DNS name is never cached here), and the
+// peer's certificate must name the host dialled, the DNS name or IP address
+// as written in the Raft configuration: the chain alone would let any
+// node of the CA answer for another.
 func (s *tlsStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(string(addr))
+	if err != nil {
+		return nil, err
+	}
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: s.cfg.Client}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return d.DialContext(ctx, "tcp", string(addr))
+	conn, err := d.DialContext(ctx, "tcp", string(addr))
+	if err != nil {
+		return nil, err
+	}
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		conn.Close()
+		return nil, fmt.Errorf("raft peer %s sent no certificate", addr)
+	}
+	if err := certs[0].VerifyHostname(host); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("raft peer %s: %w", addr, err)
+	}
+	return conn, nil
 }

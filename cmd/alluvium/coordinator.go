@@ -152,7 +152,13 @@ cluster; bootstrap acts on the first start only, and a restart on the same
 --data-dir rejoins. A new coordinator joins a running cluster with --join.
 One on an empty --data-dir with neither --bootstrap nor --join has no
 cluster to be part of: it says so and exits 1. Every flag can also be set
-from the environment: --data-dir as ALLUVIUM_DATA_DIR.`,
+from the environment: --data-dir as ALLUVIUM_DATA_DIR.
+
+Peers may be DNS names (a StatefulSet's pods): --bootstrap, --raft-advertise,
+--http-advertise and --join take host names, kept as names in the Raft
+configuration and resolved at every dial, so a coordinator restarted on a
+new IP rejoins. With --tls-cert, a peer's certificate must name the host
+dialled. A --raft-addr on every interface (0.0.0.0) needs --raft-advertise.`,
 		Example: `  alluvium coordinator --id c1 --data-dir /var/lib/alluvium/c1 \
     --raft-addr 127.0.0.1:7001 --http-addr 127.0.0.1:8001 \
     --bootstrap c1=127.0.0.1:7001,c2=127.0.0.1:7002,c3=127.0.0.1:7003`,

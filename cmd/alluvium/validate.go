@@ -18,8 +18,8 @@ import (
 const validateHelp = `
 With --validate, the flags and ALLUVIUM_* variables are parsed and checked
 as a start would check them (addresses, sizes, durations, peer lists,
-feature names, TLS and mutually exclusive flags; the --mount-table,
---auth-tokens and --s3-credentials files given are read and parsed; TLS
+feature names, TLS and mutually exclusive flags; a --mount-table,
+--auth-tokens or --s3-credentials file given is read and parsed; TLS
 certificates are not read), the effective configuration is printed as one
 JSON object, and the command exits 0; or it exits 1 naming the bad flag, or
 the variable it came from. Nothing is created, bound or dialled.`
