@@ -27,6 +27,7 @@ type scenario struct {
 	scoped, serviceMonitor bool
 	join                   bool  // --join instead of --bootstrap
 	cacheBytes             int64 // --cache-size
+	cachePercent           int64 // of the worker's volume (0: the default 90)
 }
 
 // Names of the objects, for release "alluvium" (which holds the chart's
@@ -89,6 +90,11 @@ s3: {enabled: true}
 		name:         "StatefulSet workers on hostPath, decimal size",
 		values:       `worker: {cache: {type: hostPath, size: 500G}}`,
 		coordinators: 3, workers: 3, cacheBytes: 500e9 * 90 / 100,
+	},
+	{
+		name:         "cache size in bytes, half of it used",
+		values:       `worker: {cache: {size: 107374182400, usePercent: 50}}`,
+		coordinators: 3, workers: 3, cacheBytes: 100 << 30 / 2, cachePercent: 50,
 	},
 }
 

@@ -92,8 +92,12 @@ func checkCacheVolume(t *testing.T, r *rendered, tpl corev1.PodTemplateSpec, c c
 			t.Fatalf("worker StatefulSet has no claim template named data")
 		}
 		size := quantityBytes(t, sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage])
-		if size*90/100 != sc.cacheBytes {
-			t.Errorf("worker volume %d bytes, --cache-size should be 90%% of it: %d", size, sc.cacheBytes)
+		pct := sc.cachePercent
+		if pct == 0 {
+			pct = 90
+		}
+		if size*pct/100 != sc.cacheBytes {
+			t.Errorf("worker volume %d bytes, --cache-size should be %d%% of it: %d", size, pct, sc.cacheBytes)
 		}
 		return
 	}

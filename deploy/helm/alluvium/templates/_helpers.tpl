@@ -86,6 +86,9 @@ app.kubernetes.io/component: {{ .component }}
 */}}
 {{- define "alluvium.cacheSize" -}}
 {{- $q := toString .Values.worker.cache.size -}}
+{{- if kindIs "float64" .Values.worker.cache.size -}}
+{{- $q = printf "%d" (int64 .Values.worker.cache.size) -}}
+{{- end -}}
 {{- $num := regexFind "^[0-9]+" $q -}}
 {{- $unit := trimPrefix $num $q -}}
 {{- $mult := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
