@@ -25,9 +25,11 @@ type scenario struct {
 	coordinators, workers  int // workers: -1 for a DaemonSet
 	s3, fuse, auth, tls    bool
 	scoped, serviceMonitor bool
-	join                   bool  // --join instead of --bootstrap
-	cacheBytes             int64 // --cache-size
-	cachePercent           int64 // of the worker's volume (0: the default 90)
+	join                   bool   // --join instead of --bootstrap
+	raftCA                 bool   // --raft-tls-ca: workers are no Raft peers
+	workerTLSSecret        string // the workers' own TLS Secret
+	cacheBytes             int64  // --cache-size
+	cachePercent           int64  // of the worker's volume (0: the default 90)
 }
 
 // Names of the objects, for release "alluvium" (which holds the chart's
@@ -49,14 +51,16 @@ worker: {replicas: 4, cache: {size: 200Gi}}
 s3: {enabled: true, existingSecret: team-s3}
 fuse: {enabled: true}
 auth: {enabled: true, existingSecret: team-auth}
-tls: {enabled: true, existingSecret: team-tls}
+tls: {enabled: true, existingSecret: team-tls, raftCAKey: raft-ca.crt, workerExistingSecret: team-tls-worker}
 metrics: {serviceMonitor: {enabled: true}}
 `,
 		existing: map[string]map[string]string{
-			"team-auth": {"token": "team-token"},
-			"team-s3":   {"credentials": "AKIA1 secret1\n"},
-			"team-tls":  {"tls.crt": "PEM", "tls.key": "PEM", "ca.crt": "PEM"},
+			"team-auth":       {"token": "team-token"},
+			"team-s3":         {"credentials": "AKIA1 secret1\n"},
+			"team-tls":        {"tls.crt": "PEM", "tls.key": "PEM", "ca.crt": "PEM", "raft-ca.crt": "PEM"},
+			"team-tls-worker": {"tls.crt": "PEM", "tls.key": "PEM", "ca.crt": "PEM"},
 		},
+		raftCA: true, workerTLSSecret: "team-tls-worker",
 		coordinators: 5, workers: 4, s3: true, fuse: true, auth: true, tls: true, serviceMonitor: true,
 		cacheBytes: 200 << 30 * 90 / 100,
 	},

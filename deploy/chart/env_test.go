@@ -76,8 +76,9 @@ func containerEnv(t *testing.T, r *rendered, sc scenario, c corev1.Container, po
 	return env
 }
 
-// mountedFile reports whether path is a key of a Secret volume mounted in c.
-func mountedFile(spec corev1.PodSpec, c corev1.Container, path string) bool {
+// mountedFile reports whether path is a key of a Secret volume mounted in
+// c (has says whether a Secret holds a key).
+func mountedFile(spec corev1.PodSpec, c corev1.Container, path string, has func(secret, key string) bool) bool {
 	dir, file := filepath.Split(path)
 	for _, m := range c.VolumeMounts {
 		if filepath.Clean(m.MountPath) != filepath.Clean(dir) {
@@ -88,7 +89,7 @@ func mountedFile(spec corev1.PodSpec, c corev1.Container, path string) bool {
 				continue
 			}
 			if len(v.Secret.Items) == 0 {
-				return true // every key, under its own name
+				return has(v.Secret.SecretName, file) // every key, under its own name
 			}
 			for _, it := range v.Secret.Items {
 				if it.Path == file {
@@ -154,9 +155,20 @@ func checkSecretRefs(t *testing.T, r *rendered, sc scenario) {
 				files = append(files, v)
 			}
 		}
+		has := func(secret, key string) bool { _, ok := secretValue(r, sc, secret, key); return ok }
 		for _, f := range files {
-			if !mountedFile(p.tpl.Spec, c, f) {
+			if !mountedFile(p.tpl.Spec, c, f, has) {
 				t.Errorf("%s: %s is no key of a mounted Secret", p.component, f)
+			}
+		}
+		_, raftCA := flagValue(c.Args, "raft-tls-ca")
+		if raftCA != (sc.raftCA && p.component == "coordinator") {
+			t.Errorf("%s: --raft-tls-ca given %v", p.component, raftCA)
+		}
+		for _, v := range p.tpl.Spec.Volumes {
+			want := map[bool]string{true: sc.workerTLSSecret}[p.component != "coordinator"]
+			if v.Name == "tls" && want != "" && v.Secret.SecretName != want {
+				t.Errorf("%s: TLS from Secret %s, want %s", p.component, v.Secret.SecretName, want)
 			}
 		}
 		_, hasToken := env["ALLUVIUM_AUTH_TOKEN"]

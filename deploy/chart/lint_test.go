@@ -39,6 +39,7 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"auth without a token", `auth: {enabled: true}`, "auth.token"},
 		{"scoped tokens without a file", `auth: {enabled: true, token: t, scopedTokens: true}`, "auth.tokensFile"},
 		{"TLS without certificates", `tls: {enabled: true, cert: C}`, "tls.existingSecret"},
+		{"Raft CA in a created Secret", `tls: {enabled: true, cert: C, key: K, ca: A, raftCAKey: raft-ca.crt}`, "need tls.existingSecret"},
 		{"S3 key without secret", `s3: {enabled: true, credentials: [{accessKey: AK}]}`, "secretKey"},
 	}
 	for _, c := range cases {

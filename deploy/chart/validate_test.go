@@ -154,7 +154,10 @@ func writeSecretFiles(t *testing.T, r *rendered, sc scenario, spec corev1.PodSpe
 			for _, it := range v.Secret.Items {
 				files[it.Path] = it.Key
 			}
-			if len(files) == 0 {
+			if len(files) == 0 { // a TLS Secret: every key
+				for k := range sc.existing[v.Secret.SecretName] {
+					files[k] = k
+				}
 				for _, k := range []string{"tls.crt", "tls.key", "ca.crt"} {
 					files[k] = k
 				}

@@ -68,7 +68,8 @@ func checkWorkers(t *testing.T, r *rendered, sc scenario) {
 		svc := r.service(t, "alluvium-s3")
 		checkSelects(t, svc.Spec.Selector, tpl.ObjectMeta, "Service "+svc.Name)
 		checkServicePorts(t, svc, c)
-		if f, ok := flagValue(c.Args, "s3-credentials"); ok && !mountedFile(tpl.Spec, c, f) {
+		has := func(secret, key string) bool { _, ok := secretValue(r, sc, secret, key); return ok }
+		if f, ok := flagValue(c.Args, "s3-credentials"); ok && !mountedFile(tpl.Spec, c, f, has) {
 			t.Errorf("--s3-credentials %s is on no mounted Secret", f)
 		}
 	}

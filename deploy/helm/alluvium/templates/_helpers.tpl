@@ -77,6 +77,8 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Secrets: the existing one or the one the chart creates. */}}
 {{- define "alluvium.authSecret" -}}{{ default (printf "%s-auth" (include "alluvium.fullname" .)) .Values.auth.existingSecret }}{{- end -}}
 {{- define "alluvium.tlsSecret" -}}{{ default (printf "%s-tls" (include "alluvium.fullname" .)) .Values.tls.existingSecret }}{{- end -}}
+{{/* The TLS Secret of workers and FUSE: their own, or the cluster's. */}}
+{{- define "alluvium.workerTLSSecret" -}}{{ default (include "alluvium.tlsSecret" .) .Values.tls.workerExistingSecret }}{{- end -}}
 {{- define "alluvium.s3Secret" -}}{{ default (printf "%s-s3" (include "alluvium.fullname" .)) .Values.s3.existingSecret }}{{- end -}}
 {{- define "alluvium.s3HasCredentials" -}}{{ if or .Values.s3.existingSecret .Values.s3.credentials }}true{{ end }}{{- end -}}
 
@@ -150,11 +152,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/* The TLS volume: the cluster's Secret, or with .worker the workers'. */}}
 {{- define "alluvium.tlsVolume" -}}
-{{- if .Values.tls.enabled -}}
+{{- if .root.Values.tls.enabled -}}
 - name: tls
   secret:
-    secretName: {{ include "alluvium.tlsSecret" . }}
+    secretName: {{ if .worker }}{{ include "alluvium.workerTLSSecret" .root }}{{ else }}{{ include "alluvium.tlsSecret" .root }}{{ end }}
     defaultMode: 0440
 {{- end }}
 {{- end -}}
