@@ -44,24 +44,39 @@ func start(t *testing.T, env []string, args ...string) {
 	})
 }
 
-// node is a real coordinator (and worker) on loopback.
-type node struct{ coord, worker string }
-
-// startNode runs a one-coordinator cluster and a worker, with token
-// (empty: none) required by the coordinator.
-func startNode(t *testing.T, token string) node {
+// startRendered renders values for one coordinator on free ports and runs
+// that coordinator's own command line and environment (its data dir in a
+// temporary directory), and a worker that registers with it. It returns
+// the render, the coordinator's environment and the two API addresses.
+func startRendered(t *testing.T, values string) (r *rendered, env []string, coord, worker string) {
 	t.Helper()
-	n := node{coord: freeAddr(t), worker: freeAddr(t)}
-	raft := freeAddr(t)
-	env := []string{}
-	if token != "" {
-		env = append(env, "ALLUVIUM_AUTH_TOKEN="+token)
+	raftPort, httpPort := portOf(t, freeAddr(t)), portOf(t, freeAddr(t))
+	v := parseValues(t, values)
+	v["coordinator"] = map[string]any{"replicas": 1, "antiAffinity": "none", "raftPort": raftPort, "httpPort": httpPort}
+	r, err := renderChart(v)
+	if err != nil {
+		t.Fatal(err)
 	}
-	start(t, env, "coordinator", "--id", "c1", "--data-dir", t.TempDir(), "--raft-addr", raft,
-		"--http-addr", n.coord, "--bootstrap", "c1="+raft, "--log-level", "error")
-	start(t, env, "worker", "--data-dir", t.TempDir(), "--http-addr", n.worker, "--coordinators", "http://"+n.coord,
+	c := r.statefulSet(t, coordSTS).Spec.Template.Spec.Containers[0]
+	envMap := containerEnv(t, r, scenario{}, c, podName(coordSTS, 0))
+	for k, v := range envMap {
+		env = append(env, k+"="+v)
+	}
+	var argv []string
+	for _, a := range append(c.Command[1:], c.Args...) {
+		a = expand(a, envMap)
+		if a == "--data-dir=/data" {
+			a = "--data-dir=" + t.TempDir()
+		}
+		argv = append(argv, a)
+	}
+	// The pod's name does not resolve here: a lone coordinator elects
+	// itself without dialling it.
+	start(t, env, argv...)
+	coord, worker = fmt.Sprintf("127.0.0.1:%d", httpPort), freeAddr(t)
+	start(t, env, "worker", "--data-dir", t.TempDir(), "--http-addr", worker, "--coordinators", "http://"+coord,
 		"--cache-size", "64MiB", "--memory-size", "0", "--log-level", "error")
-	return n
+	return r, env, coord, worker
 }
 
 // eventually polls f until it returns nil or 30 s have passed.
@@ -116,35 +131,26 @@ func probeOnce(c corev1.Container, p *corev1.Probe, addr string, env []string) e
 	return nil
 }
 
-// TestProbesAnswerOnRealProcesses runs the rendered readiness probes of
-// coordinators and workers against a real coordinator and worker: the
-// routes exist and answer 200 once the cluster has a leader, and the
-// token-holding probe of an authenticated coordinator fails without the
-// token (so it is the token that makes it pass).
+// TestProbesAnswerOnRealProcesses runs a coordinator from its rendered
+// command line, and the rendered readiness probes of coordinators and
+// workers against it and a real worker: the routes exist and answer 200
+// once the cluster has a leader, and the token-holding probe of an
+// authenticated coordinator fails without the token (so it is the token
+// that makes it pass).
 func TestProbesAnswerOnRealProcesses(t *testing.T) {
-	cases := []struct {
-		name, values, token string
-	}{
-		{"no token", ``, ""},
-		{"token", `auth: {enabled: true, token: s3cret}`, "s3cret"},
+	cases := []struct{ name, values string }{
+		{"no token", `{}`},
+		{"token", `auth: {enabled: true, token: cluster-token-0123456789}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := renderChart(parseValues(t, tc.values))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := startNode(t, tc.token)
+			r, env, coordAddr, workerAddr := startRendered(t, tc.values)
 			coord := r.statefulSet(t, coordSTS).Spec.Template.Spec.Containers[0]
 			worker := r.statefulSet(t, workerName).Spec.Template.Spec.Containers[0]
-			env := []string{}
-			if tc.token != "" {
-				env = append(env, "ALLUVIUM_AUTH_TOKEN="+tc.token)
-			}
-			eventually(t, "coordinator's readiness probe", func() error { return probeOnce(coord, coord.ReadinessProbe, n.coord, env) })
-			eventually(t, "worker's readiness probe", func() error { return probeOnce(worker, worker.ReadinessProbe, n.worker, nil) })
-			if tc.token != "" {
-				if err := probeOnce(coord, coord.ReadinessProbe, n.coord, nil); err == nil {
+			eventually(t, "coordinator's readiness probe", func() error { return probeOnce(coord, coord.ReadinessProbe, coordAddr, env) })
+			eventually(t, "worker's readiness probe", func() error { return probeOnce(worker, worker.ReadinessProbe, workerAddr, nil) })
+			if coord.ReadinessProbe.Exec != nil {
+				if err := probeOnce(coord, coord.ReadinessProbe, coordAddr, nil); err == nil {
 					t.Error("the coordinator's probe passes without the token: it does not check what it should")
 				}
 			}
