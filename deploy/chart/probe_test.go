@@ -27,8 +27,14 @@ func freeAddr(t *testing.T) string {
 // start runs the binary until the test ends.
 func start(t *testing.T, env []string, args ...string) {
 	t.Helper()
+	startProgram(t, env, alluviumBin, args...)
+}
+
+// startProgram runs program until the test ends.
+func startProgram(t *testing.T, env []string, program string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, alluviumBin, args...)
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Env = env
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
