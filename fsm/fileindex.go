@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/alluvium/alluvium/apath"
-	"github.com/google/btree"
 )
 
 // FileEntry is one file of the global file index: a file cached somewhere in
@@ -49,10 +48,6 @@ func (*FileIndexAdd) Type() CommandType     { return CmdFileIndexAdd }
 func (*FileIndexRemove) Type() CommandType  { return CmdFileIndexRemove }
 func (*FileIndexHolders) Type() CommandType { return CmdFileIndexHolders }
 
-func newFileTree() *btree.BTreeG[FileEntry] {
-	return btree.NewG(32, func(a, b FileEntry) bool { return a.Path < b.Path })
-}
-
 func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 	for _, e := range c.Entries {
 		if err := apath.Validate(e.Path); err != nil {
@@ -67,15 +62,20 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 	}
 	added := 0
 	for _, e := range c.Entries {
-		if _, known := f.s.files.Get(FileEntry{Path: e.Path}); !known {
+		_, known := f.s.files.get(e.Path)
+		holders := e.Workers
+		if c.Worker != "" {
+			holders = append(slices.Clip(holders), c.Worker)
+		}
+		if !f.s.addHolder(e.Path, e.Size, e.Replicas, "") {
+			f.s.refuse(holders...)
+			continue
+		}
+		if !known {
 			added++
 		}
-		f.s.addHolder(e.Path, e.Size, e.Replicas, "")
-		for _, w := range e.Workers {
+		for _, w := range holders {
 			f.s.addHolder(e.Path, 0, 0, w)
-		}
-		if c.Worker != "" {
-			f.s.addHolder(e.Path, 0, 0, c.Worker)
 		}
 	}
 	return added
@@ -100,10 +100,11 @@ func (f *FSM) applyFileIndexRemove(_ uint64, c *FileIndexRemove) any {
 func (f *FSM) applyFileIndexHolders(_ uint64, c *FileIndexHolders) any {
 	changed := 0
 	for _, in := range c.Entries {
-		e, ok := f.s.files.Get(FileEntry{Path: in.Path})
+		ie, ok := f.s.files.get(in.Path)
 		if !ok {
 			continue
 		}
+		e := toFileEntry(ie.path, ie.size, ie.replicas, ie.holders, f.s.files.names)
 		want := slices.Compact(slices.Sorted(slices.Values(in.Workers)))
 		for _, w := range want { // added first: the entry keeps its size
 			if w != "" {
@@ -120,15 +121,6 @@ func (f *FSM) applyFileIndexHolders(_ uint64, c *FileIndexHolders) any {
 	return changed
 }
 
-// withHolder returns a sorted copy of holders with w in it.
-func withHolder(holders []string, w string) []string {
-	i, found := slices.BinarySearch(holders, w)
-	if found {
-		return holders
-	}
-	return slices.Insert(slices.Clone(holders), i, w)
-}
-
 // FileIndexList returns up to count entries (all when count <= 0) whose path
 // starts with prefix and sorts after lastKey, in path order, and the path to
 // pass as lastKey for the next page ("" when there is none).
@@ -137,20 +129,19 @@ func (f *FSM) FileIndexList(prefix, lastKey string, count int) ([]FileEntry, str
 	defer f.mu.RUnlock()
 	var out []FileEntry
 	more := false
-	from := FileEntry{Path: max(prefix, lastKey)}
-	f.s.files.AscendGreaterOrEqual(from, func(e FileEntry) bool {
-		if e.Path == lastKey {
+	names := f.s.files.names
+	f.s.files.ascend(max(prefix, lastKey), func(it *blockIter) bool {
+		if string(it.path) == lastKey {
 			return true
 		}
-		if !strings.HasPrefix(e.Path, prefix) {
+		if !strings.HasPrefix(string(it.path), prefix) {
 			return false
 		}
 		if count > 0 && len(out) == count {
 			more = true
 			return false
 		}
-		e.Workers = slices.Clone(e.Workers)
-		out = append(out, e)
+		out = append(out, it.fileEntry(names))
 		return true
 	})
 	if more {
@@ -163,14 +154,16 @@ func (f *FSM) FileIndexList(prefix, lastKey string, count int) ([]FileEntry, str
 func (f *FSM) FileIndexGet(p string) (FileEntry, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	e, ok := f.s.files.Get(FileEntry{Path: p})
-	e.Workers = slices.Clone(e.Workers)
-	return e, ok
+	e, ok := f.s.files.get(p)
+	if !ok {
+		return FileEntry{}, false
+	}
+	return toFileEntry(e.path, e.size, e.replicas, e.holders, f.s.files.names), true
 }
 
 // FileIndexLen is the number of entries in the file index.
 func (f *FSM) FileIndexLen() int {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.s.files.Len()
+	return f.s.files.count
 }
