@@ -17,7 +17,7 @@ var policyCommands = map[CommandType]bool{
 	CmdSetTTL: true, CmdDeleteTTL: true,
 	CmdSetPriority: true, CmdDeletePriority: true,
 	CmdAddFilterRule: true, CmdRemoveFilterRule: true, CmdSetDefaultFilter: true,
-	CmdRegisterWorker: true, CmdSetWorkerState: true,
+	CmdRegisterWorker: true, CmdSetWorkerState: true, CmdRemoveWorker: true,
 }
 
 // step is one command of a table-driven Apply test: the error it must fail

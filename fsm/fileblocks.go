@@ -58,10 +58,18 @@ type fileIndex struct {
 }
 
 // workSet is a decoded block under edit. orig is the block it replaces
-// (nil when the index had none).
+// (nil when the index had none); the paths from lo (all when first) to
+// before hi (all when last) fall in it.
 type workSet struct {
-	orig *block
-	es   []ientry
+	orig        *block
+	es          []ientry
+	lo, hi      string
+	first, last bool
+}
+
+// covers reports whether path falls in the working set's block.
+func (w *workSet) covers(path string) bool {
+	return (w.first || path >= w.lo) && (w.last || path < w.hi)
 }
 
 func newFileIndex() *fileIndex {
@@ -96,12 +104,29 @@ func locate(t *btree.BTreeG[*block], path string) *block {
 
 // load makes the block that path falls in the working set.
 func (x *fileIndex) load(path string) {
-	b := locate(x.tree, path)
-	if x.work != nil && x.work.orig == b {
-		return
+	if x.work != nil {
+		if x.work.covers(path) {
+			return
+		}
+		x.flush()
 	}
-	x.flush()
-	x.work = &workSet{orig: b, es: decodeBlock(b, nil)}
+	b := locate(x.tree, path)
+	w := &workSet{orig: b, es: decodeBlock(b, nil), first: true, last: true}
+	if b != nil {
+		x.tree.DescendLessOrEqual(b, func(p *block) bool {
+			if p != b {
+				w.lo, w.first = b.first, false
+			}
+			return p == b
+		})
+		x.tree.AscendGreaterOrEqual(b, func(n *block) bool {
+			if n != b {
+				w.hi, w.last = n.first, false
+			}
+			return n == b
+		})
+	}
+	x.work = w
 }
 
 // find returns the working set's index of path, and whether it is there.
@@ -111,13 +136,13 @@ func (w *workSet) find(path string) (int, bool) {
 
 // get returns the entry of path.
 func (x *fileIndex) get(path string) (ientry, bool) {
-	b := locate(x.tree, path)
-	if x.work != nil && x.work.orig == b {
+	if x.work != nil && x.work.covers(path) {
 		if i, ok := x.work.find(path); ok {
 			return x.work.es[i], true
 		}
 		return ientry{}, false
 	}
+	b := locate(x.tree, path)
 	if b == nil {
 		return ientry{}, false
 	}

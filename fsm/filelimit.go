@@ -60,7 +60,9 @@ func (s *state) refuse(ws ...string) {
 func (f *FSM) FileIndexStatus() FileIndexStatus {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	st := FileIndexStatus{Entries: f.s.files.count, Limit: f.s.fileLimit, Refused: sortedKeys(f.s.refused)}
-	st.Partial = len(st.Refused) > 0
+	st := FileIndexStatus{Entries: f.s.files.count, Limit: f.s.fileLimit}
+	if len(f.s.refused) > 0 {
+		st.Partial, st.Refused = true, sortedKeys(f.s.refused)
+	}
 	return st
 }

@@ -259,29 +259,48 @@ func (s *state) dropHoldings(w string) {
 		return
 	}
 	x.flush()
-	var firsts []string
-	x.tree.Ascend(func(b *block) bool {
-		if _, has := slices.BinarySearch(b.holders, id); has {
-			firsts = append(firsts, b.first)
-		}
-		return true
-	})
-	for _, p := range firsts {
-		x.load(p)
-		kept := x.work.es[:0]
-		for _, e := range x.work.es {
-			if j, has := slices.BinarySearch(e.holders, id); has {
-				if len(e.holders) == 1 {
-					x.count--
-					continue
+	// Blocks are found anew after each one: a flush may merge and re-cut
+	// the next ones. Entries up to cursor are done.
+	cursor, started := "", false
+	for {
+		var next *block
+		if start := locate(x.tree, cursor); start != nil {
+			x.tree.AscendGreaterOrEqual(start, func(b *block) bool {
+				_, has := slices.BinarySearch(b.holders, id)
+				if has {
+					next = b
 				}
-				e.holders = slices.Delete(slices.Clone(e.holders), j, j+1)
-			}
-			kept = append(kept, e)
+				return !has
+			})
 		}
-		x.work.es = kept
+		if next == nil {
+			break
+		}
+		x.load(next.first)
+		if n := len(x.work.es); n > 0 && started && x.work.es[n-1].path <= cursor {
+			break // cannot happen: a block naming the holder has an entry past cursor
+		}
+		cursor, started = x.work.es[len(x.work.es)-1].path, true
+		x.work.es = dropHolder(x.work.es, id, &x.count)
+		x.flush()
 	}
-	x.flush()
+}
+
+// dropHolder removes holder id from entries, and the entries it was the
+// only holder of (counting them off count).
+func dropHolder(es []ientry, id uint32, count *int) []ientry {
+	kept := es[:0]
+	for _, e := range es {
+		if j, has := slices.BinarySearch(e.holders, id); has {
+			if len(e.holders) == 1 {
+				*count--
+				continue
+			}
+			e.holders = slices.Delete(slices.Clone(e.holders), j, j+1)
+		}
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 // Holding returns how far the file index has applied a worker's reports.
