@@ -27,6 +27,7 @@ func TestFileIndexCeiling(t *testing.T) {
 	t.Parallel()
 	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) { cfg.FileIndexMaxEntries = 3 }})
 	leader := c.Nodes[c.Leader()]
+	c.WaitPublished()
 	deadline := time.Now().Add(10 * time.Second)
 	for leader.Node.Coordinator.FileIndexStatus().Limit != 3 {
 		if time.Now().After(deadline) {

@@ -43,15 +43,15 @@ func (s *Snapshot) writeFiles(put func(recordType, any), putBlock func([]byte) e
 		names[rank], remap[h] = x.names[h], uint32(rank)
 	}
 	put(recFileNames, names)
-	var rec, prev []byte
+	var rec, prev, out []byte // reused: putBlock copies what it writes
 	var hs []uint32
 	n := 0
 	flush := func() error {
 		if n == 0 {
 			return nil
 		}
-		out := binary.AppendUvarint(make([]byte, 0, len(rec)+4), uint64(n))
-		err := putBlock(append(out, rec...))
+		out = append(binary.AppendUvarint(out[:0], uint64(n)), rec...)
+		err := putBlock(out)
 		rec, prev, n = rec[:0], prev[:0], 0
 		return err
 	}
