@@ -369,3 +369,46 @@ func (x *fileIndex) clone() *fileIndex {
 	x.flush()
 	return &fileIndex{tree: x.tree.Clone(), count: x.count, names: slices.Clip(x.names)}
 }
+
+// dropFromBlock removes holder id from block b without decoding it into a
+// working set: entries are copied as bytes, those id alone held are left
+// out. It returns the block's last path, and false (changing nothing)
+// when the result would be a small block, which the working set must
+// merge with a neighbour.
+func (x *fileIndex) dropFromBlock(b *block, id uint32) (string, bool) {
+	buf := x.enc[:0]
+	var prev, first []byte
+	var hs, summary []uint32
+	kept := 0
+	var it blockIter
+	for it.reset(b); it.next(); {
+		hs = append(hs[:0], it.holders...)
+		if j, has := slices.BinarySearch(hs, id); has {
+			if hs = slices.Delete(hs, j, j+1); len(hs) == 0 {
+				continue
+			}
+		}
+		if kept == 0 {
+			first = append(first, it.path...)
+		}
+		buf = appendEntry(buf, prev, it.path, it.size, it.replicas, hs)
+		prev = append(prev[:0], it.path...)
+		for _, h := range hs {
+			if i, ok := slices.BinarySearch(summary, h); !ok {
+				summary = slices.Insert(summary, i, h)
+			}
+		}
+		kept++
+	}
+	x.enc = buf
+	last := string(it.path)
+	if kept > 0 && kept < blockMin {
+		return last, false
+	}
+	x.tree.Delete(b)
+	x.count -= b.n - kept
+	if kept > 0 {
+		x.tree.ReplaceOrInsert(&block{first: string(first), n: kept, data: slices.Clone(buf), holders: summary})
+	}
+	return last, true
+}

@@ -175,6 +175,14 @@ func compareWithModel(t *testing.T, f *FSM, model map[string]FileEntry, workers 
 	if !bytes.Equal(ba.Bytes(), bb.Bytes()) {
 		t.Fatalf("the same entries, split and numbered otherwise, write other snapshot bytes")
 	}
+	r := New()
+	if err := r.Restore(bytes.NewReader(ba.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	checkBlocks(t, r.s.files)
+	if !bytes.Equal(snapshotBytes(t, r), ba.Bytes()) {
+		t.Fatalf("the restored index writes other snapshot bytes")
+	}
 }
 
 func cmpString(a, b string) int {

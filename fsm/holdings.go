@@ -249,8 +249,8 @@ func (s *state) deleteEntry(path string) bool {
 
 // dropHoldings removes worker w from every entry it holds (a reset of its
 // reports, or its removal), and forgets that it had files refused: what it
-// announces next decides that anew. It scans only the blocks whose summary
-// names w.
+// announces next decides that anew. It rewrites only the blocks whose
+// summary names w, as bytes.
 func (s *state) dropHoldings(w string) {
 	delete(s.refused, w)
 	x := s.files
@@ -276,13 +276,16 @@ func (s *state) dropHoldings(w string) {
 		if next == nil {
 			break
 		}
-		x.load(next.first)
-		if n := len(x.work.es); n > 0 && started && x.work.es[n-1].path <= cursor {
+		last, done := x.dropFromBlock(next, id)
+		if started && last <= cursor {
 			break // cannot happen: a block naming the holder has an entry past cursor
 		}
-		cursor, started = x.work.es[len(x.work.es)-1].path, true
-		x.work.es = dropHolder(x.work.es, id, &x.count)
-		x.flush()
+		cursor, started = last, true
+		if !done { // a small block left: through the working set, which merges it
+			x.load(next.first)
+			x.work.es = dropHolder(x.work.es, id, &x.count)
+			x.flush()
+		}
 	}
 }
 
