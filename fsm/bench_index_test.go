@@ -204,3 +204,18 @@ func benchListAndReset(b *testing.B, a *applier, n int) {
 		b.Fatalf("after the reset, the worker still holds %v", held)
 	}
 }
+
+// BenchmarkFileIndexList lists a page of 1,000 from the middle of 200,000
+// ImageNet-like entries (the per-page cost without HTTP and JSON).
+func BenchmarkFileIndexList(b *testing.B) {
+	a := buildImagenet(b, 200_000)
+	var mid string
+	imagenetPages(100_000, func(es []FileEntry) { mid = es[len(es)-1].Path })
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if es, _ := a.f.FileIndexList("", mid, 1000); len(es) != 1000 {
+			b.Fatalf("a page of %d", len(es))
+		}
+	}
+}

@@ -148,7 +148,7 @@ func (x *fileIndex) get(path string) (ientry, bool) {
 	}
 	var it blockIter
 	for it.reset(b); it.next(); {
-		if c := strings.Compare(string(it.path), path); c >= 0 {
+		if c := strings.Compare(string(it.key()), path); c >= 0 {
 			if c > 0 {
 				break
 			}
@@ -262,74 +262,89 @@ func decodeBlock(b *block, es []ientry) []ientry {
 	return es
 }
 
-// blockIter decodes a block's entries one by one, reusing its buffers.
+// blockIter decodes a block's entries one by one, reusing its buffers. It
+// moves by offsets and writes the path and holders into buffers it grows
+// only when they are too small, so decoding stores no pointers (which
+// would cost write barriers while the GC runs).
 type blockIter struct {
 	data     []byte
-	path     []byte
+	off      int
+	pbuf     []byte
+	plen     int
+	hbuf     []uint32
+	hlen     int
 	size     int64
 	replicas int
-	holders  []uint32
 	err      error
 }
 
 var errBadBlock = errors.New("malformed file index block")
 
 func (it *blockIter) reset(b *block) {
-	*it = blockIter{data: b.data, path: it.path[:0], holders: it.holders[:0]}
+	it.data, it.off, it.plen, it.hlen, it.err = b.data, 0, 0, 0, nil
 }
+
+// key is the current entry's path, valid until next.
+func (it *blockIter) key() []byte { return it.pbuf[:it.plen] }
+
+// hs is the current entry's holders, valid until next.
+func (it *blockIter) hs() []uint32 { return it.hbuf[:it.hlen] }
 
 // next decodes the next entry; false at the end or on malformed data (err).
 func (it *blockIter) next() bool {
-	if len(it.data) == 0 || it.err != nil {
+	if it.off >= len(it.data) || it.err != nil {
 		return false
 	}
 	shared, ok1 := it.uvarint()
 	n, ok2 := it.uvarint()
-	if !ok1 || !ok2 || shared > uint64(len(it.path)) || n > uint64(len(it.data)) {
+	if !ok1 || !ok2 || shared > uint64(it.plen) || n > uint64(len(it.data)-it.off) {
 		it.err = errBadBlock
 		return false
 	}
-	it.path = append(it.path[:shared], it.data[:n]...)
-	it.data = it.data[n:]
+	if need := int(shared + n); need > len(it.pbuf) {
+		it.pbuf = append(it.pbuf[:it.plen], make([]byte, need-it.plen+64)...)
+	}
+	it.plen = int(shared) + copy(it.pbuf[shared:], it.data[it.off:it.off+int(n)])
+	it.off += int(n)
 	size, ok1 := it.uvarint()
 	repl, ok2 := it.uvarint()
 	nh, ok3 := it.uvarint()
-	if !ok1 || !ok2 || !ok3 || size > 1<<62 || repl > 1<<30 || nh > uint64(len(it.data)) {
+	if !ok1 || !ok2 || !ok3 || size > 1<<62 || repl > 1<<30 || nh > uint64(len(it.data)-it.off) {
 		it.err = errBadBlock
 		return false
 	}
-	it.size, it.replicas, it.holders = int64(size), int(repl), it.holders[:0]
+	it.size, it.replicas, it.hlen = int64(size), int(repl), 0
+	if int(nh) > len(it.hbuf) {
+		it.hbuf = make([]uint32, nh+4)
+	}
 	for range nh {
 		h, ok := it.uvarint()
 		if !ok || h > 1<<31 {
 			it.err = errBadBlock
 			return false
 		}
-		it.holders = append(it.holders, uint32(h))
+		it.hbuf[it.hlen] = uint32(h)
+		it.hlen++
 	}
 	return true
 }
 
 func (it *blockIter) uvarint() (uint64, bool) {
-	v, k := binary.Uvarint(it.data)
+	v, k := binary.Uvarint(it.data[it.off:])
 	if k <= 0 {
 		return 0, false
 	}
-	it.data = it.data[k:]
+	it.off += k
 	return v, true
 }
 
 // entry returns the current entry as an ientry (copying the buffers).
 func (it *blockIter) entry() ientry {
-	return ientry{path: string(it.path), size: it.size, replicas: it.replicas, holders: slices.Clone(it.holders)}
+	return ientry{path: string(it.key()), size: it.size, replicas: it.replicas, holders: slices.Clone(it.hs())}
 }
 
-// fileEntry converts the current entry to a FileEntry, holders by name in
+// toFileEntry converts a decoded entry to a FileEntry, holders by name in
 // order.
-func (it *blockIter) fileEntry(names []string) FileEntry {
-	return toFileEntry(string(it.path), it.size, it.replicas, it.holders, names)
-}
-
 func toFileEntry(path string, size int64, replicas int, holders []uint32, names []string) FileEntry {
 	e := FileEntry{Path: path, Size: size, Replicas: replicas}
 	if len(holders) > 0 {
@@ -343,9 +358,11 @@ func toFileEntry(path string, size int64, replicas int, holders []uint32, names 
 }
 
 // ascend calls fn with every entry from the first whose path is at least
-// from, in path order, until fn returns false. Only outside Apply (no
-// working set).
-func (x *fileIndex) ascend(from string, fn func(it *blockIter) bool) {
+// from, in path order, until fn returns false; fn must not keep path or
+// holders. Only outside Apply (no working set). The iterator stays on the
+// stack (fn gets its fields, not a pointer to it), so decoding writes no
+// heap pointers, which would cost write barriers while the GC runs.
+func (x *fileIndex) ascend(from string, fn func(path []byte, size int64, replicas int, holders []uint32) bool) {
 	start := locate(x.tree, from)
 	if start == nil {
 		return
@@ -353,10 +370,10 @@ func (x *fileIndex) ascend(from string, fn func(it *blockIter) bool) {
 	var it blockIter
 	x.tree.AscendGreaterOrEqual(start, func(b *block) bool {
 		for it.reset(b); it.next(); {
-			if string(it.path) < from {
+			if string(it.key()) < from {
 				continue
 			}
-			if !fn(&it) {
+			if !fn(it.key(), it.size, it.replicas, it.hs()) {
 				return false
 			}
 		}
@@ -382,17 +399,17 @@ func (x *fileIndex) dropFromBlock(b *block, id uint32) (string, bool) {
 	kept := 0
 	var it blockIter
 	for it.reset(b); it.next(); {
-		hs = append(hs[:0], it.holders...)
+		hs = append(hs[:0], it.hs()...)
 		if j, has := slices.BinarySearch(hs, id); has {
 			if hs = slices.Delete(hs, j, j+1); len(hs) == 0 {
 				continue
 			}
 		}
 		if kept == 0 {
-			first = append(first, it.path...)
+			first = append(first, it.key()...)
 		}
-		buf = appendEntry(buf, prev, it.path, it.size, it.replicas, hs)
-		prev = append(prev[:0], it.path...)
+		buf = appendEntry(buf, prev, it.key(), it.size, it.replicas, hs)
+		prev = append(prev[:0], it.key()...)
 		for _, h := range hs {
 			if i, ok := slices.BinarySearch(summary, h); !ok {
 				summary = slices.Insert(summary, i, h)
@@ -401,7 +418,7 @@ func (x *fileIndex) dropFromBlock(b *block, id uint32) (string, bool) {
 		kept++
 	}
 	x.enc = buf
-	last := string(it.path)
+	last := string(it.key())
 	if kept > 0 && kept < blockMin {
 		return last, false
 	}

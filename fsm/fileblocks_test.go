@@ -245,3 +245,18 @@ func TestRestoreRefusesBadFileBlocks(t *testing.T) {
 		})
 	}
 }
+
+// TestFileIndexListCopies: a page's entries share their backing arrays, yet
+// a caller that changes or appends to one entry's holders changes no other
+// entry and not the index.
+func TestFileIndexListCopies(t *testing.T) {
+	a := newApplier(t)
+	a.ok(&FileIndexAdd{Entries: []FileEntry{{Path: "/f/a", Size: 1, Workers: []string{"w2", "w1"}}, {Path: "/f/b", Size: 2, Workers: []string{"w3"}}}})
+	page, _ := a.f.FileIndexList("", "", 0)
+	eq(t, "page", page, []FileEntry{{Path: "/f/a", Size: 1, Workers: []string{"w1", "w2"}}, {Path: "/f/b", Size: 2, Workers: []string{"w3"}}})
+	page[0].Workers = append(page[0].Workers, "w9")
+	page[0].Workers[0] = "changed"
+	again, _ := a.f.FileIndexList("", "", 0)
+	eq(t, "second entry", page[1].Workers, []string{"w3"})
+	eq(t, "the index", again[0].Workers, []string{"w1", "w2"})
+}

@@ -336,8 +336,8 @@ func (f *FSM) HeldBy(worker, lastKey string, count int) []string {
 			if count > 0 && len(out) == count {
 				return false
 			}
-			if _, has := slices.BinarySearch(it.holders, id); has && string(it.path) > lastKey {
-				out = append(out, string(it.path))
+			if _, has := slices.BinarySearch(it.hs(), id); has && string(it.key()) > lastKey {
+				out = append(out, string(it.key()))
 			}
 		}
 		return true

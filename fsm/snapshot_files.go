@@ -60,12 +60,12 @@ func (s *Snapshot) writeFiles(put func(recordType, any), putBlock func([]byte) e
 	x.tree.Ascend(func(b *block) bool {
 		for it.reset(b); it.next() && err == nil; {
 			hs = hs[:0]
-			for _, h := range it.holders {
+			for _, h := range it.hs() {
 				hs = append(hs, remap[h])
 			}
 			slices.Sort(hs)
-			rec = appendEntry(rec, prev, it.path, it.size, it.replicas, hs)
-			prev = append(prev[:0], it.path...)
+			rec = appendEntry(rec, prev, it.key(), it.size, it.replicas, hs)
+			prev = append(prev[:0], it.key()...)
 			if n++; n == blockMax {
 				err = flush()
 			}
@@ -150,11 +150,11 @@ func (s *state) restoreBlock(data []byte, fr *fileRestore) error {
 	var it blockIter
 	seen := 0
 	for it.reset(b); it.next(); seen++ {
-		if len(it.path) == 0 || fr.last != nil && bytes.Compare(it.path, fr.last) <= 0 {
-			return fmt.Errorf("file entry %q is out of order", it.path)
+		if len(it.key()) == 0 || fr.last != nil && bytes.Compare(it.key(), fr.last) <= 0 {
+			return fmt.Errorf("file entry %q is out of order", it.key())
 		}
-		for i, h := range it.holders {
-			if int(h) >= len(x.names) || i > 0 && h <= it.holders[i-1] {
+		for i, h := range it.hs() {
+			if int(h) >= len(x.names) || i > 0 && h <= it.hs()[i-1] {
 				return errBadBlock
 			}
 			if j, has := slices.BinarySearch(b.holders, h); !has {
@@ -162,9 +162,9 @@ func (s *state) restoreBlock(data []byte, fr *fileRestore) error {
 			}
 		}
 		if seen == 0 {
-			b.first = string(it.path)
+			b.first = string(it.key())
 		}
-		fr.last = append(fr.last[:0], it.path...)
+		fr.last = append(fr.last[:0], it.key()...)
 	}
 	if it.err != nil || seen != b.n {
 		return errBadBlock
