@@ -28,7 +28,7 @@ import (
 const (
 	blockMax = 256 // entries a block holds at most
 	blockMin = 64  // a block smaller than this merges with a neighbour
-	workMax  = 32 * blockMax
+	workMax  = 32 * blockMax // a working set this large is written back at once (long runs of inserts)
 )
 
 // block is a run of entries in path order, encoded by appendEntry.
