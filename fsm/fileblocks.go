@@ -26,8 +26,8 @@ import (
 // depends on them, the snapshot writes holders by name rank.
 
 const (
-	blockMax = 256 // entries a block holds at most
-	blockMin = 64  // a block smaller than this merges with a neighbour
+	blockMax = 256           // entries a block holds at most
+	blockMin = 64            // a block smaller than this merges with a neighbour
 	workMax  = 32 * blockMax // a working set this large is written back at once (long runs of inserts)
 )
 
