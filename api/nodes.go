@@ -41,6 +41,21 @@ type FileEntry struct {
 type FileIndex struct {
 	Results []FileEntry `json:"results"`
 	NextKey string      `json:"nextKey,omitempty"`
+	// Partial: the index's ceiling (a coordinator's
+	// --file-index-max-entries) refused some worker's files, so the index
+	// lists only part of what is cached; it clears when those workers
+	// announce their holding anew within the ceiling.
+	Partial bool `json:"partial"`
+	// Entries is the size of the whole index, Limit its ceiling (0: none).
+	Entries int `json:"entries"`
+	Limit   int `json:"limit,omitempty"`
+}
+
+// FileIndexStatus is the size of the file index against its ceiling.
+type FileIndexStatus struct {
+	Entries int
+	Limit   int
+	Partial bool
 }
 
 // FileIndexRequest is the body of POST and DELETE /api/v1/file_index:

@@ -74,6 +74,13 @@ type Config struct {
 	// HTTPClientTLS, when set, is the TLS config of this coordinator's HTTP
 	// calls to other coordinators and to workers (which then serve TLS).
 	HTTPClientTLS *tls.Config
+	// FileIndexMaxEntries is the ceiling of the file index that this
+	// coordinator, when it leads, keeps replicated (SetFileIndexLimit): past
+	// it, new paths are refused and the index says it is partial. 0 leaves
+	// the replicated ceiling as it is (none, unless some leader set one); a
+	// negative value removes it. DefaultFileIndexMaxEntries sizes it to a
+	// machine's memory.
+	FileIndexMaxEntries int
 	// AuthToken is sent as a bearer token on the calls this coordinator makes
 	// to other coordinators (join, announce).
 	AuthToken string
@@ -229,6 +236,19 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("raft tls needs a server and a client config"))
 	}
 	return errors.Join(errs...)
+}
+
+// FileIndexBytesPerEntry is what one entry of the file index is budgeted
+// in a coordinator's memory: the packed index measured about 17 B of heap
+// per entry and 47 B of RSS at 1M ImageNet-like entries (docs/performance.md);
+// the budget leaves room for the GC, a snapshot and a restore beside it.
+const FileIndexBytesPerEntry = 128
+
+// DefaultFileIndexMaxEntries is the ceiling of the file index for a machine
+// with memBytes of RAM: a quarter of it at FileIndexBytesPerEntry (50M
+// entries for 24 GiB), at least 1M.
+func DefaultFileIndexMaxEntries(memBytes uint64) int {
+	return int(max(memBytes/4/FileIndexBytesPerEntry, 1_000_000))
 }
 
 // DefaultShutdownTimeout is the bound of Shutdown when the config leaves it

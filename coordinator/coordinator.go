@@ -105,6 +105,7 @@ func New(cfg Config) (*Coordinator, error) {
 		c.OnLeader("scheduler", c.schedulerLoop)
 	}
 	c.OnLeader("job-retention", c.pruneJobsLoop)
+	c.OnLeader("file-index-limit", c.enforceFileIndexLimit)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()
 	go func() { defer c.wg.Done(); c.announceLoop(!hasState && cfg.Join != "") }()

@@ -17,7 +17,7 @@ var policyCommands = map[CommandType]bool{
 	CmdSetTTL: true, CmdDeleteTTL: true,
 	CmdSetPriority: true, CmdDeletePriority: true,
 	CmdAddFilterRule: true, CmdRemoveFilterRule: true, CmdSetDefaultFilter: true,
-	CmdRegisterWorker: true, CmdSetWorkerState: true,
+	CmdRegisterWorker: true, CmdSetWorkerState: true, CmdRemoveWorker: true,
 }
 
 // step is one command of a table-driven Apply test: the error it must fail
@@ -698,8 +698,8 @@ func TestEveryCommandTypeHasAHandler(t *testing.T) {
 			New().Apply(1, data)
 		}()
 	}
-	if known != len(commandNames) || known != 26 {
-		t.Fatalf("%d known command types, %d names; want 26", known, len(commandNames))
+	if known != len(commandNames) || known != 27 {
+		t.Fatalf("%d known command types, %d names; want 27", known, len(commandNames))
 	}
 }
 

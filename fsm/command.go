@@ -53,6 +53,9 @@ const (
 	CmdFileIndexRemove  CommandType = 81
 	CmdFileIndexHolders CommandType = 82
 	CmdFileIndexReport  CommandType = 83
+	// Not IgnoreIfUnknown: a replica that skipped it would keep files the
+	// others refuse, and diverge.
+	CmdSetFileIndexLimit CommandType = 84
 )
 
 var commandNames = map[CommandType]string{
@@ -82,6 +85,7 @@ var commandNames = map[CommandType]string{
 	CmdFileIndexRemove:   "FileIndexRemove",
 	CmdFileIndexHolders:  "FileIndexHolders",
 	CmdFileIndexReport:   "FileIndexReport",
+	CmdSetFileIndexLimit: "SetFileIndexLimit",
 }
 
 func (t CommandType) String() string {
@@ -175,6 +179,8 @@ func newCommand(t CommandType) Command {
 		return &FileIndexHolders{}
 	case CmdFileIndexReport:
 		return &FileIndexReport{}
+	case CmdSetFileIndexLimit:
+		return &SetFileIndexLimit{}
 	}
 	return nil
 }

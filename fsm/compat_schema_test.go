@@ -21,24 +21,28 @@ import (
 
 // snapshotRoots are the values the snapshot writer encodes, by record.
 var snapshotRoots = map[string]any{
-	"snapshot header":           snapshotHeader{},
-	"record 1 coordinator":      Coordinator{},
-	"record 2 mount":            Mount{},
-	"record 3 quota":            Quota{},
-	"record 4 ttl":              TTL{},
-	"record 5 priority":         PathPriority{},
-	"record 6 filter":           FilterPolicy{},
-	"record 7 worker":           Worker{},
-	"record 8 job":              Job{},
-	"record 9 file entry":       FileEntry{},
-	"record 138 holding":        HoldingState{},
-	"record 139 removed worker": RemovedWorker{},
+	"snapshot header":              snapshotHeader{},
+	"record 1 coordinator":         Coordinator{},
+	"record 2 mount":               Mount{},
+	"record 3 quota":               Quota{},
+	"record 4 ttl":                 TTL{},
+	"record 5 priority":            PathPriority{},
+	"record 6 filter":              FilterPolicy{},
+	"record 7 worker":              Worker{},
+	"record 8 job":                 Job{},
+	"record 9 file entry":          FileEntry{},
+	"record 138 holding":           HoldingState{},
+	"record 139 removed worker":    RemovedWorker{},
+	"record 12 file index limit":   fileLimitRecord{},
+	"record 13 file index holders": []string{},
+	"record 14 file index block":   []byte{},
 }
 
 var recordNames = map[recordType]string{
 	recCoordinator: "coordinator", recMount: "mount", recQuota: "quota", recTTL: "ttl", recPriority: "priority",
 	recFilter: "filter", recWorker: "worker", recJob: "job", recFileEntry: "file entry", recHolding: "holding",
-	recRemovedWorker: "removed worker",
+	recRemovedWorker: "removed worker", recFileLimit: "file index limit", recFileNames: "file index holders",
+	recFileBlock: "file index block",
 }
 
 func commandRoot(t CommandType) string { return fmt.Sprintf("command %d %s", uint8(t), t) }
@@ -299,9 +303,12 @@ func TestCompatCoverage(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := f.Snapshot()
-		s.files.Ascend(func(e FileEntry) bool { coveredFields(reflect.ValueOf(e), seen); return true })
+		files, _ := f.FileIndexList("", "", 0)
+		for _, e := range files {
+			coveredFields(reflect.ValueOf(e), seen)
+		}
 		for _, v := range []any{s.header, s.coordinators, s.mounts, s.quotas, s.ttls, s.priorities, s.filter,
-			s.workers, s.jobs, s.holdings, s.removed} {
+			s.workers, s.jobs, s.holdings, s.removed, fileLimitRecord{Limit: s.fileLimit, Refused: s.refused}} {
 			coveredFields(reflect.ValueOf(v), seen)
 		}
 	}

@@ -152,6 +152,9 @@ func (g *logGen) command() Command {
 		if g.r.IntN(5) == 0 {
 			return &PruneJobs{Before: g.now.Add(-time.Duration(g.r.IntN(600)) * time.Second), Keep: g.r.IntN(8) - 1}
 		}
+		if g.r.IntN(4) == 0 { // a ceiling, often below the number of paths
+			return &SetFileIndexLimit{Limit: g.r.IntN(60) - 10}
+		}
 		return &FileIndexRemove{Paths: []string{g.filePath(), g.filePath()}, Worker: g.pick("", "worker-1", "worker-2")}
 	default:
 		switch g.r.IntN(5) {

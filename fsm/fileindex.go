@@ -2,10 +2,8 @@ package fsm
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/alluvium/alluvium/apath"
-	"github.com/google/btree"
 )
 
 // FileEntry is one file of the global file index: a file cached somewhere in
@@ -49,10 +47,6 @@ func (*FileIndexAdd) Type() CommandType     { return CmdFileIndexAdd }
 func (*FileIndexRemove) Type() CommandType  { return CmdFileIndexRemove }
 func (*FileIndexHolders) Type() CommandType { return CmdFileIndexHolders }
 
-func newFileTree() *btree.BTreeG[FileEntry] {
-	return btree.NewG(32, func(a, b FileEntry) bool { return a.Path < b.Path })
-}
-
 func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 	for _, e := range c.Entries {
 		if err := apath.Validate(e.Path); err != nil {
@@ -67,15 +61,20 @@ func (f *FSM) applyFileIndexAdd(_ uint64, c *FileIndexAdd) any {
 	}
 	added := 0
 	for _, e := range c.Entries {
-		if _, known := f.s.files.Get(FileEntry{Path: e.Path}); !known {
+		_, known := f.s.files.get(e.Path)
+		holders := e.Workers
+		if c.Worker != "" {
+			holders = append(slices.Clip(holders), c.Worker)
+		}
+		if !f.s.addHolder(e.Path, e.Size, e.Replicas, "") {
+			f.s.refuse(holders...)
+			continue
+		}
+		if !known {
 			added++
 		}
-		f.s.addHolder(e.Path, e.Size, e.Replicas, "")
-		for _, w := range e.Workers {
+		for _, w := range holders {
 			f.s.addHolder(e.Path, 0, 0, w)
-		}
-		if c.Worker != "" {
-			f.s.addHolder(e.Path, 0, 0, c.Worker)
 		}
 	}
 	return added
@@ -100,10 +99,11 @@ func (f *FSM) applyFileIndexRemove(_ uint64, c *FileIndexRemove) any {
 func (f *FSM) applyFileIndexHolders(_ uint64, c *FileIndexHolders) any {
 	changed := 0
 	for _, in := range c.Entries {
-		e, ok := f.s.files.Get(FileEntry{Path: in.Path})
+		ie, ok := f.s.files.get(in.Path)
 		if !ok {
 			continue
 		}
+		e := toFileEntry(ie.path, ie.size, ie.replicas, ie.holders, f.s.files.names)
 		want := slices.Compact(slices.Sorted(slices.Values(in.Workers)))
 		for _, w := range want { // added first: the entry keeps its size
 			if w != "" {
@@ -120,39 +120,55 @@ func (f *FSM) applyFileIndexHolders(_ uint64, c *FileIndexHolders) any {
 	return changed
 }
 
-// withHolder returns a sorted copy of holders with w in it.
-func withHolder(holders []string, w string) []string {
-	i, found := slices.BinarySearch(holders, w)
-	if found {
-		return holders
-	}
-	return slices.Insert(slices.Clone(holders), i, w)
-}
-
 // FileIndexList returns up to count entries (all when count <= 0) whose path
 // starts with prefix and sorts after lastKey, in path order, and the path to
-// pass as lastKey for the next page ("" when there is none).
+// pass as lastKey for the next page ("" when there is none). A page's paths
+// share one string and its holder lists one array (each list capped, so an
+// append by the caller copies): two allocations instead of two an entry.
 func (f *FSM) FileIndexList(prefix, lastKey string, count int) ([]FileEntry, string) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	var out []FileEntry
+	var paths []byte
+	var ends, nh []int
+	var holders []uint32
+	if count > 0 && count <= 10_000 {
+		out, ends, nh = make([]FileEntry, 0, count), make([]int, 0, count), make([]int, 0, count)
+		paths, holders = make([]byte, 0, 64*count), make([]uint32, 0, 2*count)
+	}
 	more := false
-	from := FileEntry{Path: max(prefix, lastKey)}
-	f.s.files.AscendGreaterOrEqual(from, func(e FileEntry) bool {
-		if e.Path == lastKey {
+	f.s.files.ascend(max(prefix, lastKey), func(path []byte, size int64, replicas int, hs []uint32) bool {
+		if string(path) == lastKey {
 			return true
 		}
-		if !strings.HasPrefix(e.Path, prefix) {
+		if len(path) < len(prefix) || string(path[:len(prefix)]) != prefix { // no copy of the path
 			return false
 		}
 		if count > 0 && len(out) == count {
 			more = true
 			return false
 		}
-		e.Workers = slices.Clone(e.Workers)
-		out = append(out, e)
+		paths = append(paths, path...)
+		ends = append(ends, len(paths))
+		holders = append(holders, hs...)
+		nh = append(nh, len(hs))
+		out = append(out, FileEntry{Size: size, Replicas: replicas})
 		return true
 	})
+	all, pool := string(paths), make([]string, len(holders))
+	start, h := 0, 0
+	for i := range out {
+		e := &out[i]
+		e.Path, start = all[start:ends[i]], ends[i]
+		if n := nh[i]; n > 0 {
+			e.Workers = pool[h : h+n : h+n]
+			for k := range n {
+				e.Workers[k] = f.s.files.names[holders[h+k]]
+			}
+			slices.Sort(e.Workers)
+			h += n
+		}
+	}
 	if more {
 		return out, out[len(out)-1].Path
 	}
@@ -163,14 +179,16 @@ func (f *FSM) FileIndexList(prefix, lastKey string, count int) ([]FileEntry, str
 func (f *FSM) FileIndexGet(p string) (FileEntry, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	e, ok := f.s.files.Get(FileEntry{Path: p})
-	e.Workers = slices.Clone(e.Workers)
-	return e, ok
+	e, ok := f.s.files.get(p)
+	if !ok {
+		return FileEntry{}, false
+	}
+	return toFileEntry(e.path, e.size, e.replicas, e.holders, f.s.files.names), true
 }
 
 // FileIndexLen is the number of entries in the file index.
 func (f *FSM) FileIndexLen() int {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.s.files.Len()
+	return f.s.files.count
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-
-	"github.com/google/btree"
 )
 
 // FSM is the replicated state. It is safe for concurrent use: Apply and
@@ -38,10 +36,11 @@ type state struct {
 	workers      map[string]Worker
 	jobs         map[string]*Job
 	jobKeys      map[JobKey]string
-	files        *btree.BTreeG[FileEntry]
-	// held is derived from files (never persisted): each holder's files,
-	// for a reset or a removal of one worker without a scan of the index.
-	held *btree.BTreeG[heldKey]
+	files        *fileIndex
+	// fileLimit is the ceiling of the file index (0: none) and refused the
+	// workers that had a file refused by it (see filelimit.go).
+	fileLimit int
+	refused   map[string]struct{}
 	// holdings is how far the index has applied each worker's reports.
 	holdings map[string]HoldingState
 	// removed remembers workers removed from the membership (see
@@ -60,8 +59,8 @@ func newState() *state {
 		workers:      map[string]Worker{},
 		jobs:         map[string]*Job{},
 		jobKeys:      map[JobKey]string{},
-		files:        newFileTree(),
-		held:         newHeldTree(),
+		files:        newFileIndex(),
+		refused:      map[string]struct{}{},
 		holdings:     map[string]HoldingState{},
 		removed:      map[string]RemovedWorker{},
 	}
@@ -97,6 +96,7 @@ func New() *FSM {
 		CmdFileIndexRemove:   handle(f.applyFileIndexRemove),
 		CmdFileIndexHolders:  handle(f.applyFileIndexHolders),
 		CmdFileIndexReport:   handle(f.applyFileIndexReport),
+		CmdSetFileIndexLimit: handle(f.applySetFileIndexLimit),
 	}
 	return f
 }
@@ -138,6 +138,7 @@ func (f *FSM) Apply(index uint64, data []byte) any {
 		panic(fmt.Sprintf("fsm: cannot apply log entry %d: %v", index, err))
 	}
 	res := f.handlers[c.Type()](index, c)
+	f.s.files.flush() // readers and Snapshot see only whole blocks
 	f.s.lastIndex = index
 	return res
 }

@@ -48,6 +48,7 @@ func sampleCommands() []Command {
 		&RemoveWorker{ID: "worker-b", Now: at(2 * time.Second)},
 		&FileIndexReport{Worker: "worker-new", Epoch: 7, Events: []HoldingEvent{{Seq: 1, Reset: true},
 			{Seq: 2, Path: "/s3/new", Size: 10, Held: true}, {Seq: 3, Path: "/s3/d0/f0000"}}},
+		&SetFileIndexLimit{Limit: 1000},
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/alluvium/alluvium/apath"
-	"github.com/google/btree"
 )
 
 // The file index must never claim a copy that is gone. Two sources change
@@ -80,20 +79,6 @@ type ObservedFile struct {
 	Seq      uint64 `msgpack:"q"`
 	Held     bool   `msgpack:"h,omitempty"`
 	Replicas int    `msgpack:"r,omitempty"`
-}
-
-// heldKey orders the holder index: a worker's files, in path order.
-type heldKey struct {
-	worker, path string
-}
-
-func newHeldTree() *btree.BTreeG[heldKey] {
-	return btree.NewG(32, func(a, b heldKey) bool {
-		if a.worker != b.worker {
-			return a.worker < b.worker
-		}
-		return a.path < b.path
-	})
 }
 
 func checkHoldingEvents(c *FileIndexReport) error {
@@ -180,9 +165,9 @@ func (s *state) applyObserved(obs []WorkerObservation) {
 				continue
 			}
 			if of.Held && of.Replicas > 0 {
-				if e, known := s.files.Get(FileEntry{Path: of.Path}); known && e.Replicas != of.Replicas {
-					e.Replicas = of.Replicas
-					s.files.ReplaceOrInsert(e)
+				if e, known := s.files.get(of.Path); known && e.replicas != of.Replicas {
+					e.replicas = of.Replicas
+					s.files.put(e)
 				}
 			}
 			if of.Seq <= st.Seq {
@@ -197,81 +182,128 @@ func (s *state) applyObserved(obs []WorkerObservation) {
 	}
 }
 
-// addHolder records that w holds path (creating the entry). A size of zero
-// leaves a known entry's size as it is; replicas 0 leaves the recorded
-// degree.
-func (s *state) addHolder(path string, size int64, replicas int, w string) {
-	e, known := s.files.Get(FileEntry{Path: path})
-	if !known {
-		e = FileEntry{Path: path}
+// addHolder records that w holds path (creating the entry) and reports
+// whether the entry is in the index. A size of zero leaves a known entry's
+// size as it is; replicas 0 leaves the recorded degree. A new path past the
+// ceiling (SetFileIndexLimit) is refused: w is recorded as refused and the
+// index is partial.
+func (s *state) addHolder(path string, size int64, replicas int, w string) bool {
+	x := s.files
+	x.load(path)
+	i, known := x.work.find(path)
+	e := ientry{path: path}
+	if known {
+		e = x.work.es[i]
+	} else if s.fileLimit > 0 && x.count >= s.fileLimit {
+		if w != "" {
+			s.refuse(w)
+		}
+		return false
 	}
 	if size > 0 || !known {
-		e.Size = size
+		e.size = size
 	}
 	if replicas > 0 {
-		e.Replicas = replicas
+		e.replicas = replicas
 	}
 	if w != "" {
-		e.Workers = withHolder(e.Workers, w)
-		s.held.ReplaceOrInsert(heldKey{w, path})
+		id := x.holderID(w)
+		if j, has := slices.BinarySearch(e.holders, id); !has {
+			e.holders = slices.Insert(slices.Clone(e.holders), j, id)
+		}
 	}
-	s.files.ReplaceOrInsert(e)
+	x.put(e)
+	return true
 }
 
 // removeHolder records that w no longer holds path. An entry left with no
 // holder is deleted: the index lists what is cached, and nothing is.
 func (s *state) removeHolder(path, w string) bool {
-	e, ok := s.files.Get(FileEntry{Path: path})
+	x := s.files
+	id, ok := x.ids[w]
 	if !ok {
 		return false
 	}
-	i, found := slices.BinarySearch(e.Workers, w)
+	x.load(path)
+	i, found := x.work.find(path)
 	if !found {
 		return false
 	}
-	s.held.Delete(heldKey{w, path})
-	if len(e.Workers) == 1 {
-		s.files.Delete(e)
-		return true
+	e := x.work.es[i]
+	j, has := slices.BinarySearch(e.holders, id)
+	if !has {
+		return false
 	}
-	e.Workers = slices.Delete(slices.Clone(e.Workers), i, i+1)
-	s.files.ReplaceOrInsert(e)
+	if len(e.holders) == 1 {
+		return x.remove(path)
+	}
+	e.holders = slices.Delete(slices.Clone(e.holders), j, j+1)
+	x.work.es[i] = e
 	return true
 }
 
 // deleteEntry removes an entry with all its holders.
 func (s *state) deleteEntry(path string) bool {
-	e, ok := s.files.Delete(FileEntry{Path: path})
-	for _, w := range e.Workers {
-		s.held.Delete(heldKey{w, path})
-	}
-	return ok
+	return s.files.remove(path)
 }
 
-// dropHoldings removes worker w from every entry it holds.
+// dropHoldings removes worker w from every entry it holds (a reset of its
+// reports, or its removal), and forgets that it had files refused: what it
+// announces next decides that anew. It rewrites only the blocks whose
+// summary names w, as bytes.
 func (s *state) dropHoldings(w string) {
-	var paths []string
-	s.held.AscendGreaterOrEqual(heldKey{worker: w}, func(k heldKey) bool {
-		if k.worker != w {
-			return false
+	delete(s.refused, w)
+	x := s.files
+	id, ok := x.ids[w]
+	if !ok {
+		return
+	}
+	x.flush()
+	// Blocks are found anew after each one: a flush may merge and re-cut
+	// the next ones. Entries up to cursor are done.
+	cursor, started := "", false
+	for {
+		var next *block
+		if start := locate(x.tree, cursor); start != nil {
+			x.tree.AscendGreaterOrEqual(start, func(b *block) bool {
+				_, has := slices.BinarySearch(b.holders, id)
+				if has {
+					next = b
+				}
+				return !has
+			})
 		}
-		paths = append(paths, k.path)
-		return true
-	})
-	for _, p := range paths {
-		s.removeHolder(p, w)
+		if next == nil {
+			break
+		}
+		last, done := x.dropFromBlock(next, id)
+		if started && last <= cursor {
+			break // cannot happen: a block naming the holder has an entry past cursor
+		}
+		cursor, started = last, true
+		if !done { // a small block left: through the working set, which merges it
+			x.load(next.first)
+			x.work.es = dropHolder(x.work.es, id, &x.count)
+			x.flush()
+		}
 	}
 }
 
-// rebuildHeld derives the holder index from the file index (after Restore).
-func (s *state) rebuildHeld() {
-	s.held = newHeldTree()
-	s.files.Ascend(func(e FileEntry) bool {
-		for _, w := range e.Workers {
-			s.held.ReplaceOrInsert(heldKey{w, e.Path})
+// dropHolder removes holder id from entries, and the entries it was the
+// only holder of (counting them off count).
+func dropHolder(es []ientry, id uint32, count *int) []ientry {
+	kept := es[:0]
+	for _, e := range es {
+		if j, has := slices.BinarySearch(e.holders, id); has {
+			if len(e.holders) == 1 {
+				*count--
+				continue
+			}
+			e.holders = slices.Delete(slices.Clone(e.holders), j, j+1)
 		}
-		return true
-	})
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 // Holding returns how far the file index has applied a worker's reports.
@@ -288,13 +320,25 @@ func (f *FSM) Holding(worker string) HoldingState {
 func (f *FSM) HeldBy(worker, lastKey string, count int) []string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	x := f.s.files
+	id, ok := x.ids[worker]
+	start := locate(x.tree, lastKey)
+	if !ok || start == nil {
+		return nil
+	}
 	var out []string
-	f.s.held.AscendGreaterOrEqual(heldKey{worker, lastKey}, func(k heldKey) bool {
-		if k.worker != worker || (count > 0 && len(out) == count) {
-			return false
+	var it blockIter
+	x.tree.AscendGreaterOrEqual(start, func(b *block) bool {
+		if _, has := slices.BinarySearch(b.holders, id); !has {
+			return true
 		}
-		if k.path != lastKey {
-			out = append(out, k.path)
+		for it.reset(b); it.next(); {
+			if count > 0 && len(out) == count {
+				return false
+			}
+			if _, has := slices.BinarySearch(it.hs(), id); has && string(it.key()) > lastKey {
+				out = append(out, string(it.key()))
+			}
 		}
 		return true
 	})

@@ -7,13 +7,12 @@ import (
 	"io"
 	"slices"
 
-	"github.com/google/btree"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
 // SnapshotVersion is the format version written in every snapshot header.
 // Restore reads this version and refuses newer ones.
-const SnapshotVersion = 1
+const SnapshotVersion = 2
 
 const snapshotMagic = "alluvium-fsm"
 
@@ -36,6 +35,11 @@ const (
 	// workers then start a new epoch) and the removal records.
 	recHolding       recordType = recSkippable | 10
 	recRemovedWorker recordType = recSkippable | 11
+	// Version 2: the file index packed (see snapshot_files.go) in place of
+	// recFileEntry records.
+	recFileLimit recordType = 12
+	recFileNames recordType = 13
+	recFileBlock recordType = 14
 
 	recSkippable recordType = 0x80
 )
@@ -60,7 +64,9 @@ type Snapshot struct {
 	filter       FilterPolicy
 	workers      []Worker
 	jobs         []*Job
-	files        *btree.BTreeG[FileEntry]
+	files        *fileIndex
+	fileLimit    int
+	refused      []string
 	holdings     []HoldingState
 	removed      []RemovedWorker
 }
@@ -83,7 +89,9 @@ func (f *FSM) Snapshot() *Snapshot {
 		filter:       FilterPolicy{Rules: slices.Clone(s.filter.Rules), Default: s.filter.Default},
 		workers:      sortedValues(s.workers),
 		jobs:         sortedValues(s.jobs),
-		files:        s.files.Clone(),
+		files:        s.files.clone(),
+		fileLimit:    s.fileLimit,
+		refused:      sortedKeys(s.refused),
 		holdings:     sortedValues(s.holdings),
 		removed:      sortedValues(s.removed),
 	}
@@ -136,10 +144,14 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	for _, j := range s.jobs {
 		put(recJob, j)
 	}
-	s.files.Ascend(func(e FileEntry) bool {
-		put(recFileEntry, &e)
-		return err == nil
-	})
+	if err == nil {
+		err = s.writeFiles(put, func(b []byte) error {
+			if err := enc.EncodeUint8(uint8(recFileBlock)); err != nil {
+				return err
+			}
+			return enc.EncodeBytes(b)
+		})
+	}
 	for i := range s.holdings {
 		put(recHolding, &s.holdings[i])
 	}
@@ -181,6 +193,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	}
 	s := newState()
 	s.lastIndex, s.policyVersion, s.lastJobID = h.LastIndex, h.PolicyVersion, h.LastJobID
+	var fr fileRestore
 	for {
 		var t uint8
 		err := decodeSafely(dec, &t)
@@ -193,12 +206,12 @@ func (f *FSM) Restore(r io.Reader) error {
 		if recordType(t) == recEnd {
 			break
 		}
-		if err := s.restoreRecord(dec, recordType(t)); err != nil {
+		if err := s.restoreRecord(dec, recordType(t), &fr); err != nil {
 			return err
 		}
 	}
 	s.rebuildJobKeys()
-	s.rebuildHeld()
+	s.files.flush()
 	f.mu.Lock()
 	f.s = s
 	close(f.changed)
@@ -208,7 +221,7 @@ func (f *FSM) Restore(r io.Reader) error {
 }
 
 // restoreRecord decodes one record into s.
-func (s *state) restoreRecord(dec *msgpack.Decoder, t recordType) error {
+func (s *state) restoreRecord(dec *msgpack.Decoder, t recordType, fr *fileRestore) error {
 	var err error
 	switch t {
 	case recCoordinator:
@@ -251,11 +264,8 @@ func (s *state) restoreRecord(dec *msgpack.Decoder, t recordType) error {
 			v.SubmitTime, v.StartTime, v.EndTime = v.SubmitTime.UTC(), v.StartTime.UTC(), v.EndTime.UTC()
 			s.jobs[v.ID] = v
 		}
-	case recFileEntry:
-		var v FileEntry
-		if err = decodeSafely(dec, &v); err == nil {
-			s.files.ReplaceOrInsert(v)
-		}
+	case recFileEntry, recFileLimit, recFileNames, recFileBlock:
+		err = s.restoreFileRecord(dec, t, fr)
 	case recHolding:
 		var v HoldingState
 		if err = decodeSafely(dec, &v); err == nil {

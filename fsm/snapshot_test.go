@@ -349,7 +349,7 @@ func TestRestoreFailuresLeaveStateIntact(t *testing.T) {
 	if isClosed(ch) {
 		t.Fatalf("a failed Restore woke policy watchers")
 	}
-	for name, want := range map[string]string{"wrong magic": "not an Alluvium snapshot", "newer version": "version 2",
+	for name, want := range map[string]string{"wrong magic": "not an Alluvium snapshot", "newer version": "version 3",
 		"no end record": "truncated", "unknown record": "unknown snapshot record type 127"} {
 		if err := dst.f.Restore(bytes.NewReader(cases[name])); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one saying %q", name, err, want)
@@ -410,7 +410,7 @@ func TestSnapshotWriteToFailingWriter(t *testing.T) {
 		es = append(es, FileEntry{Path: fmt.Sprintf("/f/%06d", i), Size: 1})
 	}
 	a.ok(&FileIndexAdd{Entries: es, Worker: "worker-1"})
-	for _, left := range []int{0, 100, 300 << 10} {
+	for _, left := range []int{0, 100, 50 << 10} {
 		n, err := a.f.Snapshot().WriteTo(&failWriter{left: left})
 		if err == nil {
 			t.Errorf("WriteTo with %d bytes of room succeeded", left)

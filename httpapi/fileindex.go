@@ -38,7 +38,9 @@ func (s *server) getFileIndex(r *http.Request) (any, error) {
 		return nil, err
 	}
 	entries, next := s.b.FileIndexList(q["prefix"], q["lastKey"], count)
-	return api.FileIndex{Results: append(make([]api.FileEntry, 0, len(entries)), entries...), NextKey: next}, nil
+	st := s.b.FileIndexStatus()
+	return api.FileIndex{Results: append(make([]api.FileEntry, 0, len(entries)), entries...), NextKey: next,
+		Partial: st.Partial, Entries: st.Entries, Limit: st.Limit}, nil
 }
 
 func (s *server) postFileIndex(r *http.Request) (any, error) {

@@ -118,6 +118,7 @@ type MemberStore interface {
 	RemoveWorker(ctx context.Context, id string) (api.Node, error) // as it was
 
 	FileIndexList(prefix, lastKey string, count int) (entries []api.FileEntry, next string)
+	FileIndexStatus() api.FileIndexStatus
 	FileIndexAdd(ctx context.Context, entries []api.FileEntry) (added int, err error)
 	FileIndexRemove(ctx context.Context, paths []string) (removed int, err error)
 }

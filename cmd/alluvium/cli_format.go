@@ -336,6 +336,9 @@ func writeFileIndex(w io.Writer, fi api.FileIndex) {
 	if fi.NextKey != "" {
 		fmt.Fprintf(w, "More entries follow: --last-key '%s'\n", fi.NextKey)
 	}
+	if fi.Partial {
+		fmt.Fprintf(w, "The index is partial: its ceiling of %d entries refused some workers' files (--file-index-max-entries).\n", fi.Limit)
+	}
 }
 
 // writeCacheOp reports which workers did not accept a cache operation.

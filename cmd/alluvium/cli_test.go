@@ -188,6 +188,11 @@ worker-1  127.0.0.1:9001  LIVE   1GiB      1MiB  16     2026-01-01T00:00:00Z  de
 /data/a  10B   w1,w2
 More entries follow: --last-key '/data/a'
 `},
+		{"partial file index", func(w io.Writer) {
+			writeFileIndex(w, api.FileIndex{Results: []api.FileEntry{}, Partial: true, Entries: 3, Limit: 3})
+		}, `No entries.
+The index is partial: its ceiling of 3 entries refused some workers' files (--file-index-max-entries).
+`},
 		{"jobs", func(w io.Writer) {
 			writeJobs(w, []api.Job{{ID: "J1", Type: "load", State: "RUNNING", Alias: "set-1", SubmitTime: "2026-01-01T00:00:00Z",
 				JobCounters: api.JobCounters{ScannedFiles: 4, LoadedNonEmptyFiles: 2, LoadedBytes: 2048}},

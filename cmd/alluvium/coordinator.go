@@ -38,6 +38,7 @@ type serverFlags struct {
 	tls               tlsFlags
 	auth              authFlags
 	allowedUFS        []string
+	fileIndexMax      int
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet) {
@@ -54,6 +55,7 @@ func (s *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.logStore, "raft-log-store", coordinator.LogStoreWAL, "raft log storage for a new data dir: bolt or wal (an existing data dir keeps its own)")
 	fs.StringVar(&s.mountTable, "mount-table", "", "JSON file with a static mount table ([{\"path\", \"ufs\", \"options\"}]); the API then refuses mount changes")
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 16384, "log entries since the last snapshot that trigger a new one")
+	fs.IntVar(&s.fileIndexMax, "file-index-max-entries", defaultFileIndexMax(), fileIndexMaxUsage)
 	fs.StringVar(&s.maxSnapshot, "max-snapshot-size", api.Size(httpapi.DefaultMaxSnapshotBytes).String(), "largest snapshot file a restore may upload")
 }
 
@@ -94,6 +96,9 @@ func (s *serverFlags) coordinatorConfig() (coordinator.Config, error) {
 	cfg.LogStore = s.logStore
 	cfg.WorkerTimeout = s.workerTimeout
 	cfg.RingMode = s.ringMode
+	if cfg.FileIndexMaxEntries = s.fileIndexMax; s.fileIndexMax <= 0 {
+		cfg.FileIndexMaxEntries = -1 // 0 on the command line: no ceiling
+	}
 	allowed, err := ufs.ParseAllowlist(s.allowedUFS)
 	if err != nil {
 		return cfg, bad("allowed-ufs", strings.Join(s.allowedUFS, ","), "%v", err)

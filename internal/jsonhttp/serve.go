@@ -23,8 +23,16 @@ const BodyTimeout = 30 * time.Second
 func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
+	if a, ok := v.(jsonAppender); ok { // a large answer that writes its own JSON
+		_, _ = w.Write(append(a.AppendJSON(nil), '\n'))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// jsonAppender is a value that appends its JSON itself, the bytes
+// encoding/json would write, without reflection (api.FileIndex).
+type jsonAppender interface{ AppendJSON([]byte) []byte }
 
 // WriteError answers code with the error body {"status": reason}.
 func WriteError(w http.ResponseWriter, code int, reason string) {
