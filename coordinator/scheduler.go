@@ -407,13 +407,18 @@ func (s *scheduler) readIndex(ctx context.Context, index string) ([]string, erro
 }
 
 // pruneJobsLoop deletes finished jobs past their retention, on the leader.
+// It commits a prune only when one is due, so that an idle cluster's log
+// does not grow by a command a minute.
 func (c *Coordinator) pruneJobsLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		cmd := &fsm.PruneJobs{Before: time.Now().Add(-c.cfg.JobRetention), Keep: c.cfg.JobRetentionCount}
-		if n, err := c.Apply(ctx, cmd); err == nil && n.(int) > 0 {
-			c.log.Info("pruned finished jobs", "count", n)
+		before := time.Now().Add(-c.cfg.JobRetention)
+		if jobs, _ := c.fsm.Jobs("", "", 0); pruneDue(jobs, before, c.cfg.JobRetentionCount) {
+			cmd := &fsm.PruneJobs{Before: before, Keep: c.cfg.JobRetentionCount}
+			if n, err := c.Apply(ctx, cmd); err == nil && n.(int) > 0 {
+				c.log.Info("pruned finished jobs", "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -421,4 +426,21 @@ func (c *Coordinator) pruneJobsLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// pruneDue reports whether fsm.PruneJobs{Before: before, Keep: keep} would
+// delete a job: a finished one that ended before the cutoff, or more than
+// keep finished ones.
+func pruneDue(jobs []fsm.Job, before time.Time, keep int) bool {
+	finished := 0
+	for _, j := range jobs {
+		if j.State.Active() {
+			continue
+		}
+		if j.EndTime.Before(before) {
+			return true
+		}
+		finished++
+	}
+	return keep >= 0 && finished > keep
 }
