@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        ?= ./...
 BENCHTIME   ?= 3s
 
-.PHONY: build run test test-short bench bench-api bench-load bench-read bench-s3 bench-fuse lint fmt vet fuzz linearize chaos clean
+.PHONY: build run test test-short bench bench-api bench-idle bench-load bench-read bench-s3 bench-fuse lint fmt vet fuzz linearize chaos clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/alluvium
@@ -35,13 +35,24 @@ bench:
 # each on loopback, both with fsync. Installs Debian's etcd-server when
 # /usr/bin/etcd is missing (and keeps its packaged service from running).
 # Flags: make bench-api APIBENCH_FLAGS='-duration 3s -conns 1,64'.
-bench-api: build
-	@if [ ! -x /usr/bin/etcd ]; then \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server || exit 1; \
-	  $$SUDO systemctl disable --now etcd >/dev/null 2>&1 || true; \
-	fi
+bench-api: build /usr/bin/etcd
 	$(GO) run ./bench/apibench -alluvium $(BIN) -etcd /usr/bin/etcd $(APIBENCH_FLAGS)
+
+# The idle benchmark of issue 19 (about 3 minutes): three alluvium
+# coordinators and three etcd members at rest, side by side: CPU time per
+# wall time of every process over 3 windows of 30 s, then follower
+# freshness (isolated writes on each leader, timed until each follower's
+# local read shows them; p50/p99).
+# Flags: make bench-idle IDLEBENCH_FLAGS='-idle 10s -idle-rounds 5 -fresh-writes 500'.
+bench-idle: build /usr/bin/etcd
+	$(GO) run ./bench/apibench -alluvium $(BIN) -etcd /usr/bin/etcd -warmup 5s -idle 30s $(IDLEBENCH_FLAGS)
+
+# Debian's etcd-server for bench-api and bench-idle (its packaged service
+# kept from running).
+/usr/bin/etcd:
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server || exit 1; \
+	$$SUDO systemctl disable --now etcd >/dev/null 2>&1 || true
 
 # The read benchmark of issues 5 and 14 (about 4 minutes): reads from one
 # worker over HTTP against nginx (sendfile) serving the same files, side by

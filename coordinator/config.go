@@ -86,11 +86,22 @@ type Config struct {
 	AuthToken string
 
 	// Raft timing. Elections follow ElectionTimeout after HeartbeatTimeout of
-	// silence; a leader steps down after LeaderLeaseTimeout without a quorum.
+	// silence; a leader steps down after LeaderLeaseTimeout without a quorum
+	// and sends heartbeats every HeartbeatTimeout/10.
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
-	CommitTimeout      time.Duration
+	// CommitTimeout paces raft's empty appends to idle followers, which
+	// carry the commit index when no write does: every CommitTimeout..2x,
+	// two round trips per tick, whether or not anything was committed.
+	// With CommitNotice it is only the fallback, so it is long (see
+	// commitnotice.go; docs/performance.md, "Idle cost").
+	CommitTimeout time.Duration
+	// CommitNotice: after a write, once the leader's log has been quiet
+	// this long, the leader appends a barrier so that followers learn the
+	// commit now rather than at the next CommitTimeout tick. 0 turns it off
+	// (followers then lag up to 2x CommitTimeout behind the last write).
+	CommitNotice time.Duration
 	// MaxAppendEntries bounds entries per append RPC; with BatchApplyCh,
 	// concurrent Applies are group-committed up to this many.
 	MaxAppendEntries int
@@ -148,7 +159,8 @@ func DefaultConfig() Config {
 		HeartbeatTimeout:   1000 * time.Millisecond,
 		ElectionTimeout:    1000 * time.Millisecond,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
-		CommitTimeout:      5 * time.Millisecond,
+		CommitTimeout:      100 * time.Millisecond,
+		CommitNotice:       5 * time.Millisecond,
 		MaxAppendEntries:   256,
 		BatchApplyCh:       true,
 		SnapshotInterval:   60 * time.Second,
@@ -210,6 +222,9 @@ func (c *Config) Validate() error {
 		if c.Join != "" {
 			errs = append(errs, errors.New("bootstrap and join are exclusive"))
 		}
+	}
+	if c.CommitNotice < 0 {
+		errs = append(errs, errors.New("commit notice must not be negative"))
 	}
 	if c.ApplyTimeout <= 0 {
 		errs = append(errs, errors.New("apply timeout must be positive"))

@@ -33,6 +33,11 @@ type Coordinator struct {
 
 	leadership *leadership
 	live       *liveness
+	// commitBell and schedBell are rung by each answered Apply: they wake
+	// the commit notice (commitnotice.go) and the scheduler, which sleep
+	// while nothing is written.
+	commitBell chan struct{}
+	schedBell  chan struct{}
 	// applyObs, when set, is told how long each proposal took (metrics).
 	applyObs atomic.Pointer[func(fsm.CommandType, time.Duration, error)]
 
@@ -60,6 +65,9 @@ func New(cfg Config) (*Coordinator, error) {
 		stop: make(chan struct{}),
 		http: newPeerClient(cfg.AuthToken, cfg.HTTPClientTLS),
 		live: newLiveness(),
+
+		commitBell: make(chan struct{}, 1),
+		schedBell:  make(chan struct{}, 1),
 	}
 	c.stopCtx, c.stopCancel = context.WithCancel(context.Background())
 	parts, err := c.openParts()
@@ -106,6 +114,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	c.OnLeader("job-retention", c.pruneJobsLoop)
 	c.OnLeader("file-index-limit", c.enforceFileIndexLimit)
+	if cfg.CommitNotice > 0 {
+		c.OnLeader("commit-notice", c.commitNoticeLoop)
+	}
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.leadership.run(c.stop) }()
 	go func() { defer c.wg.Done(); c.announceLoop(!hasState && cfg.Join != "") }()
@@ -343,6 +354,8 @@ func (c *Coordinator) Apply(ctx context.Context, cmd fsm.Command) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ringBell(c.commitBell)
+	ringBell(c.schedBell)
 	if err, ok := future.Response().(error); ok {
 		return nil, err
 	}

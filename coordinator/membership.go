@@ -123,12 +123,20 @@ func (c *Coordinator) Health() (api.Health, error) {
 
 // announceLoop makes sure the cluster knows this node: first by joining
 // (when asked to and the node has no Raft state), then by publishing its
-// HTTP address whenever the replicated table lacks or misstates it.
+// HTTP address whenever the replicated table lacks or misstates it. It
+// tries every AnnounceInterval until that succeeds, then only checks every
+// announceSettled intervals: an idle node does not wake for a table that
+// is right.
 func (c *Coordinator) announceLoop(join bool) {
-	t := time.NewTicker(c.cfg.AnnounceInterval)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	var lastErr string
 	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
 		var err error
 		if join {
 			if err = c.http.postCoordinator(c.stopCtx, c.cfg.Join, c.selfInfo()); err == nil {
@@ -141,18 +149,22 @@ func (c *Coordinator) announceLoop(join bool) {
 		if err != nil && err.Error() != lastErr {
 			c.log.Debug("announce", "err", err)
 		}
+		next := c.cfg.AnnounceInterval
 		if err != nil {
 			lastErr = err.Error()
 		} else {
 			lastErr = ""
+			if !join {
+				next *= announceSettled
+			}
 		}
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-		}
+		t.Reset(next)
 	}
 }
+
+// announceSettled is how many AnnounceIntervals apart a node checks a
+// table that already holds it right.
+const announceSettled = 10
 
 func (c *Coordinator) announce() error {
 	self := c.selfInfo()

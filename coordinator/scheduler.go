@@ -39,40 +39,79 @@ type scheduler struct {
 }
 
 // schedulerLoop starts a runner for every active job, as long as this node
-// leads.
+// leads. It looks at the jobs when something was written (a job submitted,
+// stopped or resumed, a mount changed: every one is an Apply of this
+// leader, which rings schedBell) or a runner ended (a failed one is started
+// again), at most once per SchedulerInterval, and otherwise sleeps: an
+// idle cluster's leader does not wake for it (schedulerIdleInterval aside).
 func (c *Coordinator) schedulerLoop(ctx context.Context) {
 	s := &scheduler{c: c, pool: ufs.NewCheckedPool(c.cfg.AllowedUFS), running: map[string]bool{}}
 	defer func() {
 		s.wg.Wait()
 		s.pool.Close()
 	}()
-	t := time.NewTicker(c.cfg.SchedulerInterval)
-	defer t.Stop()
+	ended := make(chan struct{}, 1)
+	idle := time.NewTimer(schedulerIdleInterval)
+	defer idle.Stop()
 	for {
 		s.pool.Sync(c.fsm.Mounts())
 		for _, j := range c.fsm.ActiveJobs() {
-			s.mu.Lock()
-			if !s.running[j.ID] && (j.Type == fsm.JobLoad || j.Type == fsm.JobFree || j.Type == fsm.JobRebalance) {
-				s.running[j.ID] = true
-				s.wg.Add(1)
-				go func(id string) {
-					defer s.wg.Done()
-					err := s.run(ctx, id)
-					if err != nil && ctx.Err() == nil {
-						c.log.Warn("job runner", "job", id, "err", err)
-					}
-					s.mu.Lock()
-					delete(s.running, id)
-					s.mu.Unlock()
-				}(j.ID)
-			}
-			s.mu.Unlock()
+			s.start(ctx, j, ended)
 		}
+		last := time.Now()
+		idle.Reset(schedulerIdleInterval)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-c.schedBell:
+		case <-ended:
+		case <-idle.C:
 		}
+		if sleepCtx(ctx, c.cfg.SchedulerInterval-time.Since(last)) != nil {
+			return
+		}
+	}
+}
+
+// schedulerIdleInterval is how often the scheduler looks at the jobs when
+// nothing wakes it: a safety net only, every change of a job being a write.
+const schedulerIdleInterval = 10 * time.Second
+
+// start starts a runner for job j unless one runs or the job is of a kind
+// the scheduler does not run; ended is rung when the runner returns.
+func (s *scheduler) start(ctx context.Context, j fsm.Job, ended chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[j.ID] || (j.Type != fsm.JobLoad && j.Type != fsm.JobFree && j.Type != fsm.JobRebalance) {
+		return
+	}
+	s.running[j.ID] = true
+	s.wg.Add(1)
+	go func(id string) {
+		defer s.wg.Done()
+		err := s.run(ctx, id)
+		if err != nil && ctx.Err() == nil {
+			s.c.log.Warn("job runner", "job", id, "err", err)
+		}
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+		ringBell(ended)
+	}(j.ID)
+}
+
+// sleepCtx waits for d (nothing when d <= 0) or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -368,13 +407,18 @@ func (s *scheduler) readIndex(ctx context.Context, index string) ([]string, erro
 }
 
 // pruneJobsLoop deletes finished jobs past their retention, on the leader.
+// It commits a prune only when one is due, so that an idle cluster's log
+// does not grow by a command a minute.
 func (c *Coordinator) pruneJobsLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		cmd := &fsm.PruneJobs{Before: time.Now().Add(-c.cfg.JobRetention), Keep: c.cfg.JobRetentionCount}
-		if n, err := c.Apply(ctx, cmd); err == nil && n.(int) > 0 {
-			c.log.Info("pruned finished jobs", "count", n)
+		before := time.Now().Add(-c.cfg.JobRetention)
+		if jobs, _ := c.fsm.Jobs("", "", 0); pruneDue(jobs, before, c.cfg.JobRetentionCount) {
+			cmd := &fsm.PruneJobs{Before: before, Keep: c.cfg.JobRetentionCount}
+			if n, err := c.Apply(ctx, cmd); err == nil && n.(int) > 0 {
+				c.log.Info("pruned finished jobs", "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -382,4 +426,21 @@ func (c *Coordinator) pruneJobsLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// pruneDue reports whether fsm.PruneJobs{Before: before, Keep: keep} would
+// delete a job: a finished one that ended before the cutoff, or more than
+// keep finished ones.
+func pruneDue(jobs []fsm.Job, before time.Time, keep int) bool {
+	finished := 0
+	for _, j := range jobs {
+		if j.State.Active() {
+			continue
+		}
+		if j.EndTime.Before(before) {
+			return true
+		}
+		finished++
+	}
+	return keep >= 0 && finished > keep
 }

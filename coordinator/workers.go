@@ -105,12 +105,15 @@ func (c *Coordinator) Heartbeat(ctx context.Context, hb api.Heartbeat) (api.Hear
 
 // livenessLoop runs on the leader: a LIVE worker silent for WorkerTimeout
 // is committed LOST. A new leader counts every worker as seen at the start
-// of its term, so that a failover does not lose the whole fleet.
+// of its term, so that a failover does not lose the whole fleet. The loop
+// sleeps until the earliest deadline (at most WorkerTimeout, so that a
+// worker made LIVE meanwhile is looked at before its own), rather than
+// ticking: with no workers it wakes once per WorkerTimeout.
 func (c *Coordinator) livenessLoop(ctx context.Context) {
 	c.live.mu.Lock()
 	c.live.termStart = time.Now()
 	c.live.mu.Unlock()
-	t := time.NewTicker(c.cfg.WorkerTimeout / 4)
+	t := time.NewTimer(c.cfg.WorkerTimeout)
 	defer t.Stop()
 	for {
 		select {
@@ -118,28 +121,56 @@ func (c *Coordinator) livenessLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := time.Now()
 		c.live.forgetNonMembers(c.fsm)
-		for _, w := range c.fsm.Workers() {
-			if w.State != fsm.WorkerLive {
+		now := time.Now()
+		lost, next := c.live.check(now, c.fsm.Workers(), c.cfg.WorkerTimeout)
+		for _, w := range lost {
+			if _, err := c.Apply(ctx, &fsm.SetWorkerState{ID: w.id, State: fsm.WorkerLost}); err != nil {
+				c.log.Warn("could not mark a worker lost", "worker", w.id, "err", err)
+				next = earliest(next, now.Add(c.cfg.WorkerTimeout/4)) // try again soon
 				continue
 			}
-			c.live.mu.Lock()
-			last := c.live.seen[w.ID].at
-			if last.Before(c.live.termStart) {
-				last = c.live.termStart
-			}
-			c.live.mu.Unlock()
-			if now.Sub(last) <= c.cfg.WorkerTimeout {
-				continue
-			}
-			if _, err := c.Apply(ctx, &fsm.SetWorkerState{ID: w.ID, State: fsm.WorkerLost}); err != nil {
-				c.log.Warn("could not mark a worker lost", "worker", w.ID, "err", err)
-				continue
-			}
-			c.log.Warn("worker lost", "worker", w.ID, "silent_for", now.Sub(last).Round(time.Millisecond))
+			c.log.Warn("worker lost", "worker", w.id, "silent_for", w.silent.Round(time.Millisecond))
 		}
+		t.Reset(time.Until(next))
 	}
+}
+
+// silentWorker is a LIVE worker past its deadline.
+type silentWorker struct {
+	id     string
+	silent time.Duration
+}
+
+// check decides, at now, which LIVE workers have been silent longer than
+// timeout, and when the next of the others will be: the earliest deadline,
+// now+timeout at the latest.
+func (l *liveness) check(now time.Time, workers []fsm.Worker, timeout time.Duration) (lost []silentWorker, next time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next = now.Add(timeout)
+	for _, w := range workers {
+		if w.State != fsm.WorkerLive {
+			continue
+		}
+		last := l.seen[w.ID].at
+		if last.Before(l.termStart) {
+			last = l.termStart
+		}
+		if now.Sub(last) > timeout {
+			lost = append(lost, silentWorker{w.ID, now.Sub(last)})
+			continue
+		}
+		next = earliest(next, last.Add(timeout+time.Millisecond))
+	}
+	return lost, next
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // NodeStats returns what the leader last heard from a worker.

@@ -22,10 +22,15 @@
 // adds a hop for one and not the same hop for the other; the leader is
 // what a well-configured client of either talks to for writes.
 //
+// With -idle (`make bench-idle`, idle.go) it sends no load: it measures
+// what both clusters cost at rest, side by side in the same windows, then
+// how soon their followers' local reads show an isolated write.
+//
 // Usage:
 //
 //	go build -o bin/alluvium ./cmd/alluvium
 //	go run ./bench/apibench [-duration 10s] [-warmup 2s] [-conns 1,16,64,256]
+//	go run ./bench/apibench -idle 30s [-idle-rounds 3] [-fresh-writes 300] [-fresh-gap 50ms]
 //
 // It needs etcd on the PATH or at -etcd (Debian: apt-get install etcd-server).
 // Data dirs live in a temporary dir under -dir (same disk for both systems),
@@ -71,6 +76,11 @@ type options struct {
 	reads     bool
 	writes    bool
 	tls       bool
+	// The idle mode (idle.go): off when idle is 0.
+	idle        time.Duration
+	idleRounds  int
+	freshWrites int
+	freshGap    time.Duration
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -87,6 +97,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.writes, "writes", true, "run the write steps")
 	fs.BoolVar(&o.reads, "reads", true, "run the read steps")
 	fs.BoolVar(&o.tls, "tls", false, "run alluvium on TLS (API and Raft, a throwaway CA); etcd stays plain")
+	fs.DurationVar(&o.idle, "idle", 0, "instead of the load steps, measure both clusters at rest for windows of this long, then follower freshness (make bench-idle)")
+	fs.IntVar(&o.idleRounds, "idle-rounds", 3, "with -idle: how many idle windows")
+	fs.IntVar(&o.freshWrites, "fresh-writes", 300, "with -idle: isolated writes timed until every follower shows them (0: none)")
+	fs.DurationVar(&o.freshGap, "fresh-gap", 50*time.Millisecond, "with -idle: the pause between freshness writes is between this and twice this")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -102,6 +116,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.duration <= 0 || o.duration > 10*time.Minute || o.warmup < 0 || o.warmup > time.Minute {
 		return nil, errors.New("-duration must be in (0, 10m] and -warmup in [0, 1m]")
+	}
+	if o.idle < 0 || o.idle > time.Hour || o.idleRounds < 1 || o.idleRounds > 100 || o.freshWrites < 0 || o.freshWrites > 100000 || o.freshGap < 0 || o.freshGap > time.Minute {
+		return nil, errors.New("-idle must be in [0, 1h], -idle-rounds in [1, 100], -fresh-writes in [0, 100000] and -fresh-gap in [0, 1m]")
 	}
 	return o, nil
 }
@@ -149,7 +166,11 @@ func runBench(ctx context.Context, o *options, out, progress io.Writer) (err err
 		}
 		*bin = p
 	}
-	w, err := newWorkload(maxInt(o.conns), o.valueSize)
+	conns := maxInt(o.conns)
+	if o.idle > 0 {
+		conns = 1 // the freshness probe's key
+	}
+	w, err := newWorkload(conns, o.valueSize)
 	if err != nil {
 		return err
 	}
@@ -197,6 +218,9 @@ func runBench(ctx context.Context, o *options, out, progress io.Writer) (err err
 	}
 	if err := b.setup(ctx, filepath.Join(tmp, "ufs")); err != nil {
 		return err
+	}
+	if o.idle > 0 {
+		return b.idleRun(ctx, out)
 	}
 	if o.writes {
 		if err := b.writeSteps(ctx); err != nil {

@@ -171,8 +171,19 @@ func startEtcd(bin, dir string) (*cluster, error) {
 // ctlClient is for setup and status calls, never for load.
 var ctlClient = &http.Client{Timeout: 5 * time.Second}
 
-// call sends one request and decodes a JSON answer into out (when not nil).
+// call sends one request with ctlClient and decodes a JSON answer into out
+// (when not nil).
 func call(ctx context.Context, method, url string, body any, out any) (int, error) {
+	return callOn(ctx, ctlClient, method, url, body, out)
+}
+
+// callWith is call on a given client, without the status.
+func callWith(ctx context.Context, hc *http.Client, method, url string, body any, out any) error {
+	_, err := callOn(ctx, hc, method, url, body, out)
+	return err
+}
+
+func callOn(ctx context.Context, hc *http.Client, method, url string, body any, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -186,7 +197,7 @@ func call(ctx context.Context, method, url string, body any, out any) (int, erro
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := ctlClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}
