@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"time"
@@ -166,6 +167,19 @@ func checkAdvertise(flag, v string) error {
 	}
 	if err := coordinator.CheckDialAddress(v); err != nil {
 		return bad(flag, v, "%v", err)
+	}
+	return nil
+}
+
+// checkReachable refuses a listen address on every interface when no
+// address to advertise is given: others dial what a node advertises, and
+// 0.0.0.0 (or an empty host) is no address to dial.
+func checkReachable(bindFlag, bind, advertiseFlag, advertise string) error {
+	if advertise != "" {
+		return nil
+	}
+	if host, _, _ := net.SplitHostPort(bind); host == "" || net.ParseIP(host).IsUnspecified() {
+		return bad(bindFlag, bind, "listens on every interface: give --%s, the address others dial", advertiseFlag)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"net"
 
 	"github.com/alluvium/alluvium/coordinator"
 	"github.com/alluvium/alluvium/httpapi"
@@ -113,12 +112,11 @@ func checkCoordinatorAddresses(a coordinatorArgs) error {
 	if err := checkAdvertise("http-advertise", a.httpAdvertise); err != nil {
 		return err
 	}
-	if a.raftAdvertise == "" {
-		// Peers dial what this node advertises: every interface is no
-		// address to dial.
-		if host, _, _ := net.SplitHostPort(a.raftAddr); host == "" || net.ParseIP(host).IsUnspecified() {
-			return bad("raft-addr", a.raftAddr, "listens on every interface: give --raft-advertise, the address peers dial")
-		}
+	if err := checkReachable("raft-addr", a.raftAddr, "raft-advertise", a.raftAdvertise); err != nil {
+		return err
+	}
+	if err := checkReachable("http-addr", a.httpAddr, "http-advertise", a.httpAdvertise); err != nil {
+		return err
 	}
 	if a.join != "" {
 		return checkURL("join", a.join)

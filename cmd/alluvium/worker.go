@@ -177,6 +177,9 @@ func (a *workerArgs) checkAddresses() error {
 	if err := checkAdvertise("http-advertise", a.adv); err != nil {
 		return err
 	}
+	if err := checkReachable("http-addr", a.httpAddr, "http-advertise", a.adv); err != nil {
+		return err
+	}
 	if a.s3Addr != "" {
 		return checkBind("s3-addr", a.s3Addr)
 	}
