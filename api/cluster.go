@@ -36,4 +36,7 @@ type Health struct {
 	State        string `json:"state"`
 	CommitIndex  uint64 `json:"commitIndex"`
 	AppliedIndex uint64 `json:"appliedIndex"`
+	// CommandLevel is the newest set of replicated commands this node's
+	// build applies (fsm.CommandLevel; absent from older builds: 0).
+	CommandLevel int `json:"commandLevel,omitempty"`
 }

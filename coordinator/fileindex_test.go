@@ -28,7 +28,14 @@ func TestFileIndexCeiling(t *testing.T) {
 	c := testcluster.Start(t, 3, testcluster.Options{Coordinator: func(cfg *coordinator.Config) { cfg.FileIndexMaxEntries = 3 }})
 	leader := c.Nodes[c.Leader()]
 	c.WaitPublished()
-	deadline := time.Now().Add(10 * time.Second)
+	for _, m := range c.Nodes { // what the leader asks before it proposes the ceiling
+		resp, body := do(t, http.MethodGet, m.URL()+"/api/v1/health", nil)
+		var h api.Health
+		if err := json.Unmarshal(body, &h); err != nil || h.CommandLevel != fsm.CommandLevel {
+			t.Fatalf("health of %s: %d %s, want commandLevel %d", m.ID, resp.StatusCode, body, fsm.CommandLevel)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
 	for leader.Node.Coordinator.FileIndexStatus().Limit != 3 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the leader did not replicate its ceiling: %+v", leader.Node.Coordinator.FileIndexStatus())

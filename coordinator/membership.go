@@ -109,6 +109,7 @@ func (c *Coordinator) Health() (api.Health, error) {
 		State:        c.raft.State().String(),
 		CommitIndex:  c.raft.CommitIndex(),
 		AppliedIndex: c.fsm.AppliedIndex(),
+		CommandLevel: fsm.CommandLevel,
 	}
 	leader, err := c.leaderInfo()
 	h.Leader = leader.ID
@@ -227,6 +228,18 @@ func (p *peerClient) postCoordinator(ctx context.Context, base string, info fsm.
 		return fmt.Errorf("POST %s: %w", url, err)
 	}
 	return nil
+}
+
+// commandLevel asks the coordinator at base which commands its build
+// applies (GET /api/v1/health). A build from before levels answers none: 0.
+func (p *peerClient) commandLevel(ctx context.Context, base string) (int, error) {
+	url := strings.TrimSuffix(base, "/") + "/api/v1/health"
+	var h api.Health
+	err := jsonhttp.Do(ctx, p.hc, jsonhttp.Request{Method: http.MethodGet, URL: url, Token: p.token, Out: &h, Timeout: peerTimeout})
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return h.CommandLevel, nil
 }
 
 // CheckUFS reports whether a mount's UFS can be reached, so that the API

@@ -54,9 +54,17 @@ const (
 	CmdFileIndexHolders CommandType = 82
 	CmdFileIndexReport  CommandType = 83
 	// Not IgnoreIfUnknown: a replica that skipped it would keep files the
-	// others refuse, and diverge.
+	// others refuse, and diverge. Of CommandLevel 1: a leader proposes it
+	// only once every voter applies it.
 	CmdSetFileIndexLimit CommandType = 84
 )
+
+// CommandLevel is the newest set of commands this build applies. A command
+// an older replica cannot apply, and must not skip, stops that replica; so
+// a leader proposes a command of level N only when every voter reports
+// level N or more (GET /api/v1/health's commandLevel; a build from before
+// levels reports none, level 0). Level 1 adds SetFileIndexLimit.
+const CommandLevel = 1
 
 var commandNames = map[CommandType]string{
 	CmdSetCoordinator:    "SetCoordinator",
