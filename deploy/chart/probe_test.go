@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,8 +31,9 @@ func start(t *testing.T, env []string, args ...string) {
 	startProgram(t, env, alluviumBin, args...)
 }
 
-// startProgram runs program until the test ends.
-func startProgram(t *testing.T, env []string, program string, args ...string) {
+// startProgram runs program until the test ends, or until the function it
+// returns kills it (SIGKILL, as a node lost) and waits for it.
+func startProgram(t *testing.T, env []string, program string, args ...string) (kill func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, program, args...)
@@ -41,13 +43,15 @@ func startProgram(t *testing.T, env []string, program string, args ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
+	kill = func() { once.Do(func() { cancel(); _ = cmd.Wait() }) }
 	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
+		kill()
 		if t.Failed() {
 			t.Logf("alluvium %s:\n%s", strings.Join(args, " "), out.String())
 		}
 	})
+	return kill
 }
 
 // startRendered renders values for one coordinator on free ports and runs
