@@ -17,11 +17,14 @@ run: build
 
 # Everything, with the race detector: the main module, then the deploy
 # module (the Helm chart's tests; its own go.mod keeps Helm and Kubernetes
-# out of the main module's graph).
+# out of the main module's graph). The deploy tests render templates and
+# run the binary as processes, with no concurrency of their own for the
+# race detector to check, and building Helm and Kubernetes with -race costs
+# a cold build 8 minutes instead of 4.5 on two cores: they run without it.
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
-	cd deploy && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
 # Without the race detector, for a quick loop while editing.
 test-short:
