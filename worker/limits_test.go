@@ -33,11 +33,51 @@ func TestJobLimitsAreSharedByAJobsTasks(t *testing.T) {
 	}
 	l.release("j1", a)
 	l.release("j2", c)
-	if len(l.jobs) != 0 {
-		t.Fatalf("limiters outlive their tasks: %v", l.jobs)
+	// The job's next page, sent after its last task ended, is paced by the
+	// same limiter: a new one would start it with a full burst.
+	if e := l.acquire("j1", 2<<20, 4096); e != a {
+		t.Fatal("a job's next task, soon after its last one, must reuse its limiter")
 	}
+	l.release("j1", a)
+	// Limiters of jobs quiet for longer than limiterLinger go.
+	l.jobs["j1"].idle = time.Now().Add(-2 * limiterLinger)
+	l.jobs["j2"].idle = time.Now().Add(-2 * limiterLinger)
+	f := l.acquire("j3", 1<<20, 4096)
+	if len(l.jobs) != 1 || l.jobs["j3"] == nil {
+		t.Fatalf("limiters outlive their linger: %v", l.jobs)
+	}
+	l.release("j3", f)
 	if e := l.acquire("j1", 1<<20, 4096); e == a {
-		t.Fatal("a job's limiter must be made again after its last task")
+		t.Fatal("a job's limiter must be made again after its linger")
+	}
+}
+
+// TestBandwidthHoldsAcrossTasks: a job whose pages come one after another,
+// each a task of its own, is paced at its bandwidth overall, not given a
+// fresh second of burst with every page.
+func TestBandwidthHoldsAcrossTasks(t *testing.T) {
+	files := map[string]int{}
+	var paths []string
+	for i := range 6 {
+		name := string(rune('a' + i))
+		files[name] = testPage
+		paths = append(paths, "/m/"+name)
+	}
+	dir := ufsDir(t, files)
+	w := newWorker(t, testConfig(t.TempDir()))
+	mustSet(t, w, policies(1, dir, self(w)))
+	// 2 pages a second, one page a task: 6 tasks take about 2 s (the first
+	// second's burst, then 4 pages at 2 a second); unpaced, milliseconds.
+	start := time.Now()
+	for _, p := range paths {
+		resp, body := do(t, w.Handler(), "POST", api.PathTaskLoad,
+			api.LoadTask{JobID: "paced", Paths: []string{p}, BandwidthBytes: 2 * testPage}, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("load %s: %d %s", p, resp.StatusCode, body)
+		}
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Fatalf("6 pages at 2 pages a second, one task each, took %v", took)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/alluvium/alluvium/apath"
 	"github.com/alluvium/alluvium/api"
@@ -50,9 +51,12 @@ func (w *Worker) serveLoad(rw http.ResponseWriter, r *http.Request) {
 	jsonhttp.WriteJSON(rw, http.StatusOK, api.TaskResult{Results: results})
 }
 
-// jobLimits holds the bandwidth limiter of each load job with tasks in
-// flight on this worker: a job's bandwidth is per worker, however many of
-// its pages the scheduler has sent at once.
+// jobLimits holds the bandwidth limiter of each load job with tasks on
+// this worker: a job's bandwidth is per worker, however many of its pages
+// the scheduler has sent at once, and however it has cut them into tasks. A
+// limiter outlives its job's last task by limiterLinger: a job's pages
+// arrive one after another, and a limiter made anew for each would start
+// each page with a full second of burst, so that no page was ever paced.
 type jobLimits struct {
 	mu   sync.Mutex
 	jobs map[string]*jobLimit
@@ -61,7 +65,11 @@ type jobLimits struct {
 type jobLimit struct {
 	lim   *rate.Limiter
 	tasks int
+	idle  time.Time // when tasks fell to 0
 }
+
+// limiterLinger is how long a job's limiter is kept after its last task.
+const limiterLinger = 30 * time.Second
 
 // acquire returns the job's limiter (nil when bytesPerSecond is 0), made
 // at its first task; a changed bandwidth takes effect at once.
@@ -75,6 +83,12 @@ func (l *jobLimits) acquire(job string, bytesPerSecond, pageSize int64) *rate.Li
 	if l.jobs == nil {
 		l.jobs = map[string]*jobLimit{}
 	}
+	now := time.Now()
+	for id, jl := range l.jobs { // drop the limiters of jobs gone quiet
+		if jl.tasks == 0 && now.Sub(jl.idle) > limiterLinger {
+			delete(l.jobs, id)
+		}
+	}
 	jl := l.jobs[job]
 	if jl == nil {
 		jl = &jobLimit{lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
@@ -87,7 +101,7 @@ func (l *jobLimits) acquire(job string, bytesPerSecond, pageSize int64) *rate.Li
 	return jl.lim
 }
 
-// release ends a task of the job; the last one drops the limiter.
+// release ends a task of the job; the limiter stays for limiterLinger.
 func (l *jobLimits) release(job string, lim *rate.Limiter) {
 	if lim == nil {
 		return
@@ -96,7 +110,7 @@ func (l *jobLimits) release(job string, lim *rate.Limiter) {
 	defer l.mu.Unlock()
 	if jl := l.jobs[job]; jl != nil {
 		if jl.tasks--; jl.tasks == 0 {
-			delete(l.jobs, job)
+			jl.idle = time.Now()
 		}
 	}
 }
