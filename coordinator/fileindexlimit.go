@@ -49,10 +49,7 @@ func (c *Coordinator) enforceFileIndexLimit(ctx context.Context) {
 				c.log.Info("the file index ceiling waits until every coordinator runs a version that applies it", "levels", levels)
 				logged = true
 			}
-			select { // an older voter (a rolling upgrade), or one not published yet
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
+			_ = sleepCtx(ctx, wait) // an older voter (a rolling upgrade), or one not published yet
 			wait = min(2*wait, levelRetry)
 			continue
 		}
@@ -65,10 +62,7 @@ func (c *Coordinator) enforceFileIndexLimit(ctx context.Context) {
 			c.log.Error("the ceiling of the file index is invalid", "err", err)
 			return
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
+		_ = sleepCtx(ctx, time.Second)
 	}
 }
 
